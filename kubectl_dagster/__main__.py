@@ -1,0 +1,6 @@
+"""``python -m kubectl_dagster``."""
+import sys
+
+from .cli import main
+
+sys.exit(main())

@@ -1,0 +1,59 @@
+"""``kubectl-dagster render``: stream in on stdin, merged stream out on stdout (written once)."""
+from __future__ import annotations
+
+import sys
+
+import click
+
+from .. import errors, render as core, sources
+from . import options
+
+
+@click.command("render")
+@options.locations
+@options.release
+@options.namespace
+@options.render_choices
+@click.option("--summary", is_flag=True, help="Say on stderr which locations were merged.")
+@options.debug
+def command(locations, release, namespace, rollout, on_conflict, mode, summary, debug):
+    """Merge code locations into a rendered Dagster release.
+
+    Reads `helm template` output (or a Helm 3 / Helm 4 post-renderer stream) on stdin and writes
+    the merged stream on stdout. On any error nothing is written to stdout.
+
+    \b
+    Examples:
+      helm template dagster dagster/dagster -f values.yaml | kubectl-dagster render --locations dagster-locations.yaml
+      helm upgrade dagster dagster/dagster -f values.yaml --post-renderer kubectl-dagster \\
+        --post-renderer-args render --post-renderer-args --locations=dagster-locations.yaml
+    """
+    text = read_stdin()
+    found = sources.load(locations)
+    opts = core.Options(release=release, namespace=namespace, rollout=rollout, on_conflict=on_conflict, mode=mode)
+    try:
+        result = core.render(text, found, opts)
+    except errors.LocationError as exc:
+        raise errors.LocationError(sources.with_lines(exc.problems, {p.file: _maybe_read(p.file) for p in exc.problems})) from exc
+    sys.stdout.write(result.text)
+    sys.stdout.flush()
+    if summary:
+        names = ", ".join(result.added) or "none"
+        click.echo(f"merged {len(result.added)} location(s) into release {result.release} ({result.mode}): {names}", err=True)
+
+
+def read_stdin() -> str:
+    if sys.stdin is None or sys.stdin.isatty():
+        raise errors.InputError("no input on stdin", "pipe in the output of `helm template`")
+    data = sys.stdin.buffer.read()
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise errors.InputError(f"the input is not UTF-8 text: {exc}", "pipe in the output of `helm template`") from exc
+
+
+def _maybe_read(path: str) -> str:
+    try:
+        return sources.read_text(path)
+    except errors.DagsterError:
+        return ""

@@ -1,0 +1,46 @@
+"""Every label key, annotation key, env var name and default the product uses, in one place."""
+
+API_VERSION = "kubectl-dagster/v1alpha1"
+KIND = "CodeLocations"
+
+# Annotations and labels we write.
+HELM4_FILENAME_ANNOTATION = "postrenderer.helm.sh/postrender-filename"
+LOCATION_LABEL = "kubectl-dagster.io/location"  # label on every object we create: its location name
+BRANCH_ANNOTATION = "kubectl-dagster.io/branch"
+PULL_REQUEST_ANNOTATION = "kubectl-dagster.io/pull-request"
+COMMIT_ANNOTATION = "kubectl-dagster.io/commit"
+EXPIRES_ANNOTATION = "kubectl-dagster.io/expires-at"
+# The line that separates the chart's own workspace entries from the ones we add. It is a YAML
+# comment, so Dagster ignores it, and a later render finds its own entries by it (idempotence).
+WORKSPACE_MARKER = "# kubectl-dagster: entries below are added at render time from CodeLocations"
+
+# Dagster chart facts (see ../shared/notes/dagster-chart-structure.md).
+WORKSPACE_KEY = "workspace.yaml"
+WORKSPACE_CHECKSUM = "checksum/dagster-workspace"
+USER_DEPLOYMENT_CHECKSUM = "checksum/dagster-user-deployment"
+USER_CHART_NAME = "dagster-user-deployments"
+USER_COMPONENT = "user-deployments"
+CONTAINER_NAME = "dagster-user-deployments"
+LABEL_INSTANCE = "app.kubernetes.io/instance"
+LABEL_NAME = "app.kubernetes.io/name"
+LABEL_CHART = "helm.sh/chart"
+LABEL_VERSION = "app.kubernetes.io/version"
+LABEL_MANAGED_BY = "app.kubernetes.io/managed-by"
+DEFAULT_DAGSTER_HOME = "/opt/dagster/dagster_home"
+DEFAULT_PG_SECRET = "dagster-postgresql-secret"
+DEFAULT_CELERY_SECRET = "dagster-celery-config-secret"
+DEFAULT_PULL_POLICY = "Always"
+GRPC_CONTEXT_ENV = "DAGSTER_CLI_API_GRPC_CONTAINER_CONTEXT"
+CODE_SERVER_CONTEXT_ENV = "DAGSTER_CONTAINER_CONTEXT"
+FIRST_PORT = 3030
+
+# Where created documents claim to come from (Helm 4 splits its output by this path).
+SOURCE_TEMPLATE = "{chart}/templates/kubectl-dagster/{location}.yaml"
+
+ROLLOUTS = ("none", "restart")
+ON_CONFLICT = ("error", "replace")
+MODES = ("auto", "full", "workspace", "objects")
+
+# Helm 4 throws a post-renderer's stderr away: when we run as its plugin we also write the error here.
+HELM_PLUGIN_ENV = "HELM_PLUGIN_NAME"
+ERROR_FILE_ENV = "KUBECTL_DAGSTER_ERROR_FILE"

@@ -1,0 +1,65 @@
+"""One exception tree. Each error carries the problem and the fix; cli.main prints it on one line."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import List, Optional
+
+
+class DagsterError(Exception):
+    """Base class. ``fix`` says what the user should do; it ends the stderr line."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, fix: Optional[str] = None):
+        super().__init__(message)
+        self.message = message
+        self.fix = fix
+
+    def line(self) -> str:
+        return f"{self.message}; {self.fix}" if self.fix else self.message
+
+
+class InputError(DagsterError):
+    """The manifest stream or a flag is unusable."""
+
+
+class ReleaseError(DagsterError):
+    """The Dagster release could not be found, or more than one was."""
+
+
+class ConflictError(DagsterError):
+    """A location clashes with something that already exists."""
+
+
+class RegistryError(DagsterError):
+    """Reading or writing the location registry failed."""
+
+
+class ClusterError(DagsterError):
+    """The Kubernetes API refused or could not be reached."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One validation finding: where it is and what is wrong."""
+
+    file: str
+    line: Optional[int]
+    location: Optional[str]
+    message: str
+    path: tuple = ()  # key path inside the file, used to look the line up
+
+    def render(self) -> str:
+        where = self.file + (f":{self.line}" if self.line else "")
+        who = f" location {self.location!r}" if self.location else ""
+        return f"{where}:{who} {self.message}".replace(": ", ": ", 1)
+
+
+class LocationError(DagsterError):
+    """One or more locations are invalid. All problems are reported together."""
+
+    def __init__(self, problems: List[Problem]):
+        self.problems = problems
+        first = problems[0].render()
+        more = f" (and {len(problems) - 1} more problem(s): {'; '.join(p.render() for p in problems[1:])})" if len(problems) > 1 else ""
+        super().__init__(f"invalid locations: {first}{more}", "fix the locations file and run again")

@@ -1,0 +1,341 @@
+"""What the chart would render for one location: Deployment, Service and env ConfigMap.
+
+``Base`` holds the release-wide settings. When the stream has a user-code Deployment rendered by
+the chart, they are read off it (service account, image pull secrets, shared env ConfigMap,
+DAGSTER_PG_PASSWORD, celery secret, instance mounts, the release-wide part of the container
+context), so they carry over exactly; otherwise they follow the chart's defaults.
+"""
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Optional, Tuple
+
+from . import constants as c
+from . import errors, locations, release as rel
+
+RELEASE_ENV = ("DAGSTER_PG_PASSWORD",)
+RELEASE_VOLUMES = ("dagster-instance",)
+CONTEXT_RELEASE_KEYS = ("namespace", "service_account_name", "image_pull_secrets", "run_k8s_config")
+PROBE_TIMINGS = ("initialDelaySeconds", "periodSeconds", "timeoutSeconds", "successThreshold", "failureThreshold")
+
+
+@dataclass
+class Base:
+    release: str
+    fullname: str  # the user-code chart's fullname, prefix of Deployment and ConfigMap names
+    chart_version: str
+    app_version: str
+    namespace: Optional[str]
+    service_account: str
+    image_pull_secrets: List[Any] = field(default_factory=list)
+    release_env: List[Dict[str, Any]] = field(default_factory=list)
+    shared_env: Optional[str] = None
+    trailing_env_from: List[Dict[str, Any]] = field(default_factory=list)  # celery secret (optional)
+    volumes: List[Dict[str, Any]] = field(default_factory=list)
+    volume_mounts: List[Dict[str, Any]] = field(default_factory=list)
+    context: Dict[str, Any] = field(default_factory=dict)  # release-wide keys of the container context
+    source_prefix: str = c.USER_CHART_NAME  # "<chart path>" for the filename annotation
+
+    @property
+    def chart_label(self) -> str:
+        return f"{c.USER_CHART_NAME}-{self.chart_version}"
+
+    def version_at_least(self, *wanted: int) -> bool:
+        parts = []
+        for piece in self.chart_version.split("."):
+            digits = "".join(ch for ch in piece if ch.isdigit())
+            parts.append(int(digits) if digits else 0)
+        return tuple(parts[: len(wanted)]) >= wanted
+
+
+def base_from(release: rel.Release, namespace: Optional[str]) -> Base:
+    version = release.chart_version or "0.0.0"
+    fullname = rel.user_fullname(release)
+    template = release.template()
+    if template is not None:
+        return _base_from_template(release, template, fullname, version, namespace)
+    return _base_from_defaults(release, fullname, version, namespace)
+
+
+def _pod(doc) -> Dict[str, Any]:
+    return ((doc.data.get("spec") or {}).get("template") or {}).get("spec") or {}
+
+
+def _base_from_template(release, template, fullname, version, namespace) -> Base:
+    pod = _pod(template)
+    container = (pod.get("containers") or [{}])[0]
+    context = rel.context_env(container) or {}
+    k8s = {k: copy.deepcopy(v) for k, v in (context.get("k8s") or {}).items() if k in CONTEXT_RELEASE_KEYS}
+    pod_config = (k8s.get("run_k8s_config") or {}).get("pod_spec_config")
+    if isinstance(pod_config, dict):
+        for key in ("containers", "init_containers"):
+            pod_config.pop(key, None)
+    env_from = container.get("envFrom") or []
+    shared = [e for e in env_from if str((e.get("configMapRef") or {}).get("name", "")).endswith("-user-deployments-shared-env")]
+    source = template.annotations().get(c.HELM4_FILENAME_ANNOTATION) or template.source or ""
+    return Base(
+        release=release.name,
+        fullname=fullname,
+        chart_version=version,
+        app_version=str(template.labels().get(c.LABEL_VERSION, version)),
+        namespace=namespace or k8s.get("namespace"),
+        service_account=str(pod.get("serviceAccountName") or f"{fullname}-user-deployments"),
+        image_pull_secrets=copy.deepcopy(pod.get("imagePullSecrets") or []),
+        release_env=[copy.deepcopy(e) for e in container.get("env") or [] if e.get("name") in RELEASE_ENV],
+        shared_env=shared[0]["configMapRef"]["name"] if shared else f"{fullname}-user-deployments-shared-env",
+        trailing_env_from=[copy.deepcopy(e) for e in env_from if (e.get("secretRef") or {}).get("optional") is True],
+        volumes=[copy.deepcopy(v) for v in pod.get("volumes") or [] if v.get("name") in RELEASE_VOLUMES],
+        volume_mounts=[copy.deepcopy(m) for m in container.get("volumeMounts") or [] if m.get("name") in RELEASE_VOLUMES],
+        context=k8s,
+        source_prefix=source.split("/templates/")[0] if "/templates/" in source else c.USER_CHART_NAME,
+    )
+
+
+def _base_from_defaults(release, fullname, version, namespace) -> Base:
+    """No user-code Deployment in the stream: the chart's defaults, plus what the webserver uses."""
+    pod = _pod(release.webserver) if release.webserver is not None else {}
+    container = (pod.get("containers") or [{}])[0]
+    ns = namespace or release.namespace_hint
+    if ns is None:
+        raise errors.InputError("cannot tell the release namespace from the input (no user-code objects in it)",
+                                "pass --namespace NAMESPACE")
+    service_account = str(pod.get("serviceAccountName") or f"{fullname}-user-deployments")
+    source = release.workspace.annotations().get(c.HELM4_FILENAME_ANNOTATION) or release.workspace.source or ""
+    return Base(
+        release=release.name,
+        fullname=fullname,
+        chart_version=version,
+        app_version=version,
+        namespace=ns,
+        service_account=service_account,
+        image_pull_secrets=copy.deepcopy(pod.get("imagePullSecrets") or []),
+        release_env=[copy.deepcopy(e) for e in container.get("env") or [] if e.get("name") in RELEASE_ENV],
+        shared_env=f"{fullname}-user-deployments-shared-env",
+        trailing_env_from=[{"secretRef": {"name": c.DEFAULT_CELERY_SECRET, "optional": True}}],
+        context={"namespace": ns, "service_account_name": service_account,
+                 "run_k8s_config": {"pod_spec_config": {"automount_service_account_token": True}}},
+        source_prefix=source.split("/templates/")[0] if "/templates/" in source else "dagster",
+    )
+
+
+def shared_env_configmap(base: Base) -> Dict[str, Any]:
+    """The shared env ConfigMap the user-code chart would render (created only when none exists)."""
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": base.shared_env, "labels": {**_old_labels(base), c.LOCATION_LABEL: "shared"}},
+        "data": {
+            "DAGSTER_HOME": c.DEFAULT_DAGSTER_HOME,
+            "DAGSTER_K8S_PIPELINE_RUN_NAMESPACE": base.namespace,
+            "DAGSTER_K8S_PIPELINE_RUN_ENV_CONFIGMAP": f"{base.fullname}-pipeline-env",
+        },
+    }
+
+
+def checksum(item: Dict[str, Any]) -> str:
+    """sha256 of Go's ``toJson``: sorted keys, no spaces, and <, >, & escaped as Go does."""
+    text = json.dumps(item, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _old_labels(base: Base) -> Dict[str, str]:
+    return {"app": c.USER_CHART_NAME, "chart": base.chart_label, "release": base.release, "heritage": "Helm"}
+
+
+def _selector(base: Base, name: str) -> Dict[str, str]:
+    return {c.LABEL_NAME: c.USER_CHART_NAME, c.LABEL_INSTANCE: base.release,
+            "component": c.USER_COMPONENT, "deployment": name}
+
+
+def _new_labels(base: Base, name: str) -> Dict[str, str]:
+    return {c.LABEL_CHART: base.chart_label, c.LABEL_NAME: c.USER_CHART_NAME, c.LABEL_INSTANCE: base.release,
+            c.LABEL_VERSION: base.app_version, c.LABEL_MANAGED_BY: "Helm",
+            "component": c.USER_COMPONENT, "deployment": name}
+
+
+def _location_annotations(location: locations.Location) -> Dict[str, str]:
+    spec, out = location.spec, {}
+    for key, annotation in (("branch", c.BRANCH_ANNOTATION), ("pullRequest", c.PULL_REQUEST_ANNOTATION),
+                            ("commit", c.COMMIT_ANNOTATION)):
+        if spec.get(key) is not None:
+            out[annotation] = str(spec[key])
+    if spec.get("expiresAt") is not None:
+        out[c.EXPIRES_ANNOTATION] = locations.format_time(spec["expiresAt"])
+    return out
+
+
+def image_ref(item: Dict[str, Any], base: Base) -> str:
+    image = item["image"]
+    tag = image.get("tag")
+    return f"{image['repository']}:{base.chart_version if tag in (None, '') else tag}"
+
+
+def build(location: locations.Location, base: Base, source: str) -> List[Dict[str, Any]]:
+    """[env ConfigMap, Service, Deployment] for one location, as plain data."""
+    item = locations.chart_item(location)
+    name = location.name
+    ours = {c.LOCATION_LABEL: name}
+    meta_extra = {c.HELM4_FILENAME_ANNOTATION: source, **_location_annotations(location)}
+    return [_env_configmap(item, base, ours, meta_extra), _service(item, base, ours, meta_extra),
+            _deployment(item, base, ours, meta_extra)]
+
+
+def _env_configmap(item, base, ours, meta_extra) -> Dict[str, Any]:
+    doc = {"apiVersion": "v1", "kind": "ConfigMap",
+           "metadata": {"name": f"{base.fullname}-{item['name']}-user-env", "labels": {**_old_labels(base), **ours},
+                        "annotations": dict(meta_extra)}}
+    if isinstance(item.get("env"), dict) and item["env"]:
+        doc["data"] = {str(k): "" if v is None else str(v) for k, v in item["env"].items()}
+    return doc
+
+
+def _service(item, base, ours, meta_extra) -> Dict[str, Any]:
+    annotations = {**{str(k): str(v) for k, v in ((item.get("service") or {}).get("annotations") or {}).items()}, **meta_extra}
+    return {"apiVersion": "v1", "kind": "Service",
+            "metadata": {"name": item["name"], "labels": {**_new_labels(base, item["name"]), **ours},
+                         "annotations": annotations},
+            "spec": {"type": "ClusterIP", "ports": [{"port": item["port"], "protocol": "TCP", "name": "grpc"}],
+                     "selector": _selector(base, item["name"])}}
+
+
+def _deployment(item, base, ours, meta_extra) -> Dict[str, Any]:
+    name, user_labels = item["name"], {str(k): str(v) for k, v in (item.get("labels") or {}).items()}
+    labels = {**_new_labels(base, name), **(user_labels if base.version_at_least(1, 9, 11) else {}), **ours}
+    pod_annotations = {c.USER_DEPLOYMENT_CHECKSUM: checksum(item),
+                       **{str(k): str(v) for k, v in (item.get("annotations") or {}).items()}}
+    spec: Dict[str, Any] = {"replicas": 1}
+    if item.get("deploymentStrategy") and base.version_at_least(1, 9, 11):
+        spec["strategy"] = copy.deepcopy(item["deploymentStrategy"])
+    spec["selector"] = {"matchLabels": _selector(base, name)}
+    spec["template"] = {"metadata": {"labels": {**_selector(base, name), **user_labels}, "annotations": pod_annotations},
+                        "spec": _pod_spec(item, base)}
+    metadata = {"name": f"{base.fullname}-{name}", "labels": labels,
+                "annotations": {**{str(k): str(v) for k, v in (item.get("annotations") or {}).items()}, **meta_extra}}
+    return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": metadata, "spec": spec}
+
+
+def _pod_spec(item, base) -> Dict[str, Any]:
+    pod: Dict[str, Any] = {}
+    if base.image_pull_secrets:
+        pod["imagePullSecrets"] = copy.deepcopy(base.image_pull_secrets)
+    pod["serviceAccountName"] = base.service_account
+    pod["automountServiceAccountToken"] = True
+    _put(pod, "securityContext", item.get("podSecurityContext"))
+    _put(pod, "initContainers", item.get("initContainers"))
+    pod["containers"] = [_container(item, base)] + copy.deepcopy(item.get("sidecarContainers") or [])
+    for key in ("nodeSelector", "affinity", "tolerations"):
+        _put(pod, key, item.get(key))
+    volumes = copy.deepcopy(base.volumes) + copy.deepcopy(item.get("volumes") or [])
+    _put(pod, "volumes", volumes)
+    _put(pod, "schedulerName", item.get("schedulerName"))
+    return pod
+
+
+def _put(target: Dict[str, Any], key: str, value: Any) -> None:
+    if value not in (None, {}, [], ""):
+        target[key] = copy.deepcopy(value)
+
+
+def _container(item, base) -> Dict[str, Any]:
+    image = image_ref(item, base)
+    args_key, args = ("dagsterApiGrpcArgs", item["dagsterApiGrpcArgs"]) if "dagsterApiGrpcArgs" in item else \
+        ("codeServerArgs", item["codeServerArgs"])
+    command = ["dagster", "api", "grpc"] if args_key == "dagsterApiGrpcArgs" else ["dagster", "code-server", "start"]
+    container: Dict[str, Any] = {"name": c.CONTAINER_NAME}
+    _put(container, "securityContext", item.get("securityContext"))
+    _put(container, "imagePullPolicy", (item.get("image") or {}).get("pullPolicy"))
+    container["image"] = image
+    container["args"] = command + ["-h", "0.0.0.0", "-p", str(item["port"])] + list(args)
+    env = [{"name": "DAGSTER_CURRENT_IMAGE", "value": image}] + copy.deepcopy(base.release_env)
+    if (item.get("includeConfigInLaunchedRuns") or {"enabled": True}).get("enabled"):
+        variable = c.GRPC_CONTEXT_ENV if args_key == "dagsterApiGrpcArgs" else c.CODE_SERVER_CONTEXT_ENV
+        env.append({"name": variable, "value": json.dumps(container_context(item, base), sort_keys=True,
+                                                           separators=(",", ":"))})
+    if isinstance(item.get("env"), list):
+        env += copy.deepcopy(item["env"])
+    container["env"] = env
+    env_from = [{"configMapRef": {"name": base.shared_env}},
+                {"configMapRef": {"name": f"{base.fullname}-{item['name']}-user-env"}}]
+    env_from += [{"configMapRef": copy.deepcopy(ref)} for ref in item.get("envConfigMaps") or []]
+    env_from += [{"secretRef": copy.deepcopy(ref)} for ref in item.get("envSecrets") or []]
+    container["envFrom"] = env_from + copy.deepcopy(base.trailing_env_from)
+    _put(container, "resources", item.get("resources"))
+    for probe, value in _probes(item).items():
+        container[probe] = value
+    _put(container, "volumeMounts", copy.deepcopy(base.volume_mounts) + copy.deepcopy(item.get("volumeMounts") or []))
+    return container
+
+
+def _health(port: Any) -> Dict[str, Any]:
+    return {"exec": {"command": ["dagster", "api", "grpc-health-check", "-p", str(port)]}}
+
+
+def _probes(item) -> Dict[str, Any]:
+    """The chart's probe rules: a default readiness probe, timings copied onto the health-check exec."""
+    out: Dict[str, Any] = {}
+    readiness = item.get("readinessProbe")
+    if not readiness:
+        out["readinessProbe"] = {**_health(item["port"]), "periodSeconds": 20, "timeoutSeconds": 10,
+                                 "successThreshold": 1, "failureThreshold": 15}
+    elif readiness.get("enabled") is not False:
+        out["readinessProbe"] = _probe(readiness, item["port"])
+    liveness = item.get("livenessProbe")
+    if liveness:
+        out["livenessProbe"] = _probe(liveness, item["port"])
+    startup = item.get("startupProbe")
+    if startup and startup.get("enabled"):
+        probe = {k: copy.deepcopy(v) for k, v in startup.items() if k != "enabled"}
+        out["startupProbe"] = probe if "exec" in probe else {**probe, **_health(item["port"])}
+    return out
+
+
+def _probe(probe: Dict[str, Any], port: Any) -> Dict[str, Any]:
+    if probe.get("exec"):
+        return {k: copy.deepcopy(v) for k, v in probe.items() if k != "enabled"}
+    return {**_health(port), **{k: probe[k] for k in PROBE_TIMINGS if k in probe}}
+
+
+def container_context(item, base) -> Dict[str, Any]:
+    """``{"k8s": …}`` as the chart's k8sContainerContext helper builds it, release-wide keys from ``base``."""
+    k8s: Dict[str, Any] = copy.deepcopy(base.context)
+    k8s["image_pull_policy"] = (item.get("image") or {}).get("pullPolicy")
+    k8s["env_config_maps"] = [f"{base.fullname}-{item['name']}-user-env"] + [
+        ref["name"] for ref in item.get("envConfigMaps") or [] if "name" in ref]
+    secrets = [ref["name"] for ref in item.get("envSecrets") or [] if "name" in ref]
+    if secrets:
+        k8s["env_secrets"] = secrets
+    for key, target in (("volumeMounts", "volume_mounts"), ("volumes", "volumes"), ("labels", "labels"),
+                        ("resources", "resources"), ("schedulerName", "scheduler_name")):
+        if item.get(key):
+            k8s[target] = copy.deepcopy(item[key])
+    if isinstance(item.get("env"), list) and item["env"]:
+        k8s["env"] = copy.deepcopy(item["env"])
+    pod_config: Dict[str, Any] = copy.deepcopy((k8s.get("run_k8s_config") or {}).get("pod_spec_config") or {})
+    if item.get("sidecarContainers"):
+        pod_config["containers"] = copy.deepcopy(item["sidecarContainers"])
+    if item.get("initContainers"):
+        pod_config["init_containers"] = copy.deepcopy(item["initContainers"])
+    if pod_config:
+        k8s["run_k8s_config"] = {**(k8s.get("run_k8s_config") or {}), "pod_spec_config": pod_config}
+    return {"k8s": k8s}
+
+
+def apply_patches(location: locations.Location, objects: List[Dict[str, Any]]) -> Tuple[List[Dict[str, Any]], List[errors.Problem]]:
+    """RFC 6902 patches from the location, each on its generated object of that kind."""
+    import jsonpatch  # only locations with patches pay for the import
+
+    problems = []
+    by_kind = {obj["kind"]: index for index, obj in enumerate(objects)}
+    for position, entry in enumerate(location.spec.get("patches") or []):
+        index = by_kind[entry["kind"]]
+        try:
+            objects[index] = jsonpatch.JsonPatch(entry["patch"]).apply(objects[index])
+        except (jsonpatch.JsonPatchException, jsonpatch.JsonPointerException, KeyError, TypeError) as exc:
+            problems.append(errors.Problem(location.file, None, location.name,
+                                           f"patch {position} ({entry['kind']}) does not apply: {exc}",
+                                           (location.doc,) + location.path + ("patches", position)))
+    return objects, problems

@@ -1,0 +1,162 @@
+"""Find the Dagster release in a rendered stream and read the release-wide settings off it.
+
+Nothing here assumes a release name or namespace: the workspace ConfigMap is the ConfigMap with a
+``workspace.yaml`` key, the chart's user code is whatever carries the dagster-user-deployments
+labels, and both are grouped by the Helm release they name in their labels.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Optional
+
+from . import constants as c
+from . import errors, manifests, naming
+
+_KINDS = ("ConfigMap", "Deployment", "Service")
+
+
+@dataclass
+class UserCode:
+    """The chart's own dagster-user-deployments objects of one release (subchart or standalone)."""
+
+    deployments: Dict[str, manifests.Document] = field(default_factory=dict)  # by location name
+    services: Dict[str, manifests.Document] = field(default_factory=dict)
+    env_maps: Dict[str, manifests.Document] = field(default_factory=dict)  # by object name
+    shared_env: Optional[manifests.Document] = None
+
+
+@dataclass
+class Release:
+    name: str
+    workspace: Optional[manifests.Document] = None
+    rollout_targets: List[manifests.Document] = field(default_factory=list)  # mount the workspace ConfigMap
+    user: Optional[UserCode] = None
+    ours: List[manifests.Document] = field(default_factory=list)  # created by an earlier render
+    system_chart: Optional[str] = None  # "dagster-1.11.10", from the workspace ConfigMap
+    webserver: Optional[manifests.Document] = None
+    namespace_hint: Optional[str] = None
+
+    def describe(self) -> str:
+        parts = []
+        if self.workspace is not None:
+            parts.append(f"ConfigMap {self.workspace.name}")
+        if self.user is not None:
+            parts.append(f"{len(self.user.deployments)} user-code Deployment(s)")
+        return f"{self.name} ({', '.join(parts) or 'no Dagster objects'})"
+
+    @property
+    def chart_version(self) -> Optional[str]:
+        template = self.template()
+        label = template.labels().get(c.LABEL_CHART) if template is not None else self.system_chart
+        return label.rsplit("-", 1)[-1] if label and "-" in label else None
+
+    def template(self) -> Optional[manifests.Document]:
+        """A user-code Deployment rendered by the chart, to derive release-wide settings from."""
+        if self.user is None:
+            return None
+        for name in sorted(self.user.deployments):
+            return self.user.deployments[name]
+        return None
+
+
+def _relevant(doc: manifests.Document) -> bool:
+    return doc.kind in _KINDS and ("dagster" in doc.text or c.LOCATION_LABEL in doc.text)
+
+
+def find(stream: manifests.Stream, wanted: Optional[str] = None) -> Release:
+    releases: Dict[str, Release] = {}
+
+    def get(name: str) -> Release:
+        return releases.setdefault(name, Release(name))
+
+    deployments = []
+    for doc in stream.documents:
+        if not _relevant(doc) or not isinstance(doc.data, dict):
+            continue
+        labels = doc.labels()
+        release_name = str(labels.get(c.LABEL_INSTANCE) or labels.get("release") or "")
+        payload = doc.data.get("data")
+        if doc.kind == "ConfigMap" and isinstance(payload, dict) and payload.get("DAGSTER_K8S_PIPELINE_RUN_NAMESPACE"):
+            get(release_name).namespace_hint = str(payload["DAGSTER_K8S_PIPELINE_RUN_NAMESPACE"])
+        if labels.get(c.LOCATION_LABEL):
+            get(release_name).ours.append(doc)
+        elif doc.kind == "ConfigMap" and c.WORKSPACE_KEY in (doc.data.get("data") or {}):
+            release = get(release_name)
+            if release.workspace is not None:
+                raise errors.ReleaseError(
+                    f"release {release_name!r} has two workspace ConfigMaps ({release.workspace.name}, {doc.name})",
+                    "render one Dagster release at a time")
+            release.workspace, release.system_chart = doc, labels.get("chart")
+        elif labels.get("component") == c.USER_COMPONENT and labels.get("deployment"):
+            user = get(release_name).user = get(release_name).user or UserCode()
+            target = user.deployments if doc.kind == "Deployment" else user.services if doc.kind == "Service" else None
+            if target is not None:
+                target[str(labels["deployment"])] = doc
+        elif doc.kind == "ConfigMap" and labels.get("app") == c.USER_CHART_NAME:
+            user = get(release_name).user = get(release_name).user or UserCode()
+            if str(doc.name).endswith("-user-deployments-shared-env"):
+                user.shared_env = doc
+            else:
+                user.env_maps[str(doc.name)] = doc
+        elif doc.kind == "Deployment":
+            deployments.append(doc)
+    candidates = {name: rel for name, rel in releases.items() if rel.workspace is not None or rel.user is not None}
+    release = _choose(candidates, wanted)
+    _attach_system(release, deployments)
+    return release
+
+
+def _choose(candidates: Dict[str, Release], wanted: Optional[str]) -> Release:
+    if wanted is not None:
+        if wanted not in candidates:
+            found = ", ".join(r.describe() for r in candidates.values()) or "none"
+            raise errors.ReleaseError(f"no Dagster release named {wanted!r} in the input (found: {found})",
+                                      "check --release against the release name given to helm")
+        return candidates[wanted]
+    if len(candidates) == 1:
+        return next(iter(candidates.values()))
+    if not candidates:
+        raise errors.ReleaseError(
+            "no Dagster release found in the input: no ConfigMap with workspace.yaml and no dagster-user-deployments objects",
+            "pipe in the output of `helm template` for the dagster or dagster-user-deployments chart")
+    found = "; ".join(candidates[name].describe() for name in sorted(candidates))
+    raise errors.ReleaseError(f"found {len(candidates)} Dagster releases in the input: {found}",
+                              "use --release NAME to choose one")
+
+
+def _attach_system(release: Release, deployments: List[manifests.Document]) -> None:
+    """Webserver, read-only webserver and daemon: the Deployments that mount the workspace ConfigMap."""
+    if release.workspace is None:
+        return
+    for doc in deployments:
+        spec = ((doc.data.get("spec") or {}).get("template") or {}).get("spec") or {}
+        mounts = {((v or {}).get("configMap") or {}).get("name") for v in spec.get("volumes") or []}
+        if release.workspace.name in mounts:
+            release.rollout_targets.append(doc)
+            if doc.labels().get("component") == "dagster-webserver" and release.webserver is None:
+                release.webserver = doc
+
+
+def context_env(container: Dict[str, Any]) -> Optional[Dict[str, Any]]:
+    """The container-context JSON the chart puts on a user-code container, parsed."""
+    for env in container.get("env") or []:
+        if env.get("name") in (c.GRPC_CONTEXT_ENV, c.CODE_SERVER_CONTEXT_ENV) and env.get("value"):
+            try:
+                return json.loads(env["value"])
+            except ValueError:
+                return None
+    return None
+
+
+def user_fullname(release: Release) -> str:
+    """The chart's fullname of the user-code chart (``<release>-dagster-user-deployments``)."""
+    template = release.template()
+    if template is not None:
+        location = template.labels().get("deployment")
+        suffix = f"-{location}"
+        if str(template.name).endswith(suffix):
+            return str(template.name)[: -len(suffix)]
+    if release.user is not None and release.user.shared_env is not None:
+        return str(release.user.shared_env.name)[: -len("-user-deployments-shared-env")]
+    return naming.chart_fullname(release.name, c.USER_CHART_NAME)

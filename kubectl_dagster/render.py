@@ -1,0 +1,143 @@
+"""The one transform every entry point runs: a rendered Dagster release plus locations in, the
+merged release out. Pure: text and data in, text out, errors raised; no I/O.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Dict, List, Optional, Sequence, Set, Tuple
+
+from . import constants as c
+from . import errors, locations as locs, manifests, objects, release as rel, workspace
+
+
+@dataclass(frozen=True)
+class Options:
+    release: Optional[str] = None
+    namespace: Optional[str] = None
+    rollout: str = "none"
+    on_conflict: str = "error"
+    mode: str = "auto"
+
+
+@dataclass
+class Result:
+    text: str
+    added: List[str]  # location names merged in
+    mode: str
+    release: str
+
+
+def render(text: str, locations: Sequence[locs.Location], options: Options = Options()) -> Result:
+    if not text.strip():
+        raise errors.InputError("the input is empty", "pipe in the output of `helm template` (stdin was empty)")
+    problems = locs.check_unique(locations)
+    if problems:
+        raise errors.LocationError(problems)
+    stream = manifests.split(text)
+    release = rel.find(stream, options.release)
+    mode = _mode(release, options.mode)
+    ordered = sorted(locations, key=lambda loc: loc.name)
+    drop = {id(doc) for doc in release.ours}
+    replaced = _conflicts(release, ordered, options.on_conflict, drop)
+    created: List[manifests.Document] = []
+    if mode in ("full", "objects") and ordered:
+        created = _objects(release, ordered, options, stream, drop)
+    if mode in ("full", "workspace"):
+        _workspace(release, ordered, replaced, options.rollout)
+    documents = [doc for doc in stream.documents if id(doc) not in drop] + created
+    return Result(manifests.Stream(documents, stream.helm_sources).text(), [loc.name for loc in ordered], mode,
+                  release.name)
+
+
+def _mode(release: rel.Release, wanted: str) -> str:
+    has_workspace, has_user = release.workspace is not None, release.user is not None
+    if wanted == "auto":
+        return "full" if has_workspace and has_user else "workspace" if has_workspace else "objects"
+    if wanted in ("full", "workspace") and not has_workspace:
+        raise errors.ReleaseError(f"--mode={wanted} needs the workspace ConfigMap, which release {release.name!r} "
+                                  "does not render here", "use --mode=objects, or render the system chart")
+    return wanted
+
+
+def _chart_names(release: rel.Release) -> Dict[str, str]:
+    """Location names the chart itself renders, with what renders them."""
+    names: Dict[str, str] = {}
+    if release.user is not None:
+        for name in release.user.deployments:
+            names[name] = "a user-code Deployment"
+    if release.workspace is not None:
+        chart_entries, _ = workspace.split_entries(release.workspace.data["data"][c.WORKSPACE_KEY] or "")
+        for entry in chart_entries:
+            names.setdefault(workspace.entry_name(entry), "a workspace entry")
+    return names
+
+
+def _conflicts(release: rel.Release, ordered, on_conflict: str, drop: Set[int]) -> Set[str]:
+    chart = _chart_names(release)
+    clashing = [loc for loc in ordered if loc.name in chart]
+    if clashing and on_conflict != "replace":
+        what = ", ".join(f"{loc.name} ({chart[loc.name]})" for loc in clashing)
+        raise errors.ConflictError(f"the chart already renders location(s) {what} in release {release.name!r}",
+                                   "rename the location, remove it from the chart values, or pass --on-conflict=replace")
+    names = {loc.name for loc in clashing}
+    if release.user is not None and names:
+        user = release.user
+        fullname = rel.user_fullname(release)
+        for name in names:
+            for doc in (user.deployments.get(name), user.services.get(name), user.env_maps.get(f"{fullname}-{name}-user-env")):
+                if doc is not None:
+                    drop.add(id(doc))
+    return names
+
+
+def _objects(release, ordered, options: Options, stream, drop: Set[int]) -> List[manifests.Document]:
+    base = objects.base_from(release, options.namespace)
+    taken = _taken_names(stream, drop)
+    created: List[manifests.Document] = []
+    problems: List[errors.Problem] = []
+    has_shared_env = release.user is not None and release.user.shared_env is not None
+    if not has_shared_env:
+        source = f"{base.source_prefix}/templates/kubectl-dagster/shared-env.yaml"
+        data = objects.shared_env_configmap(base)
+        data["metadata"]["annotations"] = {c.HELM4_FILENAME_ANNOTATION: source}
+        created.append(manifests.new_document(data, source, stream.helm_sources))
+    for location in ordered:
+        source = c.SOURCE_TEMPLATE.format(chart=base.source_prefix, location=location.name)
+        built, patch_problems = objects.apply_patches(location, objects.build(location, base, source))
+        problems += patch_problems
+        for data in built:
+            key = (data.get("kind"), (data.get("metadata") or {}).get("name"))
+            if key in taken:
+                problems.append(errors.Problem(location.file, None, location.name,
+                                               f"{key[0]} {key[1]} already exists in the input; rename the location",
+                                               (location.doc,) + location.path))
+            taken.add(key)
+            created.append(manifests.new_document(data, source, stream.helm_sources))
+    if problems:
+        raise errors.LocationError(problems)
+    return created
+
+
+def _taken_names(stream: manifests.Stream, drop: Set[int]) -> Set[Tuple[str, str]]:
+    taken = set()
+    for doc in stream.documents:
+        if id(doc) not in drop and doc.kind in ("ConfigMap", "Service", "Deployment") and isinstance(doc.data, dict):
+            taken.add((doc.kind, doc.name))
+    return taken
+
+
+def _workspace(release: rel.Release, ordered, replaced: Set[str], rollout: str) -> None:
+    doc = release.workspace
+    current = doc.data["data"][c.WORKSPACE_KEY] or ""
+    chart_entries, previous = workspace.split_entries(current)
+    kept = [entry for entry in chart_entries if workspace.entry_name(entry) not in replaced]
+    ours = [workspace.grpc_entry(loc.name, loc.name, loc.spec.get("port", c.FIRST_PORT)) for loc in ordered]
+    if not ours and not previous and len(kept) == len(chart_entries):
+        return  # nothing of ours, before or now: the document passes through untouched
+    value = workspace.build_text(kept, ours)
+    if value != current:
+        doc.replace_text(workspace.splice(doc, value))
+    if rollout == "restart":
+        digest = workspace.checksum(doc.text[len(doc.head):])
+        for target in release.rollout_targets:
+            workspace.set_checksum(target, digest)

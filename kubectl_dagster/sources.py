@@ -1,0 +1,107 @@
+"""Read locations from files and directories (the thin I/O shell around ``locations``).
+
+Parsing uses the fast C loader. Only when there are problems is a file parsed again with the
+round-trip loader, to point each problem at its line.
+"""
+from __future__ import annotations
+
+import os
+from typing import Dict, Iterable, List, Sequence, Tuple
+
+from . import errors, locations as locs, yamlio
+
+SUFFIXES = (".yaml", ".yml")
+
+
+def files_of(path: str) -> List[str]:
+    if os.path.isdir(path):
+        return sorted(os.path.join(path, name) for name in os.listdir(path)
+                      if name.endswith(SUFFIXES) and not name.startswith(".") and os.path.isfile(os.path.join(path, name)))
+    if os.path.exists(path):
+        return [path]
+    raise errors.InputError(f"locations path {path} does not exist", "check --locations")
+
+
+def read_text(path: str) -> str:
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return handle.read()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise errors.InputError(f"cannot read {path}: {exc}", "check the file and its permissions") from exc
+
+
+def load_docs(text: str, filename: str) -> List[object]:
+    try:
+        return list(yamlio.make_yaml("safe").load_all(text))
+    except Exception as exc:  # ruamel's scanner, parser and constructor errors
+        mark = getattr(exc, "problem_mark", None)
+        line = f":{mark.line + 1}" if mark is not None else ""
+        raise errors.InputError(f"{filename}{line}: not valid YAML: {getattr(exc, 'problem', None) or exc}",
+                                "fix the YAML syntax") from exc
+
+
+def load(paths: Sequence[str]) -> List[locs.Location]:
+    """Every location under ``paths``; all problems of all files raised together."""
+    found: List[locs.Location] = []
+    problems: List[errors.Problem] = []
+    texts: Dict[str, str] = {}
+    for path in paths:
+        names = files_of(path)
+        parsed_files: List[Tuple[str, List[object]]] = []
+        for name in names:
+            texts[name] = read_text(name)
+            parsed_files.append((name, load_docs(texts[name], name)))
+        dir_defaults = _dir_defaults(parsed_files) if os.path.isdir(path) else {}
+        for name, docs in parsed_files:
+            parsed = locs.parse_documents(docs, name, dir_defaults)
+            found += parsed.locations
+            problems += parsed.problems
+    problems += locs.check_unique(found)
+    if problems:
+        raise errors.LocationError(with_lines(problems, texts))
+    return found
+
+
+def _dir_defaults(parsed_files) -> dict:
+    """A CodeLocations document with defaults and no locations applies to the bare files beside it."""
+    merged: dict = {}
+    for _, docs in parsed_files:
+        for doc in docs:
+            if locs.is_document(doc) and "locations" not in doc and isinstance(doc.get("defaults"), dict):
+                merged = locs.deep_merge(merged, doc["defaults"])
+    return merged
+
+
+def with_lines(problems: Iterable[errors.Problem], texts: Dict[str, str]) -> List[errors.Problem]:
+    """Fill in line numbers by walking the key path in a round-trip parse of the file."""
+    trees: Dict[str, List[object]] = {}
+    out = []
+    for problem in problems:
+        if problem.file in texts and problem.file not in trees:
+            try:
+                trees[problem.file] = list(yamlio.make_yaml("rt").load_all(texts[problem.file]))
+            except Exception:
+                trees[problem.file] = []
+        line = _line(trees.get(problem.file) or [], problem.path)
+        out.append(errors.Problem(problem.file, line, problem.location, problem.message, problem.path))
+    return out
+
+
+def _line(docs: List[object], path: tuple):
+    if not path or path[0] >= len(docs):
+        return None
+    node, line = docs[path[0]], None
+    for key in path[1:]:
+        try:
+            if isinstance(node, dict) and key in node:
+                line = node.lc.key(key)[0] + 1
+            elif isinstance(node, list) and isinstance(key, int) and key < len(node):
+                line = node.lc.item(key)[0] + 1
+            else:
+                break
+            node = node[key]
+        except (AttributeError, KeyError, TypeError):
+            break
+    if line is None and hasattr(node, "lc"):
+        line = node.lc.line + 1
+    return line
