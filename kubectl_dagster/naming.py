@@ -17,20 +17,20 @@ _NOT_ALNUM = re.compile(r"[^a-z0-9]+")
 
 
 def is_dns1035(name: str) -> bool:
-    return isinstance(name, str) and len(name) <= MAX_NAME and bool(_DNS1035.match(name))
+    return isinstance(name, str) and len(name) <= MAX_NAME and bool(_DNS1035.fullmatch(name))
 
 
 def is_label_value(value: str) -> bool:
-    return isinstance(value, str) and len(value) <= 63 and bool(_LABEL_VALUE.match(value))
+    return isinstance(value, str) and len(value) <= 63 and bool(_LABEL_VALUE.fullmatch(value))
 
 
 def is_label_key(key: str) -> bool:
     if not isinstance(key, str):
         return False
     prefix, _, name = key.rpartition("/")
-    if prefix and (len(prefix) > 253 or not _DNS1123_SUBDOMAIN.match(prefix)):
+    if prefix and (len(prefix) > 253 or not _DNS1123_SUBDOMAIN.fullmatch(prefix)):
         return False
-    return len(name) <= 63 and bool(_LABEL_NAME.match(name))
+    return len(name) <= 63 and bool(_LABEL_NAME.fullmatch(name))
 
 
 def short_hash(text: str) -> str:

@@ -126,7 +126,7 @@ def shared_env_configmap(base: Base) -> Dict[str, Any]:
     return {
         "apiVersion": "v1",
         "kind": "ConfigMap",
-        "metadata": {"name": base.shared_env, "labels": {**_old_labels(base), c.LOCATION_LABEL: "shared"}},
+        "metadata": {"name": base.shared_env, "labels": {**_old_labels(base), c.LOCATION_LABEL: "shared.env"}},
         "data": {
             "DAGSTER_HOME": c.DEFAULT_DAGSTER_HOME,
             "DAGSTER_K8S_PIPELINE_RUN_NAMESPACE": base.namespace,

@@ -50,7 +50,7 @@ def scalar(value: Any) -> str:
     if isinstance(value, float):
         return json.dumps(value)
     text = str(value)
-    if _PLAIN.match(text) and text.lower() not in _RESERVED:
+    if _PLAIN.fullmatch(text) and text.lower() not in _RESERVED:
         return text
     return json.dumps(text)
 

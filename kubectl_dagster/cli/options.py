@@ -17,7 +17,7 @@ def locations(func):
 
 
 def namespace(func):
-    return click.option("-n", "--namespace", default=None, metavar="NAMESPACE",
+    return click.option("-n", "--namespace", default=None, metavar="NAMESPACE", envvar="KUBECTL_DAGSTER_NAMESPACE",
                         help="The release namespace (read from the input when it can be).")(func)
 
 
