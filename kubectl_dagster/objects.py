@@ -326,9 +326,11 @@ def container_context(item, base) -> Dict[str, Any]:
 
 def apply_patches(location: locations.Location, objects: List[Dict[str, Any]]) -> Tuple[List[Dict[str, Any]], List[errors.Problem]]:
     """RFC 6902 patches from the location, each on its generated object of that kind."""
+    problems: List[errors.Problem] = []
+    if not location.spec.get("patches"):
+        return objects, problems
     import jsonpatch  # only locations with patches pay for the import
 
-    problems = []
     by_kind = {obj["kind"]: index for index, obj in enumerate(objects)}
     for position, entry in enumerate(location.spec.get("patches") or []):
         index = by_kind[entry["kind"]]

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import os
 import sys
-import traceback
 from typing import List, Optional
 
 import click
@@ -35,6 +34,8 @@ def main(argv: Optional[List[str]] = None) -> int:
 
 def _fail(line: str, code: int, debug: bool) -> int:
     if debug:
+        import traceback
+
         traceback.print_exc()
     message = f"error: {line}"
     print(message, file=sys.stderr)
