@@ -104,3 +104,10 @@ def set_checksum(doc: manifests.Document, value: str) -> bool:
     if count:
         doc.replace_text(new)
     return bool(count)
+
+
+def ports_of(text: str) -> List[int]:
+    """The gRPC ports a workspace.yaml lists (all entries, the chart's and ours)."""
+    chart, ours = split_entries(text)
+    ports = [(entry.get("grpc_server") or {}).get("port") for entry in chart + ours if isinstance(entry, dict)]
+    return [port for port in ports if isinstance(port, int)]

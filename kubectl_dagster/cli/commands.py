@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import click
 
-from . import misc, render
+from . import misc, registry, render
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -19,3 +19,5 @@ def cli(debug):
 cli.add_command(render.command)
 cli.add_command(misc.version)
 cli.add_command(misc.last_error)
+for _command in registry.COMMANDS:
+    cli.add_command(_command)

@@ -1,0 +1,89 @@
+"""``import``: a Dagster+ ``dagster_cloud.yaml`` as registry entries. Pure.
+
+Everything that has a meaning in the chart's deployment item is translated; everything else is
+returned by name with the reason, so the command can show it (nothing is dropped silently).
+"""
+from __future__ import annotations
+
+from typing import Any, Dict, List, Tuple
+
+from . import errors, locations as locs, naming, registry
+
+CODE_SOURCES = {"package_name": "packageName", "module_name": "moduleName", "python_file": "pythonFile"}
+K8S_DIRECT = {"env_secrets": "envSecrets", "env_config_maps": "envConfigMaps", "resources": "resources",
+              "labels": "labels", "volumes": "volumes", "volume_mounts": "volumeMounts"}
+RELEASE_WIDE = {"namespace", "service_account_name", "image_pull_secrets"}
+
+
+def translate(data: Any, fallback_image: str = None) -> Tuple[List[Dict[str, Any]], List[str]]:
+    """(entries, notes): one entry per location; one note per key that was not translated."""
+    if not isinstance(data, dict) or not isinstance(data.get("locations"), list):
+        raise errors.InputError("not a dagster_cloud.yaml: no locations list", "pass the dagster_cloud.yaml of a code repository")
+    defaults = data.get("defaults") or {}
+    entries, notes = [], []
+    for position, item in enumerate(data["locations"]):
+        if not isinstance(item, dict):
+            raise errors.InputError(f"locations[{position}] is not a mapping", "fix dagster_cloud.yaml")
+        entry, item_notes = _location(locs.deep_merge(defaults, item), position, fallback_image)
+        entries.append(entry)
+        notes += item_notes
+    return entries, notes
+
+
+def _location(item: Dict[str, Any], position: int, fallback_image: str) -> Tuple[Dict[str, Any], List[str]]:
+    original = item.get("location_name")
+    if not isinstance(original, str) or not original:
+        raise errors.InputError(f"locations[{position}] has no location_name", "fix dagster_cloud.yaml")
+    name = original if naming.is_dns1035(original) else naming.location_slug(original)
+    who = f"location {name}"
+    notes = [] if name == original else [f"{who}: location_name {original!r} renamed to {name!r} (it names a Service)"]
+    entry: Dict[str, Any] = {"name": name}
+    image = item.get("image") or fallback_image
+    if image:
+        entry["image"] = registry.parse_image(str(image))
+    source = item.get("code_source") or {}
+    for key in sorted(set(source) - set(CODE_SOURCES)):
+        notes.append(f"{who}: code_source.{key} not translated (unknown code source)")
+    for key, ours in CODE_SOURCES.items():
+        if source.get(key) is not None:
+            entry[ours] = source[key]
+    if item.get("working_directory") is not None:
+        entry["workingDirectory"] = item["working_directory"]
+    if item.get("attribute") is not None:
+        entry["attribute"] = item["attribute"]
+    if item.get("executable_path") is not None:
+        registry.apply_executable(entry, item["executable_path"])
+    for key in sorted(set(item) - {"location_name", "image", "code_source", "working_directory", "attribute",
+                                   "executable_path", "container_context"}):
+        reason = "image builds are CI's job; pass the built image" if key == "build" else "no equivalent in the chart"
+        notes.append(f"{who}: {key} not translated ({reason})")
+    context = item.get("container_context") or {}
+    for key in sorted(set(context) - {"k8s"}):
+        notes.append(f"{who}: container_context.{key} not translated (only k8s applies)")
+    k8s = context.get("k8s") or {}
+    for key, ours in K8S_DIRECT.items():
+        if k8s.get(key) is not None:
+            entry[ours] = k8s[key]
+    if k8s.get("image_pull_policy") is not None:
+        entry.setdefault("image", {})["pullPolicy"] = k8s["image_pull_policy"]
+    env, dropped = _env(k8s.get("env_vars") or [])
+    if env:
+        entry["env"] = env
+    notes += [f"{who}: container_context.k8s.env_vars {name_!r} not translated (it takes its value from the agent's "
+              f"environment; set a value or use envSecrets)" for name_ in dropped]
+    for key in sorted(set(k8s) - set(K8S_DIRECT) - {"image_pull_policy", "env_vars"}):
+        reason = "set it release-wide in the chart values" if key in RELEASE_WIDE else "no equivalent in the chart's item; use patches"
+        notes.append(f"{who}: container_context.k8s.{key} not translated ({reason})")
+    return entry, notes
+
+
+def _env(items: List[Any]) -> Tuple[List[Dict[str, str]], List[str]]:
+    env, dropped = [], []
+    for item in items:
+        text = str(item)
+        if "=" in text:
+            key, _, value = text.partition("=")
+            env.append({"name": key, "value": value})
+        else:
+            dropped.append(text)
+    return env, dropped
