@@ -40,10 +40,15 @@ def load_docs(text: str, filename: str) -> List[object]:
                                 "fix the YAML syntax") from exc
 
 
-def load(paths: Sequence[str]) -> List[locs.Location]:
-    """Every location under ``paths``; all problems of all files raised together."""
+def load(paths: Sequence[str], extra: Sequence[Tuple[str, dict]] = ()) -> List[locs.Location]:
+    """Every location under ``paths`` (and ``extra``: (source, spec) from the cluster registry);
+    all problems of all sources raised together."""
     found: List[locs.Location] = []
     problems: List[errors.Problem] = []
+    for source, spec in extra:
+        parsed = locs.parse_documents([spec], source)
+        found += parsed.locations
+        problems += parsed.problems
     texts: Dict[str, str] = {}
     for path in paths:
         names = files_of(path)

@@ -72,3 +72,13 @@ def cli(*args: str, stdin: str = "", env=None, cwd=None) -> Run:
 
 def fixture_text(version: str, name: str) -> str:
     return (CHART_FIXTURES / version / name).read_text()
+
+
+@pytest.fixture
+def kube(tmp_path):
+    """The stand-in API server (tests/fakekube.py) and a kubeconfig pointing at it (namespace dagster)."""
+    from fakekube import FakeKube
+
+    with FakeKube() as fake:
+        fake.kubeconfig_path = fake.kubeconfig(tmp_path / "kubeconfig")
+        yield fake

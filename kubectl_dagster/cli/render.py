@@ -15,8 +15,11 @@ from . import options
 @options.namespace
 @options.render_choices
 @click.option("--summary", is_flag=True, help="Say on stderr which locations were merged.")
+@click.option("--from-cluster", is_flag=True, help="Also read the cluster registry (ConfigMaps in -n/--namespace).")
+@click.option("--kubeconfig", default=None, metavar="PATH", help="With --from-cluster: the kubeconfig file.")
+@click.option("--context", default=None, metavar="NAME", help="With --from-cluster: the kubeconfig context.")
 @options.debug
-def command(locations, release, namespace, rollout, on_conflict, mode, summary, debug):
+def command(locations, release, namespace, rollout, on_conflict, mode, summary, from_cluster, kubeconfig, context, debug):
     """Merge code locations into a rendered Dagster release.
 
     Reads `helm template` output (or a Helm 3 / Helm 4 post-renderer stream) on stdin and writes
@@ -29,7 +32,7 @@ def command(locations, release, namespace, rollout, on_conflict, mode, summary, 
         --post-renderer-args render --post-renderer-args --locations=dagster-locations.yaml
     """
     text = read_stdin()
-    found = sources.load(locations)
+    found = load_locations(locations, from_cluster, kubeconfig, context, namespace)
     opts = core.Options(release=release, namespace=namespace, rollout=rollout, on_conflict=on_conflict, mode=mode)
     try:
         result = core.render(text, found, opts)
@@ -40,6 +43,16 @@ def command(locations, release, namespace, rollout, on_conflict, mode, summary, 
     if summary:
         names = ", ".join(result.added) or "none"
         click.echo(f"merged {len(result.added)} location(s) into release {result.release} ({result.mode}): {names}", err=True)
+
+
+def load_locations(paths, from_cluster: bool, kubeconfig=None, context=None, namespace=None):
+    """Locations from files and, when asked, the cluster registry; one name in both is an error."""
+    if not from_cluster:
+        return sources.load(paths)
+    from .. import cluster
+
+    store = cluster.ClusterStore(cluster.Cluster(cluster.KubeFlags(kubeconfig, context, namespace)))
+    return sources.load(paths, extra=[(entry.source, entry.spec) for entry in store.entries()])
 
 
 def read_stdin() -> str:
