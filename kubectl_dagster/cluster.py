@@ -230,7 +230,7 @@ class ClusterStore:
                 self._write(name, old, new_spec, server_dry)
                 return old, new
             except Conflict:
-                time.sleep(min(0.5, 0.02 * (attempt + 1)) * random.uniform(0.5, 1.5))
+                time.sleep(min(0.2, 0.01 * (attempt + 1)) * random.uniform(0.5, 1.5))  # jittered backoff
         raise errors.ConflictError(f"location {name} kept changing: {MAX_ATTEMPTS} attempts met a conflict",
                                    "retry the command; another writer is updating the same location")
 

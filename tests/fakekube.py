@@ -108,6 +108,7 @@ class FakeKube:
         self.token = token
         self.namespaces: Set[str] = set(namespaces)
         self.forbidden: Set[str] = set()
+        self.always_conflict = False  # every update meets a concurrent writer (to exhaust retries)
         self.configmaps: Dict[Tuple[str, str], Dict[str, Any]] = {}
         self.applications: Dict[Tuple[str, str], Dict[str, Any]] = {}
         self.requests: List[Tuple[str, str, float]] = []
@@ -202,6 +203,8 @@ class FakeKube:
                                    f'"{meta.get("name")}": field is immutable')
                 self._validate(name, body)
                 wanted = meta.get("resourceVersion")
+                if self.always_conflict:  # someone else wrote first, every time
+                    current["metadata"]["resourceVersion"] = self._next_version()
                 if wanted and wanted != current["metadata"]["resourceVersion"]:
                     raise ApiError(409, "Conflict", f'Operation cannot be fulfilled on configmaps "{name}": the object has '
                                    'been modified; please apply your changes to the latest version and try again',

@@ -23,7 +23,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         return _fail("aborted", 130, debug)
     except click.UsageError as exc:
         hint = f"; see '{exc.ctx.command_path} --help'" if exc.ctx is not None else ""
-        return _fail(f"{exc.format_message()}{hint}", 2, debug)
+        return _fail(f"{exc.format_message().rstrip('.')}{hint}", 2, debug)
     except errors.DagsterError as exc:
         return _fail(exc.line(), exc.exit_code, debug)
     except BrokenPipeError:
