@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import click
 
-from . import misc, registry, render
+from . import argocd, misc, registry, render
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -21,3 +21,5 @@ cli.add_command(misc.version)
 cli.add_command(misc.last_error)
 for _command in registry.COMMANDS:
     cli.add_command(_command)
+cli.add_command(argocd.generate)
+cli.add_command(argocd.init)

@@ -1,0 +1,183 @@
+"""The ArgoCD config-management plugin, as data: read the parameters from ArgoCD's environment,
+check that paths stay inside the app's source directory, and build the ``helm`` command lines.
+Pure apart from ``safe_path`` (which looks at the file system to resolve symlinks).
+
+ArgoCD hands a CMP sidecar:
+- ``ARGOCD_APP_NAME`` (``<app-namespace>_<name>`` for an Application outside ArgoCD's namespace),
+  ``ARGOCD_APP_NAMESPACE`` (the destination namespace), ``KUBE_VERSION`` (``1.29.3``, no ``v``),
+  ``KUBE_API_VERSIONS`` (comma-joined);
+- the parameters set in the Application as JSON in ``ARGOCD_APP_PARAMETERS`` (the literal ``null``
+  for ``plugin: {}``; absent without a plugin block) and again as ``PARAM_<NAME>[_<i>|_<KEY>]``;
+- the Application's ``plugin.env`` as ``ARGOCD_ENV_<Name>``, case kept.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Mapping, Optional, Sequence
+
+from . import constants, errors
+
+DEFAULT_LOCATIONS = "dagster-locations.yaml"
+TRUE = {"true", "yes", "1", "on"}
+FALSE = {"false", "no", "0", "off", ""}
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    kind: str  # string | array | map
+    default: Any
+    title: str
+
+
+PARAMS = (
+    Param("chart", "string", ".", "Chart directory, relative to the app's source path"),
+    Param("release-name", "string", "", "Helm release name (default: the Application's name)"),
+    Param("values-files", "array", [], "Values files, relative to the app's source path"),
+    Param("set", "map", {}, "Values set on the command line (helm --set)"),
+    Param("locations", "string", DEFAULT_LOCATIONS, "CodeLocations file or directory, relative to the source path"),
+    Param("from-cluster", "string", "false", "Also read the cluster registry (true/false)"),
+    Param("registry-namespace", "string", "", "Namespace of the cluster registry (default: the destination namespace)"),
+    Param("rollout", "string", "none", "none or restart"),
+)
+BY_KEY = {re.sub(r"[^a-z0-9]", "", p.name): p for p in PARAMS}
+
+
+@dataclass
+class Settings:
+    release: str
+    namespace: str
+    kube_version: Optional[str]
+    api_versions: List[str]
+    chart: str = "."
+    values_files: List[str] = field(default_factory=list)
+    set_values: Dict[str, str] = field(default_factory=dict)
+    locations: Optional[str] = DEFAULT_LOCATIONS
+    locations_explicit: bool = False
+    from_cluster: bool = False
+    registry_namespace: str = ""
+    rollout: str = "none"
+
+
+def _key(name: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", name.lower())
+
+
+def _env_name(name: str) -> str:
+    return re.sub(r"[^A-Z0-9]", "_", name.upper())
+
+
+def parameters(env: Mapping[str, str]) -> Dict[str, Any]:
+    """Explicitly set parameters, lowest to highest precedence: plugin env (``ARGOCD_ENV_*``),
+    ``PARAM_*``, ``ARGOCD_APP_PARAMETERS``. Unknown names are an error (a typo would otherwise be ignored)."""
+    found: Dict[str, Any] = {}
+    for name, value in env.items():
+        if name.startswith("ARGOCD_ENV_"):
+            param = BY_KEY.get(_key(name[len("ARGOCD_ENV_"):]))
+            if param is not None:
+                found[param.name] = _from_text(param, value)
+    for param in PARAMS:
+        prefix = "PARAM_" + _env_name(param.name)
+        if param.kind == "string" and prefix in env:
+            found[param.name] = env[prefix]
+        elif param.kind == "array":
+            items = [(int(k[len(prefix) + 1:]), v) for k, v in env.items() if re.fullmatch(re.escape(prefix) + r"_\d+", k)]
+            if items:
+                found[param.name] = [v for _, v in sorted(items)]
+    raw = env.get("ARGOCD_APP_PARAMETERS")
+    if raw is not None:
+        try:
+            data = json.loads(raw)
+        except ValueError as exc:
+            raise errors.InputError(f"ARGOCD_APP_PARAMETERS is not JSON: {exc}", "check spec.source.plugin.parameters") from exc
+        for item in data or []:  # the literal null for `plugin: {}`
+            name = item.get("name") if isinstance(item, dict) else None
+            param = BY_KEY.get(_key(name or ""))
+            if param is None or _key(name or "") != _key(param.name):
+                known = ", ".join(p.name for p in PARAMS)
+                raise errors.InputError(f"unknown plugin parameter {name!r}", f"use one of {known}")
+            found[param.name] = _from_json(param, item)
+    return found
+
+
+def _from_text(param: Param, value: str) -> Any:
+    if param.kind == "array":
+        return [part.strip() for part in value.split(",") if part.strip()]
+    if param.kind == "map":
+        pairs = [part.split("=", 1) for part in value.split(",") if part.strip()]
+        return {k.strip(): v.strip() for k, v in (p if len(p) == 2 else (p[0], "") for p in pairs)}
+    return value
+
+
+def _from_json(param: Param, item: Dict[str, Any]) -> Any:
+    if param.kind == "array":
+        value = item.get("array")
+        if not isinstance(value, list):
+            raise errors.InputError(f"plugin parameter {param.name} takes an array", f"write it as `array: [...]`")
+        return [str(v) for v in value]
+    if param.kind == "map":
+        value = item.get("map")
+        if not isinstance(value, dict):
+            raise errors.InputError(f"plugin parameter {param.name} takes a map", f"write it as `map: {{...}}`")
+        return {str(k): str(v) for k, v in value.items()}
+    value = item.get("string")
+    if not isinstance(value, str):
+        raise errors.InputError(f"plugin parameter {param.name} takes a string", f"write it as `string: ...`")
+    return value
+
+
+def settings(env: Mapping[str, str]) -> Settings:
+    params = parameters(env)
+    app = env.get("ARGOCD_APP_NAME") or ""
+    release = params.get("release-name") or app.rpartition("_")[2]  # "<app-namespace>_<name>"
+    if not release:
+        raise errors.InputError("no release name: ARGOCD_APP_NAME is not set", "set the release-name parameter")
+    namespace = env.get("ARGOCD_APP_NAMESPACE") or ""
+    if not namespace:
+        raise errors.InputError("ARGOCD_APP_NAMESPACE is not set", "set the Application's destination namespace")
+    from_cluster = str(params.get("from-cluster", "false")).strip().lower()
+    if from_cluster not in TRUE | FALSE:
+        raise errors.InputError(f"from-cluster must be true or false, got {from_cluster!r}", "fix the plugin parameter")
+    rollout = params.get("rollout", "none")
+    if rollout not in constants.ROLLOUTS:
+        raise errors.InputError(f"rollout must be one of {', '.join(constants.ROLLOUTS)}, got {rollout!r}", "fix the plugin parameter")
+    api_versions = [v.strip() for v in (env.get("KUBE_API_VERSIONS") or "").split(",") if v.strip()]
+    return Settings(
+        release=release, namespace=namespace, kube_version=(env.get("KUBE_VERSION") or None),
+        api_versions=api_versions, chart=params.get("chart") or ".", values_files=list(params.get("values-files") or []),
+        set_values=dict(params.get("set") or {}), locations=params.get("locations", DEFAULT_LOCATIONS),
+        locations_explicit="locations" in params, from_cluster=from_cluster in TRUE,
+        registry_namespace=params.get("registry-namespace") or namespace, rollout=rollout)
+
+
+def safe_path(root: str, relative: str, what: str) -> str:
+    """``relative`` resolved inside ``root`` (the app's source directory); refuse anything else."""
+    if not relative or os.path.isabs(relative):
+        raise errors.InputError(f"{what} {relative!r} is an absolute path", "give a path relative to the app's source path")
+    base = os.path.realpath(root)
+    resolved = os.path.realpath(os.path.join(base, relative))
+    if resolved != base and not resolved.startswith(base + os.sep):
+        raise errors.InputError(f"{what} {relative!r} leads outside the app's source path", "keep files inside the repository path of the Application")
+    return resolved
+
+
+def helm_template(helm: str, s: Settings, chart: str, values: Sequence[str]) -> List[str]:
+    argv = [helm, "template", s.release, chart, "--namespace", s.namespace]
+    for path in values:
+        argv += ["--values", path]
+    for key in sorted(s.set_values):
+        argv += ["--set", f"{key}={s.set_values[key]}"]
+    if s.kube_version:
+        argv += ["--kube-version", s.kube_version]
+    for version in s.api_versions:
+        argv += ["--api-versions", version]
+    return argv
+
+
+def local_dependencies(chart_yaml: Dict[str, Any]) -> List[str]:
+    """The ``file://`` repositories of a Chart.yaml's dependencies."""
+    return [str(d.get("repository")) for d in chart_yaml.get("dependencies") or []
+            if isinstance(d, dict) and str(d.get("repository", "")).startswith("file://")]

@@ -1,0 +1,87 @@
+"""``argocd-init`` and ``argocd-generate``: the commands plugin.yaml runs in the ArgoCD CMP sidecar.
+
+Both run in the Application's source directory (ArgoCD's cwd) and read ArgoCD's environment.
+``argocd-generate`` runs ``helm template`` itself and then merges through the same ``render`` core
+as every other entry point. On any failure stdout stays empty and the exit code is non-zero:
+ArgoCD shows stderr, and never mistakes empty output for "delete everything".
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import click
+
+from .. import argocd, errors, manifests, render as core, yamlio
+from . import options
+from .render import load_locations
+
+HELM_ENV = "KUBECTL_DAGSTER_HELM"  # the helm binary (default: helm on PATH)
+
+
+def _helm() -> str:
+    return os.environ.get(HELM_ENV) or "helm"
+
+
+def _run_helm(argv, what: str) -> str:
+    try:
+        proc = subprocess.run(argv, capture_output=True, timeout=300)
+    except FileNotFoundError as exc:
+        raise errors.InputError(f"{argv[0]} not found", f"install helm in the sidecar image or set {HELM_ENV}") from exc
+    except subprocess.TimeoutExpired as exc:
+        raise errors.InputError(f"{what} took longer than 300 s", "check the chart") from exc
+    if proc.returncode != 0:
+        lines = [line for line in proc.stderr.decode("utf-8", "replace").splitlines() if line.strip()]
+        raise errors.ReleaseError(f"{what} failed: {lines[-1] if lines else f'exit code {proc.returncode}'}",
+                                  "fix the chart or its values in the repository")
+    return proc.stdout.decode("utf-8")
+
+
+@click.command("argocd-generate")
+@options.debug
+def generate(debug):
+    """ArgoCD CMP `generate`: helm template + merge code locations, to stdout."""
+    settings = argocd.settings(os.environ)
+    root = os.getcwd()
+    chart = argocd.safe_path(root, settings.chart, "chart")
+    values = [argocd.safe_path(root, path, "values file") for path in settings.values_files]
+    for path in values:
+        if not os.path.isfile(path):
+            raise errors.InputError(f"values file {os.path.relpath(path, root)} does not exist", "fix the values-files parameter")
+    paths = []
+    if settings.locations:
+        located = argocd.safe_path(root, settings.locations, "locations")
+        if os.path.exists(located):
+            paths.append(located)
+        elif settings.locations_explicit:
+            raise errors.InputError(f"locations {settings.locations} does not exist", "fix the locations parameter")
+    text = _run_helm(argocd.helm_template(_helm(), settings, chart, values), "helm template")
+    if not any(doc.kind for doc in manifests.split(text).documents):
+        raise errors.ReleaseError("helm template rendered no manifests",
+                                  "refusing empty output: ArgoCD would prune every resource of the Application")
+    found = load_locations(paths, settings.from_cluster, namespace=settings.registry_namespace)
+    result = core.render(text, found, core.Options(namespace=settings.namespace, rollout=settings.rollout))
+    sys.stdout.write(result.text)
+    sys.stdout.flush()
+    click.echo(f"kubectl-dagster: merged {len(result.added)} location(s) into release {result.release}", err=True)
+
+
+@click.command("argocd-init")
+@options.debug
+def init(debug):
+    """ArgoCD CMP `init`: build local (file://) chart dependencies, offline."""
+    params = argocd.parameters(os.environ)
+    root = os.getcwd()
+    chart = argocd.safe_path(root, params.get("chart") or ".", "chart")
+    chart_yaml = os.path.join(chart, "Chart.yaml")
+    if not os.path.isfile(chart_yaml):
+        raise errors.InputError(f"no Chart.yaml in {os.path.relpath(chart, root)}", "set the chart parameter to the chart directory")
+    with open(chart_yaml, encoding="utf-8") as handle:
+        data = yamlio.make_yaml("safe").load(handle.read()) or {}
+    local = argocd.local_dependencies(data)
+    if not local:
+        click.echo("kubectl-dagster: no local chart dependencies to build", err=True)
+        return
+    _run_helm([_helm(), "dependency", "build", chart, "--skip-refresh"], "helm dependency build")
+    click.echo(f"kubectl-dagster: built {len(local)} local chart dependenc{'y' if len(local) == 1 else 'ies'}", err=True)
