@@ -70,6 +70,7 @@ class Cluster:
         self.server = configuration.host
         self.api = client.ApiClient(configuration)
         self.core = client.CoreV1Api(self.api)
+        self.apps = client.AppsV1Api(self.api)
         self.custom = client.CustomObjectsApi(self.api)
         self.namespace = flags.namespace or default_namespace or "default"
 

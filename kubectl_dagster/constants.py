@@ -37,7 +37,8 @@ FIRST_PORT = 3030
 # Where created documents claim to come from (Helm 4 splits its output by this path).
 SOURCE_TEMPLATE = "{chart}/templates/kubectl-dagster/{location}.yaml"
 
-ROLLOUTS = ("none", "restart")
+ROLLOUTS = ("reload", "restart", "none")
+DEFAULT_ROLLOUT = "reload"
 ON_CONFLICT = ("error", "replace")
 MODES = ("auto", "full", "workspace", "objects")
 

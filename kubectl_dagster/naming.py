@@ -57,3 +57,8 @@ def chart_fullname(release: str, chart_name: str) -> str:
     """The chart's ``dagster.fullname`` helper (without overrides)."""
     name = release if chart_name in release else f"{release}-{chart_name}"
     return name[:63].rstrip("-")
+
+
+def truncate(text: str, length: int) -> str:
+    """Cut to ``length`` without leaving a trailing '-' (as Helm's ``trunc | trimSuffix "-"``)."""
+    return text[:length].rstrip("-")

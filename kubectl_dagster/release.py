@@ -13,7 +13,8 @@ from typing import Any, Dict, List, Optional
 from . import constants as c
 from . import errors, manifests, naming
 
-_KINDS = ("ConfigMap", "Deployment", "Service")
+_KINDS = ("ConfigMap", "Deployment", "Service", "Job")
+HOOK_LABEL = "kubectl-dagster.io/reload-hook"  # our reload hook Job (see hook.py)
 
 
 @dataclass
@@ -79,7 +80,7 @@ def find(stream: manifests.Stream, wanted: Optional[str] = None) -> Release:
         payload = doc.data.get("data")
         if doc.kind == "ConfigMap" and isinstance(payload, dict) and payload.get("DAGSTER_K8S_PIPELINE_RUN_NAMESPACE"):
             get(release_name).namespace_hint = str(payload["DAGSTER_K8S_PIPELINE_RUN_NAMESPACE"])
-        if labels.get(c.LOCATION_LABEL):
+        if labels.get(c.LOCATION_LABEL) or (doc.kind == "Job" and labels.get(HOOK_LABEL)):
             get(release_name).ours.append(doc)
         elif doc.kind == "ConfigMap" and c.WORKSPACE_KEY in (doc.data.get("data") or {}):
             release = get(release_name)

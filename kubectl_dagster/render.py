@@ -7,14 +7,14 @@ from dataclasses import dataclass
 from typing import Dict, List, Optional, Sequence, Set, Tuple
 
 from . import constants as c
-from . import errors, locations as locs, manifests, objects, release as rel, workspace
+from . import errors, hook, locations as locs, manifests, objects, release as rel, workspace
 
 
 @dataclass(frozen=True)
 class Options:
     release: Optional[str] = None
     namespace: Optional[str] = None
-    rollout: str = "none"
+    rollout: Optional[str] = None  # None: reload when the stream has a writable webserver, else none
     on_conflict: str = "error"
     mode: str = "auto"
 
@@ -42,8 +42,11 @@ def render(text: str, locations: Sequence[locs.Location], options: Options = Opt
     created: List[manifests.Document] = []
     if mode in ("full", "objects") and ordered:
         created = _objects(release, ordered, options, stream, drop)
+    rollout = options.rollout or c.DEFAULT_ROLLOUT
     if mode in ("full", "workspace"):
-        _workspace(release, ordered, replaced, options.rollout)
+        _workspace(release, ordered, replaced, rollout)
+    if rollout == "reload" and ordered:
+        created += _reload_hook(release, stream, mode, explicit=options.rollout == "reload")
     documents = [doc for doc in stream.documents if id(doc) not in drop] + created
     return Result(manifests.Stream(documents, stream.helm_sources).text(), [loc.name for loc in ordered], mode,
                   release.name)
@@ -116,6 +119,36 @@ def _objects(release, ordered, options: Options, stream, drop: Set[int]) -> List
     if problems:
         raise errors.LocationError(problems)
     return created
+
+
+def _reload_hook(release: rel.Release, stream: manifests.Stream, mode: str, explicit: bool) -> List[manifests.Document]:
+    """The hook Job that reloads the webserver; none where the stream has no writable webserver
+    (an error only when --rollout=reload was asked for explicitly)."""
+    url = hook.webserver_url(release, stream) if mode in ("full", "workspace") else None
+    if url is None:
+        if explicit:
+            raise errors.ReleaseError(f"--rollout=reload needs the writable webserver's Deployment and Service, which "
+                                      f"release {release.name!r} does not render here",
+                                      "use --rollout=restart or --rollout=none, or run `kubectl dagster reload` after the apply")
+        return []
+    workspace_source = release.workspace.source or ""
+    prefix = workspace_source.split("/templates/")[0] if "/templates/" in workspace_source else "dagster"
+    source = f"{prefix}/templates/kubectl-dagster/reload-hook.yaml"
+    data = hook.job(release, url, hook.expected_names(release), reloadhook_source(), source)
+    return [manifests.new_document(data, source, stream.helm_sources)]
+
+
+def reloadhook_source() -> str:
+    """The hook script: the text of the module ``reloadhook`` (package data, read once)."""
+    global _HOOK_SOURCE
+    if _HOOK_SOURCE is None:
+        import importlib.resources
+
+        _HOOK_SOURCE = importlib.resources.files(__package__).joinpath("reloadhook.py").read_text(encoding="utf-8")
+    return _HOOK_SOURCE
+
+
+_HOOK_SOURCE: Optional[str] = None
 
 
 def _taken_names(stream: manifests.Stream, drop: Set[int]) -> Set[Tuple[str, str]]:

@@ -6,6 +6,9 @@ kubectl-dagster uses, with the real server's semantics:
   replace (409 when ``metadata.resourceVersion`` is stale; 404; 422 on a name mismatch), delete
   with ``preconditions`` (409 on a uid/resourceVersion mismatch; 404). ``dryRun=All`` validates
   and answers without storing.
+- Services and apps/v1 Deployments: list with ``labelSelector``; the service proxy
+  (``/api/v1/namespaces/NS/services/NAME:PORT/proxy/...``) forwards to a local URL, as the API
+  server forwards to the Service's endpoints (503 when there is none).
 - argoproj.io/v1alpha1 Applications: get and JSON merge patch (the client sends
   ``application/merge-patch+json``).
 - Every object gets a uid, a creationTimestamp and a resourceVersion taken from one counter that
@@ -23,6 +26,8 @@ import json
 import re
 import threading
 import time
+import urllib.error
+import urllib.request
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Dict, List, Optional, Set, Tuple
@@ -32,6 +37,9 @@ _DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-
 _CM_LIST = re.compile(r"^/api/v1/namespaces/([^/]+)/configmaps$")
 _CM_ITEM = re.compile(r"^/api/v1/namespaces/([^/]+)/configmaps/([^/]+)$")
 _NS_ITEM = re.compile(r"^/api/v1/namespaces/([^/]+)$")
+_SVC_LIST = re.compile(r"^/api/v1/namespaces/([^/]+)/services$")
+_SVC_PROXY = re.compile(r"^/api/v1/namespaces/([^/]+)/services/([^/:]+)(?::(\d+))?/proxy(/.*)?$")
+_DEPLOY_LIST = re.compile(r"^/apis/apps/v1/namespaces/([^/]+)/deployments$")
 _APP_ITEM = re.compile(r"^/apis/argoproj.io/v1alpha1/namespaces/([^/]+)/applications/([^/]+)$")
 
 
@@ -111,6 +119,9 @@ class FakeKube:
         self.always_conflict = False  # every update meets a concurrent writer (to exhaust retries)
         self.configmaps: Dict[Tuple[str, str], Dict[str, Any]] = {}
         self.applications: Dict[Tuple[str, str], Dict[str, Any]] = {}
+        self.services: Dict[Tuple[str, str], Dict[str, Any]] = {}
+        self.deployments: Dict[Tuple[str, str], Dict[str, Any]] = {}
+        self.proxy_targets: Dict[Tuple[str, str, int], str] = {}  # (ns, service, port) -> base URL it forwards to
         self.requests: List[Tuple[str, str, float]] = []
         self.revision = 1000
         self.lock = threading.Lock()
@@ -159,8 +170,48 @@ class FakeKube:
                            f'resource "{resource}" in API group "" in the namespace "{namespace}"',
                            {"kind": resource})
 
+    def add_service(self, namespace: str, name: str, port: int, labels: Dict[str, str], target: Optional[str] = None) -> None:
+        self._store_new(self.services, namespace, {"apiVersion": "v1", "kind": "Service",
+                                                   "metadata": {"name": name, "labels": labels},
+                                                   "spec": {"ports": [{"port": port, "name": "http"}]}})
+        if target:
+            self.proxy_targets[(namespace, name, port)] = target
+
+    def add_deployment(self, namespace: str, name: str, labels: Dict[str, str], replicas: int, ready: int) -> None:
+        self._store_new(self.deployments, namespace, {"apiVersion": "apps/v1", "kind": "Deployment",
+                                                      "metadata": {"name": name, "labels": labels},
+                                                      "spec": {"replicas": replicas}, "status": {"readyReplicas": ready}})
+
+    def _list(self, store, namespace: str, query, kind: str) -> Dict[str, Any]:
+        selector = query.get("labelSelector", [""])[0]
+        items = [copy.deepcopy(obj) for (ns, _), obj in sorted(store.items())
+                 if ns == namespace and selector_matches(selector, obj["metadata"].get("labels") or {})]
+        return {"kind": kind, "apiVersion": "v1", "metadata": {"resourceVersion": str(self.revision)}, "items": items}
+
+    def proxy(self, method: str, path: str, raw: bytes, content_type: str) -> Tuple[int, bytes]:
+        """The API server's service proxy: forward to the Service's endpoint (here: a local URL)."""
+        match = _SVC_PROXY.match(path)
+        namespace, name, port, rest = match.group(1), match.group(2), int(match.group(3) or 80), match.group(4) or "/"
+        self._namespace(namespace, "get", "services/proxy")
+        target = self.proxy_targets.get((namespace, name, port))
+        if target is None:
+            raise ApiError(503, "ServiceUnavailable", f'no endpoints available for service "{name}"')
+        request = urllib.request.Request(target.rstrip("/") + rest, data=raw or None, method=method,
+                                         headers={"Content-Type": content_type or "application/json"})
+        try:
+            with urllib.request.urlopen(request, timeout=60) as response:
+                return response.status, response.read()
+        except urllib.error.HTTPError as exc:
+            return exc.code, exc.read()
+
     def handle(self, method: str, path: str, query: Dict[str, List[str]], body: Any, content_type: str) -> Tuple[int, Any]:
         dry = query.get("dryRun", [""])[0] == "All"
+        if _SVC_LIST.match(path) and method == "GET":
+            self._namespace(_SVC_LIST.match(path).group(1), "list", "services")
+            return 200, self._list(self.services, _SVC_LIST.match(path).group(1), query, "ServiceList")
+        if _DEPLOY_LIST.match(path) and method == "GET":
+            self._namespace(_DEPLOY_LIST.match(path).group(1), "list", "deployments")
+            return 200, self._list(self.deployments, _DEPLOY_LIST.match(path).group(1), query, "DeploymentList")
         match = _CM_LIST.match(path)
         if match:
             namespace = match.group(1)
@@ -277,6 +328,21 @@ class FakeKube:
                 parsed = urlparse(self.path)
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length) if length else b""
+                if _SVC_PROXY.match(parsed.path):  # forwarded without holding the store lock
+                    with fake.lock:
+                        fake.requests.append((self.command, parsed.path, time.monotonic()))
+                    try:
+                        if self.headers.get("Authorization") != f"Bearer {fake.token}":
+                            raise ApiError(401, "Unauthorized", "Unauthorized")
+                        code, data = fake.proxy(self.command, parsed.path, raw, self.headers.get("Content-Type") or "")
+                    except ApiError as exc:
+                        code, data = exc.code, json.dumps(exc.status()).encode()
+                    self.send_response(code)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                    return
                 with fake.lock:
                     fake.requests.append((self.command, parsed.path, time.monotonic()))
                     try:

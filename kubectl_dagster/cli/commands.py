@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import click
 
-from . import argocd, misc, registry, render
+from . import argocd, misc, observe, registry, render
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -23,3 +23,5 @@ for _command in registry.COMMANDS:
     cli.add_command(_command)
 cli.add_command(argocd.generate)
 cli.add_command(argocd.init)
+cli.add_command(observe.reload_command)
+cli.add_command(observe.status_command)

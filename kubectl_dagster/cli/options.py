@@ -27,8 +27,9 @@ def release(func):
 
 
 def render_choices(func):
-    func = click.option("--rollout", type=click.Choice(constants.ROLLOUTS), default="none", show_default=True,
-                        help="restart: roll the webserver and daemon by changing their workspace checksum; "
+    func = click.option("--rollout", type=click.Choice(constants.ROLLOUTS), default=None,
+                        help="reload (default): add a hook Job that reloads the webserver's workspace, no restart; "
+                             "restart: roll the webserver and daemon by changing their workspace checksum; "
                              "none: leave them (the daemon re-reads the workspace every 60 s).")(func)
     func = click.option("--on-conflict", type=click.Choice(constants.ON_CONFLICT), default="error", show_default=True,
                         help="What to do when the chart already renders a location of the same name.")(func)

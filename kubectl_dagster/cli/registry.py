@@ -11,7 +11,8 @@ from typing import Any, Callable, Dict, List, Optional
 import click
 
 from .. import constants, errors, locations as locs, registry, yamlio
-from . import options
+from . import observe, options
+from .observe import webserver_options
 
 OUTPUTS = ("table", "wide", "yaml", "json", "name")
 
@@ -174,11 +175,14 @@ def _flags(kwargs: Dict[str, Any]) -> registry.Flags:
 @location_flags
 @click.option("--location-file", default=None, type=click.Path(dir_okay=False), help="Take the whole entry from this YAML file.")
 @click.option("--replace", is_flag=True, help="Replace a location of the same name instead of failing.")
+@click.option("--wait", default=None, is_flag=False, flag_value="10m", metavar="[TIMEOUT]",
+              help="After the write, wait until Dagster has LOADED the location (default bound 10m), or print its load error and fail.")
+@webserver_options
 @store_options
 @dry_run_option
 @output_option(("table", "yaml", "json", "name"), "table")
-def add_location(name, location_file, replace, locations_path, cluster, kubeconfig, context, namespace, dry_run, output,
-                 argocd_app, argocd_namespace, debug, **kwargs):
+def add_location(name, location_file, replace, wait, webserver_url, webserver_service, locations_path, cluster, kubeconfig,
+                 context, namespace, dry_run, output, argocd_app, argocd_namespace, debug, **kwargs):
     """Add a code location to the registry.
 
     \b
@@ -209,6 +213,9 @@ def add_location(name, location_file, replace, locations_path, cluster, kubeconf
         return spec
 
     mutate_and_report(store, name, change, dry_run, output, (argocd_app, argocd_namespace), kube, _created_details)
+    if wait is not None and dry_run == "none":
+        post, _ = observe.transport(webserver_url, webserver_service, kube)
+        observe.wait_for_location(name, post, observe.parse_duration(wait))
 
 
 def _named_first(spec: Dict[str, Any], name: str) -> Dict[str, Any]:

@@ -104,3 +104,32 @@ def test_cli_plugin_on_both_versions(helm, helm_home, locations_file):
     merged = run([tool(helm), "dagster", "render", f"--locations={locations_file}"], stdin=chart.stdout, env=helm_home)
     assert merged.code == 0, merged.stderr
     assert "name: feature-add-location\n" in merged.stdout
+
+
+@pytest.mark.parametrize("helm", ["helm3", "helm4"])
+def test_reload_hook_job_survives_helm(helm, locations_file, helm_home):
+    """The default rollout adds the reload Job. Helm 4 takes it back as a hook (printed after the
+    manifests, annotation intact); Helm 3 never sends hooks to a post-renderer and keeps what it gets
+    back as a plain resource, which is why the Job's name changes with the workspace."""
+    if helm == "helm4":
+        _install("helm4", "dagster-postrenderer", helm_home)
+        args = ["--post-renderer", "dagster-postrenderer"]
+    else:
+        args = ["--post-renderer", "kubectl-dagster", "--post-renderer-args", "render"]
+    result = run([tool(helm), "template", "dagster", str(MINI_CHART), *args,
+                  "--post-renderer-args", f"--locations={locations_file}"], env=helm_home)
+    assert result.code == 0, result.stderr
+    docs = result.stdout.split("\n---\n")
+    (job,) = [d for d in docs if "kind: Job" in d and "kubectl-dagster.io/reload-hook" in d]
+    assert "# Source: dagster/templates/kubectl-dagster/reload-hook.yaml" in job
+    assert "helm.sh/hook: \"post-install,post-upgrade\"" in job
+    assert "image: \"ghcr.io/acme/dagster-webserver:1.11.10\"" in job or "dagster-webserver" in job
+    from kubectl_dagster import yamlio
+
+    container = yamlio.make_yaml().load(job)["spec"]["template"]["spec"]["containers"][0]
+    env = {item["name"]: item["value"] for item in container["env"]}
+    assert env["KUBECTL_DAGSTER_EXPECT"] == "chart-location,feature-add-location"
+    assert env["DAGSTER_WEBSERVER_URL"] == "http://dagster-webserver:80"
+    if helm == "helm4":  # a hook: printed after every plain manifest
+        assert docs.index(next(d for d in docs if "kubectl-dagster.io/reload-hook" in d)) > max(
+            i for i, d in enumerate(docs) if "kind: Service" in d)

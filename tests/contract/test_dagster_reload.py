@@ -1,0 +1,257 @@
+"""Reload without restarting, and per-location status, against real Dagster: `dagster api grpc`
+code servers (two good, one broken) and a real `dagster-webserver` on 127.0.0.1, with the
+workspace.yaml that `render` produced (hosts pointed at 127.0.0.1, as the Services would resolve in
+a cluster). Every wait is bounded; every process is stopped at the end."""
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+from conftest import CHART_FIXTURES, cli, entry_point, path_with_plugin
+
+from kubectl_dagster import manifests, reloadhook, workspace, yamlio
+
+BIN = os.path.dirname(sys.executable)
+GOOD = "import dagster as dg\n\n\n@dg.asset\ndef {name}_asset():\n    return 1\n\n\ndefs = dg.Definitions(assets=[{name}_asset])\n"
+BROKEN = "raise RuntimeError('this location is broken on purpose')\n"
+BOUND = 90  # seconds, for anything that waits on Dagster
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_port(port: int, proc, bound: float = BOUND) -> None:
+    deadline = time.monotonic() + bound
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"process exited with {proc.returncode}: {proc.stderr.read().decode()[-2000:]}")
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
+            return
+        time.sleep(0.3)
+    raise AssertionError(f"nothing listens on {port} after {bound}s")
+
+
+class Dagster:
+    def __init__(self, tmp):
+        self.tmp = tmp
+        self.procs = []
+        self.ports = {}
+        self.env = dict(os.environ, DAGSTER_HOME=str(tmp / "home"), PYTHONUNBUFFERED="1")
+        (tmp / "home").mkdir()
+
+    def code_server(self, name, source, lazy=False):
+        (self.tmp / f"{name}.py").write_text(source)
+        port = free_port()
+        argv = [os.path.join(BIN, "dagster"), "api", "grpc", "-h", "127.0.0.1", "-p", str(port), "-f", f"{name}.py",
+                "-d", str(self.tmp)] + (["--lazy-load-user-code"] if lazy else [])
+        home = self.tmp / f"home-{name}"  # one instance per process: sqlite storage is not for concurrent set-up
+        home.mkdir()
+        env = dict(self.env, DAGSTER_HOME=str(home))
+        self.procs.append(subprocess.Popen(argv, cwd=self.tmp, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE))
+        self.ports[name] = (port, self.procs[-1])
+        return port
+
+    def webserver(self, workspace_path):
+        self.web_port = free_port()
+        argv = [os.path.join(BIN, "dagster-webserver"), "-h", "127.0.0.1", "-p", str(self.web_port), "-w", str(workspace_path)]
+        self.web = subprocess.Popen(argv, cwd=self.tmp, env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        self.procs.append(self.web)
+        self.url = f"http://127.0.0.1:{self.web_port}"
+        wait_port(self.web_port, self.web)
+        deadline = time.monotonic() + BOUND
+        while time.monotonic() < deadline:
+            with contextlib.suppress(OSError):
+                urllib.request.urlopen(self.url + "/server_info", timeout=2).read()
+                return
+            time.sleep(0.5)
+        raise AssertionError("the webserver never answered /server_info")
+
+    def stop(self):
+        for proc in self.procs:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        for proc in self.procs:
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=5)
+
+
+LOCATIONS_HEAD = "apiVersion: kubectl-dagster/v1alpha1\nkind: CodeLocations\ndefaults:\n  image: {repository: ghcr.io/acme/code}\nlocations:\n"
+
+
+def entry(name, port):
+    return f"  - name: {name}\n    pythonFile: {name}.py\n    port: {port}\n"
+
+
+def render_workspace(locations_path, tmp):
+    """workspace.yaml as `render` makes it, our entries only, hosts pointed at 127.0.0.1; and the hook Job."""
+    release = (CHART_FIXTURES / "1.11.10" / "b.yaml").read_text()
+    result = cli("render", "--locations", str(locations_path), stdin=release)
+    assert result.code == 0, result.stderr
+    docs = manifests.split(result.stdout).documents
+    config = next(d for d in docs if d.kind == "ConfigMap" and "workspace.yaml" in (d.data.get("data") or {}))
+    _, ours = workspace.split_entries(config.data["data"]["workspace.yaml"])
+    for item in ours:
+        item["grpc_server"]["host"] = "127.0.0.1"
+    job = next(d for d in docs if d.kind == "Job")
+    return yamlio.dump({"load_from": ours}), job.data
+
+
+def write_in_place(path, text):
+    """As the kubelet updates a ConfigMap volume: new content appears atomically at the same path."""
+    tmp = path.with_name("." + path.name + ".new")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+@pytest.fixture(scope="module")
+def dagster(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("dagster")
+    d = Dagster(tmp)
+    try:
+        ports = {name: d.code_server(name, GOOD.format(name=name)) for name in ("alpha", "beta", "gamma")}
+        ports["broken"] = d.code_server("broken", BROKEN, lazy=True)
+        for name, (port, proc) in d.ports.items():
+            wait_port(port, proc)
+        d.locations = tmp / "dagster-locations.yaml"
+        d.locations.write_text(LOCATIONS_HEAD + entry("alpha", ports["alpha"]) + entry("beta", ports["beta"])
+                               + entry("broken", ports["broken"]))
+        text, d.job = render_workspace(d.locations, tmp)
+        d.workspace = tmp / "workspace.yaml"
+        d.workspace.write_text(text)
+        d.webserver(d.workspace)
+        d.ports_by_name = ports
+        yield d
+    finally:
+        d.stop()
+
+
+def test_status_shows_loaded_and_the_load_error(dagster):
+    table = cli("status", "--webserver-url", dagster.url, "--locations", str(dagster.locations))
+    assert table.code == 0, table.stderr
+    rows = {line.split()[0]: line.split() for line in table.stdout.splitlines()[1:]}
+    assert table.stdout.splitlines()[0].split() == ["NAME", "DECLARED", "WORKSPACE", "READY", "DAGSTER", "MESSAGE"]
+    assert rows["alpha"][:5] == ["alpha", "yes", "-", "-", "LOADED"]
+    assert rows["beta"][4] == "LOADED"
+    assert rows["broken"][4] == "ERROR" and "this location is broken on purpose" in table.stdout
+    as_json = json.loads(cli("status", "broken", "--webserver-url", dagster.url, "-o", "json").stdout)
+    (row,) = as_json["locations"]
+    assert row["dagster"] == "ERROR" and row["declared"] is False
+    assert "DagsterUserCodeLoadError" in row["message"] and row["stack"]
+    assert row["causes"][-1]["message"].startswith("RuntimeError: this location is broken on purpose")
+    assert any("broken.py" in frame for frame in row["causes"][-1]["stack"])
+
+
+def test_reload_picks_up_a_new_location_without_restarting(dagster):
+    pid = dagster.web.pid
+    dagster.locations.write_text(dagster.locations.read_text() + entry("gamma", dagster.ports_by_name["gamma"]))
+    before = reloadhook.status(reloadhook.http_transport(dagster.url))
+    assert "gamma" not in before
+    text, _ = render_workspace(dagster.locations, dagster.tmp)
+    write_in_place(dagster.workspace, text)
+    result = cli("reload", "--webserver-url", dagster.url, "--wait-for", "gamma", "--timeout", "60s")
+    assert result.code == 0, result.stderr
+    assert "gamma LOADED" in result.stdout
+    assert dagster.web.poll() is None and dagster.web.pid == pid  # the same webserver process served it
+
+
+def test_add_location_wait_success_and_load_error(dagster, tmp_path):
+    registry = tmp_path / "locations.yaml"
+    env = dict(os.environ, PATH=path_with_plugin())
+    port = dagster.ports_by_name["gamma"]
+    waiting = subprocess.Popen([entry_point(), "add-location", "delta", "--image", "r:1", "-f", "gamma.py", "--port", str(port),
+                                "--locations", str(registry), "--wait=60s", "--webserver-url", dagster.url],
+                               env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    time.sleep(2)  # the "sync": the workspace gains the new location a little later
+    current = yamlio.make_yaml().load(dagster.workspace.read_text())
+    current["load_from"].append(workspace.grpc_entry("delta", "127.0.0.1", port))
+    write_in_place(dagster.workspace, yamlio.dump(current))
+    out, err = waiting.communicate(timeout=BOUND)
+    assert waiting.returncode == 0, err.decode()
+    assert out.decode().startswith("location/delta created")
+    assert "location/delta loaded" in err.decode()
+    current["load_from"].append(workspace.grpc_entry("epsilon", "127.0.0.1", dagster.ports_by_name["broken"]))
+    write_in_place(dagster.workspace, yamlio.dump(current))
+    failed = cli("add-location", "epsilon", "--image", "r:1", "-f", "broken.py", "--locations", str(registry),
+                 "--wait=60s", "--webserver-url", dagster.url)
+    assert failed.code == 1
+    assert "this location is broken on purpose" in failed.stderr  # Dagster's own error, as Dagster+ shows it
+    assert failed.stderr.rstrip().splitlines()[-1].startswith("error: invalid locations: dagster: location 'epsilon' failed to load")
+
+
+def _run_hook_script(job, url, expect, timeout):
+    container = job["spec"]["template"]["spec"]["containers"][0]
+    env = {item["name"]: item["value"] for item in container["env"]}
+    env.update(DAGSTER_WEBSERVER_URL=url, KUBECTL_DAGSTER_TIMEOUT=str(timeout), KUBECTL_DAGSTER_INTERVAL="1")
+    if expect is not None:
+        env["KUBECTL_DAGSTER_EXPECT"] = expect
+    argv = [sys.executable if arg == "python" else arg for arg in container["command"]]
+    start = time.monotonic()
+    proc = subprocess.run(argv, env=dict(os.environ, **env), capture_output=True, timeout=timeout + 60)
+    return proc, time.monotonic() - start
+
+
+def test_hook_job_script_succeeds_when_the_workspace_matches(dagster):
+    """The script inside the rendered Job, run as a local process against the real webserver."""
+    served = sorted(reloadhook.status(reloadhook.http_transport(dagster.url)))
+    proc, _ = _run_hook_script(dagster.job, dagster.url, ",".join(served), 60)
+    assert proc.returncode == 0, proc.stdout.decode() + proc.stderr.decode()
+    out = proc.stdout.decode()
+    assert "workspace reloaded" in out and "warning: location broken failed to load" in out
+
+
+def test_hook_job_script_fails_within_its_bound(dagster):
+    served = sorted(reloadhook.status(reloadhook.http_transport(dagster.url)))
+    proc, took = _run_hook_script(dagster.job, dagster.url, ",".join(served + ["never-appears"]), 4)
+    assert proc.returncode == 1
+    assert "missing: never-appears" in proc.stdout.decode()
+    assert took < 4 + 30  # bounded: the timeout plus one reload call
+
+
+def test_rendered_job_reloads_the_writable_webserver(dagster):
+    job = dagster.job
+    container = job["spec"]["template"]["spec"]["containers"][0]
+    env = {item["name"]: item["value"] for item in container["env"]}
+    assert env["DAGSTER_WEBSERVER_URL"] == "http://dagster-dagster-webserver:80"
+    assert env["KUBECTL_DAGSTER_EXPECT"] == "alpha,beta,broken,ml-models,sales-etl"
+    assert container["image"] == "docker.io/dagster/dagster-celery-k8s:1.11.10"  # the webserver's image
+    annotations = job["metadata"]["annotations"]
+    assert annotations["helm.sh/hook"] == "post-install,post-upgrade"
+    assert annotations["argocd.argoproj.io/hook"] == "PostSync"
+    assert "before-hook-creation" in annotations["helm.sh/hook-delete-policy"]
+
+
+def test_status_and_reload_through_the_api_server_service_proxy(dagster, kube, tmp_path):
+    """The cluster path: the registry, the live workspace ConfigMap and the Deployments come from the
+    stand-in API server (tests/fakekube.py), and GraphQL goes through its service proxy to the real webserver."""
+    env = {"KUBECONFIG": kube.kubeconfig_path}
+    for name in ("alpha", "broken", "zeta"):
+        assert cli("add-location", name, "--image", "r:1", "-f", f"{name}.py", "--cluster", env=env).code == 0
+    kube.configmaps[("dagster", "dagster-workspace-yaml")] = {
+        "metadata": {"name": "dagster-workspace-yaml", "namespace": "dagster", "resourceVersion": "1"},
+        "data": {"workspace.yaml": dagster.workspace.read_text()}}
+    kube.add_deployment("dagster", "dagster-dagster-user-deployments-alpha", {"kubectl-dagster.io/location": "alpha"}, 1, 1)
+    kube.add_deployment("dagster", "dagster-dagster-user-deployments-zeta", {"kubectl-dagster.io/location": "zeta"}, 1, 0)
+    kube.add_service("dagster", "dagster-dagster-webserver", 80, {"component": "dagster-webserver"}, target=dagster.url)
+    table = cli("status", "--cluster", env=env)
+    assert table.code == 0, table.stderr
+    rows = {line.split()[0]: line.split() for line in table.stdout.splitlines()[1:]}
+    assert rows["alpha"][:5] == ["alpha", "yes", "yes", "1/1", "LOADED"]
+    assert rows["zeta"][:5] == ["zeta", "yes", "no", "0/1", "MISSING"]  # declared, not synced yet
+    assert rows["broken"][4] == "ERROR" and rows["beta"][1] == "no"  # beta: served, not in the cluster registry
+    reloaded = cli("reload", env=env)  # no --webserver-url: found by its label, reached through the proxy
+    assert reloaded.code == 0, reloaded.stderr
+    assert "via the API server" in reloaded.stdout
+    proxied = [p for m, p, _ in kube.requests if "/proxy/" in p]
+    assert proxied and all(p == "/api/v1/namespaces/dagster/services/dagster-dagster-webserver:80/proxy/graphql" for p in proxied)
