@@ -41,7 +41,7 @@ PARAMS = (
     Param("locations", "string", DEFAULT_LOCATIONS, "CodeLocations file or directory, relative to the source path"),
     Param("from-cluster", "string", "false", "Also read the cluster registry (true/false)"),
     Param("registry-namespace", "string", "", "Namespace of the cluster registry (default: the destination namespace)"),
-    Param("rollout", "string", "none", "none or restart"),
+    Param("rollout", "string", "reload", "reload (a PostSync hook Job), restart or none"),
 )
 BY_KEY = {re.sub(r"[^a-z0-9]", "", p.name): p for p in PARAMS}
 
@@ -59,7 +59,7 @@ class Settings:
     locations_explicit: bool = False
     from_cluster: bool = False
     registry_namespace: str = ""
-    rollout: str = "none"
+    rollout: Optional[str] = None  # None: the render default (reload where the chart has a webserver)
 
 
 def _key(name: str) -> str:
@@ -141,8 +141,8 @@ def settings(env: Mapping[str, str]) -> Settings:
     from_cluster = str(params.get("from-cluster", "false")).strip().lower()
     if from_cluster not in TRUE | FALSE:
         raise errors.InputError(f"from-cluster must be true or false, got {from_cluster!r}", "fix the plugin parameter")
-    rollout = params.get("rollout", "none")
-    if rollout not in constants.ROLLOUTS:
+    rollout = params.get("rollout")
+    if rollout is not None and rollout not in constants.ROLLOUTS:
         raise errors.InputError(f"rollout must be one of {', '.join(constants.ROLLOUTS)}, got {rollout!r}", "fix the plugin parameter")
     api_versions = [v.strip() for v in (env.get("KUBE_API_VERSIONS") or "").split(",") if v.strip()]
     return Settings(

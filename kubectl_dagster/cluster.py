@@ -110,7 +110,7 @@ def api_error(what: str, status: int, body: Any, namespace: str) -> errors.Dagst
         return errors.ClusterError(f"unauthorized ({what}): {message}", "log in again or check the kubeconfig's credentials")
     if status == 403:
         return errors.ClusterError(f"forbidden ({what}): {message}",
-                                   "grant the Role printed by `kubectl dagster rbac` in namespace " + namespace)
+                                   "grant the Roles printed by `kubectl dagster rbac` in namespace " + namespace)
     if status == 404 and message.startswith("namespaces ") and "not found" in message:
         return errors.ClusterError(f"namespace {namespace} not found ({what})", "pass -n/--namespace with the Dagster namespace")
     if status == 409:

@@ -25,6 +25,15 @@ def manifests(namespace: str, writer: Tuple[str, str], reader: Tuple[str, str],
                      "metadata": {"name": role, "namespace": namespace, "labels": labels},
                      "rules": [{"apiGroups": [""], "resources": ["configmaps"], "verbs": verbs}]})
         docs.append(_binding(role, namespace, account, labels))
+    # status, reload and add-location --wait: find the webserver, reach it through the service proxy,
+    # read the Deployments' readiness. Kept apart so the registry Roles stay exact.
+    observer = "kubectl-dagster-observer"
+    docs.append({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role",
+                 "metadata": {"name": observer, "namespace": namespace, "labels": labels},
+                 "rules": [{"apiGroups": [""], "resources": ["services"], "verbs": ["get", "list"]},
+                           {"apiGroups": [""], "resources": ["services/proxy"], "verbs": ["get", "create"]},
+                           {"apiGroups": ["apps"], "resources": ["deployments"], "verbs": ["get", "list"]}]})
+    docs.append(_binding(observer, namespace, writer, labels))
     if argocd_app:
         role = f"kubectl-dagster-refresh-{argocd_app}"
         docs.append({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role",

@@ -94,6 +94,8 @@ def test_init_then_generate_merges_the_repo_locations(repo, tmp_path):
     caps = objects[("ConfigMap", "dagster-capabilities")].data["data"]
     assert caps == {"kubeVersion": "v1.29.3", "hasExampleApi": "true", "namespace": "data-platform"}
     assert "merged 1 location(s) into release dagster" in result.stderr
+    (job,) = [d for (kind, _), d in objects.items() if kind == "Job" and "kubectl-dagster.io/reload-hook" in d.text]
+    assert job.data["metadata"]["annotations"]["argocd.argoproj.io/hook"] == "PostSync"  # rollout=reload by default
 
 
 def test_app_name_with_namespace_prefix_and_parameters(repo, tmp_path):

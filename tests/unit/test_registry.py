@@ -161,8 +161,11 @@ def test_rbac_grants_exactly_the_registry_verbs():
     writer = roles["kubectl-dagster-registry-writer"]["rules"]
     assert writer == [{"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get", "list", "create", "update", "delete"]}]
     assert roles["kubectl-dagster-registry-reader"]["rules"][0]["verbs"] == ["get", "list"]
+    observer = roles["kubectl-dagster-observer"]["rules"]
+    assert {"apiGroups": [""], "resources": ["services/proxy"], "verbs": ["get", "create"]} in observer
     refresh = roles["kubectl-dagster-refresh-dagster"]
     assert refresh["metadata"]["namespace"] == "argocd"
     assert refresh["rules"][0]["resourceNames"] == ["dagster"] and refresh["rules"][0]["verbs"] == ["get", "patch"]
     bindings = [d for d in docs if d and d["kind"] == "RoleBinding"]
     assert {(b["subjects"][0]["namespace"], b["subjects"][0]["name"]) for b in bindings} == {("dagster", "ci"), ("argocd", "repo")}
+    assert len(bindings) == 4  # writer, reader, observer (the writer), refresh (the writer)
