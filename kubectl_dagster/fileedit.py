@@ -77,12 +77,8 @@ def add(text: str, spec: Dict[str, Any], filename: str) -> str:
     if not seq:  # `locations:` or `locations: []`: rewrite that one line
         lines[key_line] = " " * key_col + "locations:\n"
         lines.insert(key_line + 1, _item_text(spec, key_col + 2))
-    elif _flow(seq):
-        raise errors.RegistryError(f"{filename}: locations is written in flow style ([...])",
-                                   "write it as a block list (one '- ' item per entry) so it can be edited")
     else:
-        dash = _dash_col(lines, seq, len(seq) - 1)
-        end = _item_end(lines, seq.lc.item(len(seq) - 1)[0], dash)
+        dash, _, end = _item_span(lines, seq, len(seq) - 1, filename)
         lines.insert(end, _item_text(spec, dash))
     return _checked("".join(lines), filename, _expect(text, filename, add=spec))
 
@@ -94,13 +90,8 @@ def replace(text: str, slot: Slot, spec: Dict[str, Any], filename: str) -> str:
         _, end = _doc_span(lines, docs[slot.doc])
         lines[docs[slot.doc].lc.line:end] = [yamlio.dump(spec)]
     else:
-        seq = docs[slot.doc]["locations"]
-        if _flow(seq):
-            raise errors.RegistryError(f"{filename}: locations is written in flow style ([...])",
-                                       "write it as a block list so it can be edited")
-        dash = _dash_col(lines, seq, slot.item)
-        start = seq.lc.item(slot.item)[0]
-        lines[start:_item_end(lines, start, dash)] = [_item_text(spec, dash)]
+        dash, start, end = _item_span(lines, docs[slot.doc]["locations"], slot.item, filename)
+        lines[start:end] = [_item_text(spec, dash)]
     return _checked("".join(lines), filename, _expect(text, filename, replace=(slot, spec)))
 
 
@@ -122,12 +113,7 @@ def remove(text: str, slot: Slot, filename: str, drop_empty: bool = False) -> st
         del lines[start:end]
     else:
         seq = docs[slot.doc]["locations"]
-        if _flow(seq):
-            raise errors.RegistryError(f"{filename}: locations is written in flow style ([...])",
-                                       "write it as a block list so it can be edited")
-        dash = _dash_col(lines, seq, slot.item)
-        start = seq.lc.item(slot.item)[0]
-        end = _item_end(lines, start, dash)
+        dash, start, end = _item_span(lines, seq, slot.item, filename)
         while start > 0 and lines[start - 1].strip().startswith("#") and _indent(lines[start - 1]) == dash:
             start -= 1  # the comment right above an entry goes with it
         del lines[start:end]
@@ -137,6 +123,16 @@ def remove(text: str, slot: Slot, filename: str, drop_empty: bool = False) -> st
             key_line, key_col = docs[slot.doc].lc.key("locations")
             lines[key_line] = " " * key_col + "locations: []\n"
     return _checked("".join(lines), filename, _expect(text, filename, remove=slot))
+
+
+def _item_span(lines: List[str], seq: Any, index: int, filename: str) -> Tuple[int, int, int]:
+    """(dash column, first line, line after) of item ``index`` of a block list."""
+    if _flow(seq):
+        raise errors.RegistryError(f"{filename}: locations is written in flow style ([...])",
+                                   "write it as a block list (one '- ' item per entry) so it can be edited")
+    dash = _dash_col(lines, seq, index)
+    start = seq.lc.item(index)[0]
+    return dash, start, _item_end(lines, start, dash)
 
 
 def _only_header(docs: List[Any], index: int) -> bool:

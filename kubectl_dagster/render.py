@@ -25,6 +25,7 @@ class Result:
     added: List[str]  # location names merged in
     mode: str
     release: str
+    hook: Optional[str] = None  # the reload hook Job's name, when one was added
 
 
 def render(text: str, locations: Sequence[locs.Location], options: Options = Options()) -> Result:
@@ -45,11 +46,10 @@ def render(text: str, locations: Sequence[locs.Location], options: Options = Opt
     rollout = options.rollout or c.DEFAULT_ROLLOUT
     if mode in ("full", "workspace"):
         _workspace(release, ordered, replaced, rollout)
-    if rollout == "reload" and ordered:
-        created += _reload_hook(release, stream, mode, explicit=options.rollout == "reload")
-    documents = [doc for doc in stream.documents if id(doc) not in drop] + created
+    hooks = _reload_hook(release, stream, mode, explicit=options.rollout == "reload") if rollout == "reload" and ordered else []
+    documents = [doc for doc in stream.documents if id(doc) not in drop] + created + hooks
     return Result(manifests.Stream(documents, stream.helm_sources).text(), [loc.name for loc in ordered], mode,
-                  release.name)
+                  release.name, hooks[0].name if hooks else None)
 
 
 def _mode(release: rel.Release, wanted: str) -> str:

@@ -443,4 +443,3 @@ def rbac(namespace, writer, reader, argocd_app, argocd_namespace, debug):
                                         rbac_mod.subject(reader, namespace), argocd_app, argocd_namespace))
 
 
-COMMANDS = [add_location, update_location, remove_location, list_locations, get_location, gc, import_, rbac]

@@ -42,7 +42,9 @@ def command(locations, release, namespace, rollout, on_conflict, mode, summary, 
     sys.stdout.flush()
     if summary:
         names = ", ".join(result.added) or "none"
-        click.echo(f"merged {len(result.added)} location(s) into release {result.release} ({result.mode}): {names}", err=True)
+        hook = f"; reload hook Job {result.hook}" if result.hook else ""
+        click.echo(f"merged {len(result.added)} location(s) into release {result.release} ({result.mode}): {names}{hook}",
+                   err=True)
 
 
 def load_locations(paths, from_cluster: bool, kubeconfig=None, context=None, namespace=None):
