@@ -1,8 +1,7 @@
 """One exception tree. Each error carries the problem and the fix; cli.main prints it on one line."""
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import List, Optional
+from typing import List, NamedTuple, Optional
 
 
 class DagsterError(Exception):
@@ -39,8 +38,7 @@ class ClusterError(DagsterError):
     """The Kubernetes API refused or could not be reached."""
 
 
-@dataclass(frozen=True)
-class Problem:
+class Problem(NamedTuple):
     """One validation finding: where it is and what is wrong."""
 
     file: str

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import copy
 import datetime
-from dataclasses import dataclass, field
-from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Any, Dict, Iterable, List, NamedTuple, Optional, Sequence, Tuple
 
 from . import constants, errors, naming, yamlio
 
@@ -38,8 +37,7 @@ MAPPING_KEYS = ("resources", "nodeSelector", "affinity", "podSecurityContext", "
 LIST_KEYS = ("tolerations", "volumes", "volumeMounts", "initContainers", "sidecarContainers")
 
 
-@dataclass
-class Location:
+class Location(NamedTuple):
     """One validated location: ``spec`` has defaults applied and ``name`` resolved."""
 
     name: str
@@ -53,10 +51,12 @@ class Location:
         return self.spec.get("branch")
 
 
-@dataclass
 class Parsed:
-    locations: List[Location] = field(default_factory=list)
-    problems: List[errors.Problem] = field(default_factory=list)
+    __slots__ = ("locations", "problems")
+
+    def __init__(self) -> None:
+        self.locations: List[Location] = []
+        self.problems: List[errors.Problem] = []
 
 
 def deep_merge(base: Any, override: Any) -> Any:

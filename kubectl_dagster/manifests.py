@@ -9,7 +9,6 @@ document) and Helm 4 post-renderer input (no leading ``---``, filename annotatio
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional
 
 from . import constants, errors, yamlio
@@ -20,15 +19,25 @@ _SOURCE = re.compile(r"^# Source: (.+)$", re.M)
 _HEAD_COMMENTS = re.compile(r"\A(?:[ \t]*(?:#[^\n]*)?\n)*")
 
 
-@dataclass
 class Document:
     """One document of a stream. ``text`` is exact; ``data`` is filled in only when parsed."""
 
-    separator: str  # the '---' line before it, with its newline, or '' for a leading document
-    text: str
-    kind: Optional[str] = None
-    _data: Any = field(default=None, repr=False)
-    _parsed: bool = field(default=False, repr=False)
+    __slots__ = ("separator", "text", "kind", "_data", "_parsed")
+
+    def __init__(self, separator: str, text: str, kind: Optional[str] = None, data: Any = None, parsed: bool = False):
+        self.separator = separator  # the '---' line before it, with its newline, or '' for a leading document
+        self.text = text
+        self.kind = kind
+        self._data = data
+        self._parsed = parsed
+
+    def __eq__(self, other: object) -> bool:  # the same document: the same bytes
+        return isinstance(other, Document) and (self.separator, self.text) == (other.separator, other.text)
+
+    __hash__ = None  # type: ignore[assignment]  (mutable)
+
+    def __repr__(self) -> str:
+        return f"Document(kind={self.kind!r}, source={self.source!r})"
 
     @property
     def source(self) -> Optional[str]:
@@ -73,10 +82,12 @@ class Document:
         return self.meta().get("annotations") or {}
 
 
-@dataclass
 class Stream:
-    documents: List[Document]
-    helm_sources: bool  # documents carry '# Source:' comments (Helm 3 / helm template form)
+    __slots__ = ("documents", "helm_sources")
+
+    def __init__(self, documents: List[Document], helm_sources: bool):
+        self.documents = documents
+        self.helm_sources = helm_sources  # documents carry '# Source:' comments (Helm 3 / helm template form)
 
     def text(self) -> str:
         return "".join(doc.separator + doc.text for doc in self.documents)

@@ -10,8 +10,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
-from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, NamedTuple, Optional, Tuple
 
 from . import constants as c
 from . import errors, locations, release as rel
@@ -22,21 +21,22 @@ CONTEXT_RELEASE_KEYS = ("namespace", "service_account_name", "image_pull_secrets
 PROBE_TIMINGS = ("initialDelaySeconds", "periodSeconds", "timeoutSeconds", "successThreshold", "failureThreshold")
 
 
-@dataclass
-class Base:
+class Base(NamedTuple):
+    """Release-wide settings every generated location shares (read, never modified)."""
+
     release: str
     fullname: str  # the user-code chart's fullname, prefix of Deployment and ConfigMap names
     chart_version: str
     app_version: str
     namespace: Optional[str]
     service_account: str
-    image_pull_secrets: List[Any] = field(default_factory=list)
-    release_env: List[Dict[str, Any]] = field(default_factory=list)
+    image_pull_secrets: List[Any] = ()
+    release_env: List[Dict[str, Any]] = ()
     shared_env: Optional[str] = None
-    trailing_env_from: List[Dict[str, Any]] = field(default_factory=list)  # celery secret (optional)
-    volumes: List[Dict[str, Any]] = field(default_factory=list)
-    volume_mounts: List[Dict[str, Any]] = field(default_factory=list)
-    context: Dict[str, Any] = field(default_factory=dict)  # release-wide keys of the container context
+    trailing_env_from: List[Dict[str, Any]] = ()  # celery secret (optional)
+    volumes: List[Dict[str, Any]] = ()
+    volume_mounts: List[Dict[str, Any]] = ()
+    context: Dict[str, Any] = {}  # release-wide keys of the container context (never modified)
     source_prefix: str = c.USER_CHART_NAME  # "<chart path>" for the filename annotation
 
     @property

@@ -7,7 +7,6 @@ labels, and both are grouped by the Helm release they name in their labels.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional
 
 from . import constants as c
@@ -17,26 +16,28 @@ _KINDS = ("ConfigMap", "Deployment", "Service", "Job")
 HOOK_LABEL = "kubectl-dagster.io/reload-hook"  # our reload hook Job (see hook.py)
 
 
-@dataclass
 class UserCode:
     """The chart's own dagster-user-deployments objects of one release (subchart or standalone)."""
 
-    deployments: Dict[str, manifests.Document] = field(default_factory=dict)  # by location name
-    services: Dict[str, manifests.Document] = field(default_factory=dict)
-    env_maps: Dict[str, manifests.Document] = field(default_factory=dict)  # by object name
-    shared_env: Optional[manifests.Document] = None
+    def __init__(self) -> None:
+        self.deployments: Dict[str, manifests.Document] = {}  # by location name
+        self.services: Dict[str, manifests.Document] = {}
+        self.env_maps: Dict[str, manifests.Document] = {}  # by object name
+        self.shared_env: Optional[manifests.Document] = None
 
 
-@dataclass
 class Release:
-    name: str
-    workspace: Optional[manifests.Document] = None
-    rollout_targets: List[manifests.Document] = field(default_factory=list)  # mount the workspace ConfigMap
-    user: Optional[UserCode] = None
-    ours: List[manifests.Document] = field(default_factory=list)  # created by an earlier render
-    system_chart: Optional[str] = None  # "dagster-1.11.10", from the workspace ConfigMap
-    webserver: Optional[manifests.Document] = None
-    namespace_hint: Optional[str] = None
+    """One Helm release's Dagster objects, as found in the stream."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.workspace: Optional[manifests.Document] = None
+        self.rollout_targets: List[manifests.Document] = []  # mount the workspace ConfigMap
+        self.user: Optional[UserCode] = None
+        self.ours: List[manifests.Document] = []  # created by an earlier render
+        self.system_chart: Optional[str] = None  # "dagster-1.11.10", from the workspace ConfigMap
+        self.webserver: Optional[manifests.Document] = None
+        self.namespace_hint: Optional[str] = None
 
     def describe(self) -> str:
         parts = []

@@ -3,15 +3,13 @@ merged release out. Pure: text and data in, text out, errors raised; no I/O.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Dict, List, Optional, Sequence, Set, Tuple
+from typing import Dict, List, NamedTuple, Optional, Sequence, Set, Tuple
 
 from . import constants as c
 from . import errors, hook, locations as locs, manifests, objects, release as rel, workspace
 
 
-@dataclass(frozen=True)
-class Options:
+class Options(NamedTuple):
     release: Optional[str] = None
     namespace: Optional[str] = None
     rollout: Optional[str] = None  # None: reload when the stream has a writable webserver, else none
@@ -19,8 +17,7 @@ class Options:
     mode: str = "auto"
 
 
-@dataclass
-class Result:
+class Result(NamedTuple):
     text: str
     added: List[str]  # location names merged in
     mode: str
@@ -141,10 +138,11 @@ def _reload_hook(release: rel.Release, stream: manifests.Stream, mode: str, expl
 def reloadhook_source() -> str:
     """The hook script: the text of the module ``reloadhook`` (package data, read once)."""
     global _HOOK_SOURCE
-    if _HOOK_SOURCE is None:
-        import importlib.resources
+    if _HOOK_SOURCE is None:  # a file of this package, as installed (importlib.resources costs 15 ms to import)
+        import os
 
-        _HOOK_SOURCE = importlib.resources.files(__package__).joinpath("reloadhook.py").read_text(encoding="utf-8")
+        with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "reloadhook.py"), encoding="utf-8") as handle:
+            _HOOK_SOURCE = handle.read()
     return _HOOK_SOURCE
 
 

@@ -5,31 +5,59 @@ import os
 import sys
 from typing import List, Optional
 
-import click
-
 from .. import constants, errors
-from . import commands
 
 
 def main(argv: Optional[List[str]] = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args
+    if args[:1] == ["render"]:  # Helm's path: skip click when the arguments are plainly valid
+        from . import fastpath
+
+        params = fastpath.parse(args[1:])
+        if params is not None:
+            return _guarded(lambda: _fast_render(params), debug)
+    return _with_click(args, debug)
+
+
+def _fast_render(params) -> int:
+    from .render_run import run
+
+    params = dict(params)
+    params.pop("debug")
+    run(**params)
+    return 0
+
+
+def _guarded(action, debug: bool) -> int:
     try:
-        commands.cli.main(args=args, prog_name="kubectl-dagster", standalone_mode=False)
-        return 0
-    except click.exceptions.Exit as exc:
-        return exc.exit_code
-    except click.exceptions.Abort:
-        return _fail("aborted", 130, debug)
-    except click.UsageError as exc:
-        hint = f"; see '{exc.ctx.command_path} --help'" if exc.ctx is not None else ""
-        return _fail(f"{exc.format_message().rstrip('.')}{hint}", 2, debug)
+        return action()
     except errors.DagsterError as exc:
         return _fail(exc.line(), exc.exit_code, debug)
     except BrokenPipeError:
         return 141
     except Exception as exc:  # a bug: still one line, the traceback with --debug
         return _fail(f"internal error: {type(exc).__name__}: {exc} (rerun with --debug and report it)", 70, debug)
+
+
+def _with_click(args: List[str], debug: bool) -> int:
+    import click
+
+    from . import commands
+
+    def run() -> int:
+        try:
+            commands.cli.main(args=args, prog_name="kubectl-dagster", standalone_mode=False)
+            return 0
+        except click.exceptions.Exit as exc:
+            return exc.exit_code
+        except click.exceptions.Abort:
+            return _fail("aborted", 130, debug)
+        except click.UsageError as exc:
+            hint = f"; see '{exc.ctx.command_path} --help'" if exc.ctx is not None else ""
+            return _fail(f"{exc.format_message().rstrip('.')}{hint}", 2, debug)
+
+    return _guarded(run, debug)
 
 
 def _fail(line: str, code: int, debug: bool) -> int:

@@ -15,7 +15,7 @@ import click
 
 from .. import argocd, errors, manifests, render as core, yamlio
 from . import options
-from .render import load_locations
+from .render_run import load_locations
 
 HELM_ENV = "KUBECTL_DAGSTER_HELM"  # the helm binary (default: helm on PATH)
 
