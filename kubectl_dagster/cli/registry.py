@@ -83,7 +83,7 @@ def refresh(app: Optional[str], argocd_namespace: str, kube, store, changed: boo
     click.echo(f"application.argoproj.io/{app} refresh requested (hard)", err=True)
 
 
-def report(verb: str, old, new, output: str, dry_run: str, store, details: List[str]) -> None:
+def report(verb: str, old, new, output: str, dry_run: str, details: List[str]) -> None:
     suffix = {"client": " (dry run)", "server": " (server dry run)"}.get(dry_run, "")
     entry = new or old
     if output == "name":
@@ -124,7 +124,7 @@ def mutate_and_report(store, name: str, change, dry_run: str, output: str, argoc
         verb, details, changed = "unchanged", [], False
     else:
         verb, details, changed = "configured", registry.describe_change(old.spec, new.spec), True
-    report(verb, old, new, output, dry_run, store, details)
+    report(verb, old, new, output, dry_run, details)
     refresh(argocd[0], argocd[1], kube, store, changed, dry_run)
 
 
@@ -279,7 +279,7 @@ def remove_location(name, branch, ignore_not_found, locations_path, cluster, kub
         old, _ = store.mutate(name, lambda old, current, defaults: None, dry_run)
         if old is None:
             return
-        report("deleted", old, None, output, dry_run, store, [])
+        report("deleted", old, None, output, dry_run, [])
         refresh(argocd_app, argocd_namespace, kube, store, True, dry_run)
         return
     mutate_and_report(store, name, lambda old, current, defaults: None, dry_run, output,
@@ -367,7 +367,7 @@ def gc(keep_branches, locations_path, cluster, kubeconfig, context, namespace, d
         old, new = store.mutate(entry.name, change, dry_run)
         if old is not None and new is None:
             removed += 1
-            report("deleted", old, None, output, dry_run, store, [why])
+            report("deleted", old, None, output, dry_run, [why])
     if not victims:
         click.echo(f"No locations to remove in {store.describe()}.", err=True)
     refresh(argocd_app, argocd_namespace, kube, store, removed > 0, dry_run)
@@ -422,7 +422,7 @@ def import_(dagster_cloud_yaml, image, replace, locations_path, cluster, kubecon
         old, new = store.mutate(entry["name"], change, dry_run)
         verb = "created" if old is None else ("unchanged" if old.spec == new.spec else "configured")
         changed = changed or verb != "unchanged"
-        report(verb, old, new, output, dry_run, store, _created_details(new) if old is None else [])
+        report(verb, old, new, output, dry_run, _created_details(new) if old is None else [])
     refresh(argocd_app, argocd_namespace, kube, store, changed, dry_run)
 
 
