@@ -96,7 +96,7 @@ def parameters(env: Mapping[str, str]) -> Dict[str, Any]:
         for item in data or []:  # the literal null for `plugin: {}`
             name = item.get("name") if isinstance(item, dict) else None
             param = BY_KEY.get(_key(name or ""))
-            if param is None or _key(name or "") != _key(param.name):
+            if param is None:
                 known = ", ".join(p.name for p in PARAMS)
                 raise errors.InputError(f"unknown plugin parameter {name!r}", f"use one of {known}")
             found[param.name] = _from_json(param, item)

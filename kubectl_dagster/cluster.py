@@ -7,7 +7,6 @@ number of times. Adding different locations never touches the same object, so ne
 """
 from __future__ import annotations
 
-import datetime
 import os
 import random
 import time
@@ -182,13 +181,13 @@ class ClusterStore:
         c = self.cluster
         response = c.call(what, c.core.read_namespaced_config_map, configmap_name(name), c.namespace,
                           tolerate=(404,), _preload_content=False)
-        return None if isinstance(response, Refused) else _json(response)
+        return None if isinstance(response, Refused) else json_body(response)
 
     def entries(self) -> List[registry.Entry]:
         c = self.cluster
         response = c.call("list locations", c.core.list_namespaced_config_map, c.namespace, label_selector=SELECTOR,
                           _preload_content=False)
-        items = _json(response).get("items") or []
+        items = json_body(response).get("items") or []
         found = [from_configmap(item) for item in items]
         return sorted((e for e in found if e is not None), key=lambda e: e.name)
 
@@ -200,7 +199,7 @@ class ClusterStore:
         except errors.DagsterError:
             return set()
         ports = set()
-        for item in _json(response).get("items") or []:
+        for item in json_body(response).get("items") or []:
             text = (item.get("data") or {}).get("workspace.yaml")
             if text:
                 ports |= set(workspace.ports_of(text))
@@ -254,7 +253,7 @@ class ClusterStore:
             raise Conflict(result.message)
 
 
-def _json(response) -> Dict[str, Any]:
+def json_body(response) -> Dict[str, Any]:
     import json
 
     data = response.data if hasattr(response, "data") else response
@@ -267,7 +266,3 @@ def refresh_argocd_app(cluster: Cluster, app: str, namespace: str) -> None:
     cluster.call(f"refresh Application {namespace}/{app}", cluster.custom.patch_namespaced_custom_object,
                  "argoproj.io", "v1alpha1", namespace, "applications", app, body,
                  _content_type="application/merge-patch+json")
-
-
-def now() -> datetime.datetime:
-    return datetime.datetime.now(datetime.timezone.utc)

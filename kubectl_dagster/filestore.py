@@ -8,13 +8,12 @@ edits themselves are ``fileedit``'s.
 from __future__ import annotations
 
 import contextlib
-import datetime
 import fcntl
 import os
 import tempfile
 from typing import Callable, Dict, Iterator, List, Optional, Tuple
 
-from . import errors, fileedit, locations as locs, registry, sources
+from . import errors, fileedit, locations as locs, registry, sources, yamlio
 
 Change = Callable[[Optional[registry.Entry], List[registry.Entry], Dict], Optional[Dict]]
 
@@ -37,19 +36,12 @@ class FileStore:
 
     def _read_all(self) -> Tuple[Dict[str, str], List[Tuple[str, fileedit.Slot]], Dict]:
         texts = {name: sources.read_text(name) for name in self._files()}
-        dir_defaults = self._dir_defaults(texts) if self.is_dir else {}
+        dir_defaults = sources.directory_defaults([(name, fileedit.load_docs(text, name)) for name, text in texts.items()]) \
+            if self.is_dir else {}
         found = []
         for name, text in texts.items():
             found += [(name, slot) for slot in fileedit.slots(text, name, dir_defaults)]
         return texts, found, dir_defaults
-
-    def _dir_defaults(self, texts: Dict[str, str]) -> Dict:
-        merged: Dict = {}
-        for name, text in texts.items():
-            for doc in fileedit.load_docs(text, name):
-                if locs.is_document(doc) and "locations" not in doc and isinstance(doc.get("defaults"), dict):
-                    merged = locs.deep_merge(merged, doc["defaults"])
-        return merged
 
     def entries(self) -> List[registry.Entry]:
         _, found, _ = self._read_all()
@@ -109,7 +101,8 @@ class FileStore:
             if self.is_dir:
                 if os.path.exists(file):
                     raise errors.ConflictError(f"{file} exists but does not hold this location", "move that file away or pick another name")
-                _atomic_write(file, "# A code location, managed with `kubectl dagster add-location`.\n" + _bare(spec), exclusive=True)
+                _atomic_write(file, "# A code location, managed with `kubectl dagster add-location`.\n" + yamlio.dump(spec),
+                              exclusive=True)
             else:
                 _atomic_write(file, fileedit.add(text or "", spec, file))
         elif spec is None:
@@ -121,12 +114,6 @@ class FileStore:
                 _fsync_dir(os.path.dirname(os.path.abspath(file)))
         else:
             _atomic_write(file, fileedit.replace(text, slot, spec, file))
-
-
-def _bare(spec: Dict) -> str:
-    from . import yamlio
-
-    return yamlio.dump(spec)
 
 
 def _entry(file: str, slot: fileedit.Slot) -> registry.Entry:
@@ -178,7 +165,3 @@ def _fsync_dir(directory: str) -> None:
         pass
     finally:
         os.close(fd)
-
-
-def now() -> datetime.datetime:
-    return datetime.datetime.now(datetime.timezone.utc)

@@ -56,7 +56,7 @@ def load(paths: Sequence[str], extra: Sequence[Tuple[str, dict]] = ()) -> List[l
         for name in names:
             texts[name] = read_text(name)
             parsed_files.append((name, load_docs(texts[name], name)))
-        dir_defaults = _dir_defaults(parsed_files) if os.path.isdir(path) else {}
+        dir_defaults = directory_defaults(parsed_files) if os.path.isdir(path) else {}
         for name, docs in parsed_files:
             parsed = locs.parse_documents(docs, name, dir_defaults)
             found += parsed.locations
@@ -67,7 +67,7 @@ def load(paths: Sequence[str], extra: Sequence[Tuple[str, dict]] = ()) -> List[l
     return found
 
 
-def _dir_defaults(parsed_files) -> dict:
+def directory_defaults(parsed_files) -> dict:
     """A CodeLocations document with defaults and no locations applies to the bare files beside it."""
     merged: dict = {}
     for _, docs in parsed_files:

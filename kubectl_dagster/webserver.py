@@ -7,6 +7,7 @@ import json
 from typing import Any, Callable, Dict, Optional, Tuple
 
 from . import errors, reloadhook, workspace
+from .cluster import json_body as cluster_json
 
 WEBSERVER_SELECTOR = "component=dagster-webserver"  # the chart's writable webserver Service
 
@@ -23,7 +24,7 @@ def find_service(cluster, wanted: Optional[str]) -> Tuple[str, int]:
     c = cluster
     response = c.call("find the webserver Service", c.core.list_namespaced_service, c.namespace,
                       label_selector=WEBSERVER_SELECTOR, _preload_content=False)
-    items = json.loads(response.data or b"{}").get("items") or []
+    items = cluster_json(response).get("items") or []
     if len(items) != 1:
         found = ", ".join(i["metadata"]["name"] for i in items) or "none"
         raise errors.ClusterError(f"expected one webserver Service ({WEBSERVER_SELECTOR}) in namespace {c.namespace}, found {found}",
@@ -67,7 +68,7 @@ def live_workspace(cluster) -> Optional[set]:
     c = cluster
     response = c.call("read the workspace ConfigMap", c.core.list_namespaced_config_map, c.namespace, _preload_content=False)
     names = None
-    for item in json.loads(response.data or b"{}").get("items") or []:
+    for item in cluster_json(response).get("items") or []:
         text = (item.get("data") or {}).get("workspace.yaml")
         if text:
             chart, ours = workspace.split_entries(text)
@@ -83,7 +84,7 @@ def ready_replicas(cluster) -> Dict[str, str]:
     response = c.call("list Deployments", c.apps.list_namespaced_deployment, c.namespace, label_selector=LOCATION_LABEL,
                       _preload_content=False)
     out = {}
-    for item in json.loads(response.data or b"{}").get("items") or []:
+    for item in cluster_json(response).get("items") or []:
         name = (item["metadata"].get("labels") or {}).get(LOCATION_LABEL)
         desired = (item.get("spec") or {}).get("replicas", 1)
         ready = (item.get("status") or {}).get("readyReplicas") or 0
