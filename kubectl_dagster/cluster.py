@@ -13,7 +13,8 @@ import time
 from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Tuple
 
-from . import errors, locations as locs, registry, workspace, yamlio
+from . import errors, yamlio
+from .core import locations as locs, entries as registry, workspace
 
 CONFIGMAP_PREFIX = "dagster-location-"
 DATA_KEY = "location.yaml"

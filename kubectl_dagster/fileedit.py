@@ -11,7 +11,8 @@ import re
 from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Tuple
 
-from . import constants, errors, locations as locs, yamlio
+from . import constants, errors, yamlio
+from .core import locations as locs
 
 _SEPARATOR = re.compile(r"^(---|\.\.\.)(\s|$)")
 

@@ -13,7 +13,8 @@ import os
 import tempfile
 from typing import Callable, Dict, Iterator, List, Optional, Tuple
 
-from . import errors, fileedit, locations as locs, registry, sources, yamlio
+from . import errors, fileedit, sources, yamlio
+from .core import locations as locs, entries as registry
 
 Change = Callable[[Optional[registry.Entry], List[registry.Entry], Dict], Optional[Dict]]
 

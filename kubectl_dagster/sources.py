@@ -8,7 +8,8 @@ from __future__ import annotations
 import os
 from typing import Dict, Iterable, List, Sequence, Tuple
 
-from . import errors, locations as locs, yamlio
+from . import errors, yamlio
+from .core import locations as locs
 
 SUFFIXES = (".yaml", ".yml")
 

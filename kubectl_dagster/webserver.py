@@ -6,7 +6,8 @@ from __future__ import annotations
 import json
 from typing import Any, Callable, Dict, Optional, Tuple
 
-from . import errors, reloadhook, workspace
+from . import errors, reloadhook
+from .core import workspace
 from .cluster import json_body as cluster_json
 
 WEBSERVER_SELECTOR = "component=dagster-webserver"  # the chart's writable webserver Service

@@ -6,7 +6,8 @@ import pytest
 from ruamel.yaml import YAML
 
 from conftest import CHART_FIXTURES, SCENARIOS, VERSIONS
-from kubectl_dagster import constants, locations, manifests, naming, render
+from kubectl_dagster import constants, naming
+from kubectl_dagster.core import locations, manifests, render
 
 FORMS = {"plain": "{s}.yaml", "helm4": "helm4-postrender/{s}.stdin.yaml"}
 CASES = [(v, s, f) for v in VERSIONS for s in SCENARIOS for f in FORMS]

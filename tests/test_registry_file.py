@@ -8,7 +8,9 @@ import time
 import pytest
 from conftest import CHART_FIXTURES, cli, entry_point, path_with_plugin
 
-from kubectl_dagster import fileedit, manifests, sources, workspace
+from kubectl_dagster import fileedit, sources
+
+from kubectl_dagster.core import manifests, workspace
 
 HEADER = """\
 # Preview locations; CI adds and removes entries.

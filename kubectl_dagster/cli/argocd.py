@@ -13,9 +13,9 @@ import sys
 
 import click
 
-from .. import argocd, errors, manifests, render as core, yamlio
+from ..core import argocd, manifests, render as core
+from .. import errors, run as execution, yamlio
 from . import options
-from .render_run import load_locations
 
 HELM_ENV = "KUBECTL_DAGSTER_HELM"  # the helm binary (default: helm on PATH)
 
@@ -60,8 +60,9 @@ def generate(debug):
     if not any(doc.kind for doc in manifests.split(text).documents):
         raise errors.ReleaseError("helm template rendered no manifests",
                                   "refusing empty output: ArgoCD would prune every resource of the Application")
-    found = load_locations(paths, settings.from_cluster, namespace=settings.registry_namespace)
-    result = core.render(text, found, core.Options(namespace=settings.namespace, rollout=settings.rollout))
+    options = core.Options(namespace=settings.namespace, rollout=settings.rollout)
+    config = execution.Config(tuple(paths), settings.from_cluster, registry_namespace=settings.registry_namespace, options=options)
+    result = execution.execute(text, config)
     sys.stdout.write(result.text)
     sys.stdout.flush()
     click.echo(f"kubectl-dagster: merged {len(result.added)} location(s) into release {result.release}", err=True)

@@ -8,7 +8,8 @@ from typing import Optional
 
 import click
 
-from .. import errors, registry, reloadhook, status as status_mod, yamlio
+from .. import errors, reloadhook, status as status_mod, yamlio
+from ..core import entries as registry
 from . import options
 
 

@@ -10,7 +10,8 @@ from typing import Any, Callable, Dict, List, Optional
 
 import click
 
-from .. import constants, errors, locations as locs, registry, yamlio
+from .. import constants, errors, yamlio
+from ..core import locations as locs, entries as registry
 from . import observe, options
 from .observe import webserver_options
 
@@ -395,7 +396,8 @@ def import_(dagster_cloud_yaml, image, replace, locations_path, cluster, kubecon
 
     Keys without an equivalent are listed on stderr, one line each; nothing is dropped silently.
     """
-    from .. import importer, sources
+    from ..core import importer
+    from .. import sources
 
     docs = sources.load_docs(sources.read_text(dagster_cloud_yaml), dagster_cloud_yaml)
     entries, notes = importer.translate(docs[0] if docs else None, image)
@@ -437,7 +439,7 @@ def import_(dagster_cloud_yaml, image, replace, locations_path, cluster, kubecon
 @options.debug
 def rbac(namespace, writer, reader, argocd_app, argocd_namespace, debug):
     """Print Roles and RoleBindings for the cluster registry (pipe to `kubectl apply -f -`)."""
-    from .. import rbac as rbac_mod
+    from ..core import rbac as rbac_mod
 
     sys.stdout.write(rbac_mod.manifests(namespace, rbac_mod.subject(writer or "kubectl-dagster", namespace),
                                         rbac_mod.subject(reader, namespace), argocd_app, argocd_namespace))

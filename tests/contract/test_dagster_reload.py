@@ -15,7 +15,9 @@ import urllib.request
 import pytest
 from conftest import CHART_FIXTURES, cli, entry_point, path_with_plugin
 
-from kubectl_dagster import manifests, reloadhook, workspace, yamlio
+from kubectl_dagster import reloadhook, yamlio
+
+from kubectl_dagster.core import manifests, workspace
 
 BIN = os.path.dirname(sys.executable)
 GOOD = "import dagster as dg\n\n\n@dg.asset\ndef {name}_asset():\n    return 1\n\n\ndefs = dg.Definitions(assets=[{name}_asset])\n"

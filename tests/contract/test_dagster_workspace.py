@@ -5,7 +5,8 @@ import pytest
 from ruamel.yaml import YAML
 
 from conftest import CHART_FIXTURES, SCENARIOS, VERSIONS
-from kubectl_dagster import constants, locations, manifests, render
+from kubectl_dagster import constants
+from kubectl_dagster.core import locations, manifests, render
 
 NEW = [locations.Location(f"preview-{i}", {"image": {"repository": "r", "tag": "1"}, "pythonFile": "d.py",
                                            "port": 4000 + i}) for i in range(3)]

@@ -11,7 +11,9 @@ import subprocess
 import pytest
 from conftest import CHART_FIXTURES, cli, entry_point, path_with_plugin, tool
 
-from kubectl_dagster import cluster, errors, registry
+from kubectl_dagster import cluster, errors
+
+from kubectl_dagster.core import entries as registry
 
 
 def kc(kube, *args, stdin=""):

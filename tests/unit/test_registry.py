@@ -4,7 +4,9 @@ import datetime
 
 import pytest
 
-from kubectl_dagster import errors, importer, rbac, registry, yamlio
+from kubectl_dagster import errors, yamlio
+
+from kubectl_dagster.core import importer, rbac, entries as registry
 
 NOW = datetime.datetime(2026, 11, 23, 12, 0, tzinfo=datetime.timezone.utc)
 

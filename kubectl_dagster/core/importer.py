@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from typing import Any, Dict, List, Tuple
 
-from . import errors, locations as locs, naming, registry
+from .. import errors, naming
+from . import locations as locs, entries as registry
 
 CODE_SOURCES = {"package_name": "packageName", "module_name": "moduleName", "python_file": "pythonFile"}
 K8S_DIRECT = {"env_secrets": "envSecrets", "env_config_maps": "envConfigMaps", "resources": "resources",

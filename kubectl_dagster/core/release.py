@@ -9,8 +9,9 @@ from __future__ import annotations
 import json
 from typing import Any, Dict, List, Optional
 
-from . import constants as c
-from . import errors, manifests, naming
+from .. import constants as c
+from .. import errors, naming
+from . import manifests
 
 _KINDS = ("ConfigMap", "Deployment", "Service", "Job")
 HOOK_LABEL = "kubectl-dagster.io/reload-hook"  # our reload hook Job (see hook.py)

@@ -10,7 +10,7 @@ import copy
 import datetime
 from typing import Any, Dict, Iterable, List, NamedTuple, Optional, Sequence, Tuple
 
-from . import constants, errors, naming, yamlio
+from .. import constants, errors, naming, yamlio
 
 # Keys of one dagster-user-deployments.deployments[] item, as the chart reads them.
 CHART_KEYS = {

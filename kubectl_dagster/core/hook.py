@@ -17,8 +17,9 @@ import hashlib
 import re
 from typing import Any, Dict, List, Optional
 
-from . import constants as c
-from . import errors, manifests, naming, release as rel, workspace
+from .. import constants as c
+from .. import errors, naming
+from . import manifests, release as rel, workspace
 
 HOOK_LABEL = rel.HOOK_LABEL
 TIMEOUT = 600  # seconds: kubelet needs up to a minute or two to update the mounted workspace.yaml

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from typing import Dict, List, NamedTuple, Optional, Sequence, Set, Tuple
 
-from . import constants as c
-from . import errors, hook, locations as locs, manifests, objects, release as rel, workspace
+from .. import constants as c
+from .. import errors
+from . import hook, locations as locs, manifests, objects, release as rel, workspace
 
 
 class Options(NamedTuple):
@@ -15,6 +16,7 @@ class Options(NamedTuple):
     rollout: Optional[str] = None  # None: reload when the stream has a writable webserver, else none
     on_conflict: str = "error"
     mode: str = "auto"
+    hook_script: str = ""  # the reload hook's Python source (the text of kubectl_dagster/reloadhook.py)
 
 
 class Result(NamedTuple):
@@ -43,7 +45,7 @@ def render(text: str, locations: Sequence[locs.Location], options: Options = Opt
     rollout = options.rollout or c.DEFAULT_ROLLOUT
     if mode in ("full", "workspace"):
         _workspace(release, ordered, replaced, rollout)
-    hooks = _reload_hook(release, stream, mode, explicit=options.rollout == "reload") if rollout == "reload" and ordered else []
+    hooks = _reload_hook(release, stream, mode, options.hook_script, explicit=options.rollout == "reload") if rollout == "reload" and ordered else []
     documents = [doc for doc in stream.documents if id(doc) not in drop] + created + hooks
     return Result(manifests.Stream(documents, stream.helm_sources).text(), [loc.name for loc in ordered], mode,
                   release.name, hooks[0].name if hooks else None)
@@ -118,7 +120,7 @@ def _objects(release, ordered, options: Options, stream, drop: Set[int]) -> List
     return created
 
 
-def _reload_hook(release: rel.Release, stream: manifests.Stream, mode: str, explicit: bool) -> List[manifests.Document]:
+def _reload_hook(release: rel.Release, stream: manifests.Stream, mode: str, script: str, explicit: bool) -> List[manifests.Document]:
     """The hook Job that reloads the webserver; none where the stream has no writable webserver
     (an error only when --rollout=reload was asked for explicitly)."""
     url = hook.webserver_url(release, stream) if mode in ("full", "workspace") else None
@@ -131,22 +133,8 @@ def _reload_hook(release: rel.Release, stream: manifests.Stream, mode: str, expl
     workspace_source = release.workspace.source or ""
     prefix = workspace_source.split("/templates/")[0] if "/templates/" in workspace_source else "dagster"
     source = f"{prefix}/templates/kubectl-dagster/reload-hook.yaml"
-    data = hook.job(release, url, hook.expected_names(release), reloadhook_source(), source)
+    data = hook.job(release, url, hook.expected_names(release), script, source)
     return [manifests.new_document(data, source, stream.helm_sources)]
-
-
-def reloadhook_source() -> str:
-    """The hook script: the text of the module ``reloadhook`` (package data, read once)."""
-    global _HOOK_SOURCE
-    if _HOOK_SOURCE is None:  # a file of this package, as installed (importlib.resources costs 15 ms to import)
-        import os
-
-        with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "reloadhook.py"), encoding="utf-8") as handle:
-            _HOOK_SOURCE = handle.read()
-    return _HOOK_SOURCE
-
-
-_HOOK_SOURCE: Optional[str] = None
 
 
 def _taken_names(stream: manifests.Stream, drop: Set[int]) -> Set[Tuple[str, str]]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any, Dict, List, Optional
 
-from . import constants, errors, yamlio
+from .. import constants, errors, yamlio
 
 _SEPARATOR = re.compile(r"^---[ \t]*$", re.M)
 _KIND = re.compile(r"^kind:[ \t]*['\"]?([A-Za-z0-9]+)", re.M)

@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Mapping, Optional, Sequence
 
-from . import constants, errors
+from .. import constants, errors
 
 DEFAULT_LOCATIONS = "dagster-locations.yaml"
 TRUE = {"true", "yes", "1", "on"}

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any, Dict, List, Optional, Tuple
 
-from . import yamlio
+from .. import yamlio
 
 WRITER_VERBS = ["get", "list", "create", "update", "delete"]
 READER_VERBS = ["get", "list"]

@@ -10,7 +10,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Set, Tuple
 
-from . import constants, errors, locations as locs, naming
+from .. import constants, errors, naming
+from . import locations as locs
 
 SOURCE_FLAGS = {"python_file": "pythonFile", "module_name": "moduleName", "package_name": "packageName"}
 MODIFIER_FLAGS = {"working_directory": "workingDirectory", "attribute": "attribute"}

@@ -10,8 +10,9 @@ import hashlib
 import re
 from typing import Any, Dict, List, Sequence, Tuple
 
-from . import constants as c
-from . import errors, manifests, yamlio
+from .. import constants as c
+from .. import errors, yamlio
+from . import manifests
 
 _KEY = re.compile(r"^(?P<indent>[ \t]*)(?P<quote>['\"]?)workspace\.yaml(?P=quote):(?P<rest>[^\n]*)\n?", re.M)
 

@@ -12,8 +12,9 @@ import hashlib
 import json
 from typing import Any, Dict, List, NamedTuple, Optional, Tuple
 
-from . import constants as c
-from . import errors, locations, release as rel
+from .. import constants as c
+from .. import errors
+from . import locations, release as rel
 
 RELEASE_ENV = ("DAGSTER_PG_PASSWORD",)
 RELEASE_VOLUMES = ("dagster-instance",)
