@@ -104,7 +104,7 @@ class Conflict(Exception):
     """A 409 on a write: the object changed (or appeared) since it was read."""
 
 
-def api_error(what: str, status: int, body: Any, namespace: str) -> errors.DagsterError:
+def api_error(what: str, status: int, body: Any, namespace: str) -> errors.Error:
     message = _status_message(body)
     if status == 401:
         return errors.ClusterError(f"unauthorized ({what}): {message}", "log in again or check the kubeconfig's credentials")
@@ -114,7 +114,7 @@ def api_error(what: str, status: int, body: Any, namespace: str) -> errors.Dagst
     if status == 404 and message.startswith("namespaces ") and "not found" in message:
         return errors.ClusterError(f"namespace {namespace} not found ({what})", "pass -n/--namespace with the Dagster namespace")
     if status == 409:
-        return errors.ConflictError(f"conflict ({what}): {message}", "retry the command")
+        return errors.WriteConflictError(f"conflict ({what}): {message}", "retry the command")
     if status == 422:
         return errors.ClusterError(f"rejected by the API server ({what}): {message}", "fix the location spec")
     return errors.ClusterError(f"API server answered {status} ({what}): {message}", "check the cluster and retry")
@@ -197,7 +197,7 @@ class ClusterStore:
         c = self.cluster
         try:
             response = c.call("list configmaps", c.core.list_namespaced_config_map, c.namespace, _preload_content=False)
-        except errors.DagsterError:
+        except errors.Error:
             return set()
         ports = set()
         for item in json_body(response).get("items") or []:
@@ -232,7 +232,7 @@ class ClusterStore:
                 return old, new
             except Conflict:
                 time.sleep(min(0.2, 0.01 * (attempt + 1)) * random.uniform(0.5, 1.5))  # jittered backoff
-        raise errors.ConflictError(f"location {name} kept changing: {MAX_ATTEMPTS} attempts met a conflict",
+        raise errors.WriteConflictError(f"location {name} kept changing: {MAX_ATTEMPTS} attempts met a conflict",
                                    "retry the command; another writer is updating the same location")
 
     def _write(self, name: str, old: Optional[registry.Entry], spec: Optional[Dict[str, Any]], extra: Dict[str, Any]) -> None:

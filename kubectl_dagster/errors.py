@@ -4,8 +4,9 @@ from __future__ import annotations
 from typing import List, NamedTuple, Optional
 
 
-class DagsterError(Exception):
-    """Base class. ``fix`` says what the user should do; it ends the stderr line."""
+class Error(Exception):
+    """Base class of every error kubectl-dagster reports (named apart from Dagster's own
+    ``DagsterError``). ``fix`` says what the user should do; it ends the stderr line."""
 
     exit_code = 1
 
@@ -18,23 +19,31 @@ class DagsterError(Exception):
         return f"{self.message}; {self.fix}" if self.fix else self.message
 
 
-class InputError(DagsterError):
+class InputError(Error):
     """The manifest stream or a flag is unusable."""
 
 
-class ReleaseError(DagsterError):
+class ReleaseError(Error):
     """The Dagster release could not be found, or more than one was."""
 
 
-class ConflictError(DagsterError):
-    """A location clashes with something that already exists."""
+class ExistsError(Error):
+    """A location (or its file) already exists where a new one was to be created."""
 
 
-class RegistryError(DagsterError):
+class ChartConflictError(Error):
+    """The chart itself already renders a location of the same name."""
+
+
+class WriteConflictError(Error):
+    """A registry write kept meeting concurrent changes (HTTP 409) and gave up."""
+
+
+class RegistryError(Error):
     """Reading or writing the location registry failed."""
 
 
-class ClusterError(DagsterError):
+class ClusterError(Error):
     """The Kubernetes API refused or could not be reached."""
 
 
@@ -50,10 +59,10 @@ class Problem(NamedTuple):
     def render(self) -> str:
         where = self.file + (f":{self.line}" if self.line else "")
         who = f" location {self.location!r}" if self.location else ""
-        return f"{where}:{who} {self.message}".replace(": ", ": ", 1)
+        return f"{where}:{who} {self.message}"
 
 
-class LocationError(DagsterError):
+class LocationError(Error):
     """One or more locations are invalid. All problems are reported together."""
 
     def __init__(self, problems: List[Problem]):

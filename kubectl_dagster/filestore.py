@@ -101,7 +101,7 @@ class FileStore:
         if slot is None:  # a new entry
             if self.is_dir:
                 if os.path.exists(file):
-                    raise errors.ConflictError(f"{file} exists but does not hold this location", "move that file away or pick another name")
+                    raise errors.ExistsError(f"{file} exists but does not hold this location", "move that file away or pick another name")
                 _atomic_write(file, "# A code location, managed with `kubectl dagster add-location`.\n" + yamlio.dump(spec),
                               exclusive=True)
             else:
@@ -140,7 +140,7 @@ def _atomic_write(path: str, text: str, exclusive: bool = False) -> None:
         else:
             os.replace(tmp, path)
     except FileExistsError as exc:
-        raise errors.ConflictError(f"{path} already exists", "pick another name") from exc
+        raise errors.ExistsError(f"{path} already exists", "pick another name") from exc
     except OSError as exc:
         raise errors.RegistryError(f"cannot write {path}: {exc.strerror}", "check the permissions; nothing was changed") from exc
     finally:

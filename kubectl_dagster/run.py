@@ -61,5 +61,5 @@ _HOOK_SCRIPT: Optional[str] = None
 def _maybe_read(path: str) -> str:
     try:
         return sources.read_text(path)
-    except errors.DagsterError:
+    except errors.Error:
         return ""

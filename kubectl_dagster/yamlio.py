@@ -63,7 +63,7 @@ def scalar(value: Any) -> str:
     return json.dumps(text)
 
 
-def _literal_ok(text: str) -> bool:
+def literal_ok(text: str) -> bool:
     """A multi-line string prints as a ``|`` block only when that block reads back identically."""
     if not text.endswith("\n") or text.endswith("\n\n") or "\n" not in text[:-1] or text[0] in " \n":
         return False
@@ -98,7 +98,7 @@ def _emit_entry(head: str, value: Any, indent: int, out: List[str]) -> None:
         out.append(head + " {}")
     elif isinstance(value, list):
         out.append(head + " []")
-    elif isinstance(value, str) and _literal_ok(value):
+    elif isinstance(value, str) and literal_ok(value):
         out.append(head + " |")
         body = " " * (indent + 2)
         out.extend((body + line) if line else "" for line in value[:-1].split("\n"))
@@ -118,5 +118,3 @@ def literal_block(text: str, indent: int) -> str:
     pad = " " * indent
     return "".join((pad + line + "\n") if line else "\n" for line in text[:-1].split("\n"))
 
-
-literal_ok = _literal_ok

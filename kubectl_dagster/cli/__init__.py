@@ -32,7 +32,7 @@ def _fast_render(params) -> int:
 def _guarded(action, debug: bool) -> int:
     try:
         return action()
-    except errors.DagsterError as exc:
+    except errors.Error as exc:
         return _fail(exc.line(), exc.exit_code, debug)
     except BrokenPipeError:
         return 141

@@ -204,7 +204,7 @@ def add_location(name, location_file, replace, wait, webserver_url, webserver_se
 
     def change(old, current, defaults):
         if old is not None and not replace:
-            raise errors.ConflictError(f"location {name!r} already exists ({old.source})",
+            raise errors.ExistsError(f"location {name!r} already exists ({old.source})",
                                        "pass --replace, or use update-location")
         spec = registry.build_spec(explicit, flags, moment, base)
         spec = _named_first(spec, name)
@@ -414,7 +414,7 @@ def import_(dagster_cloud_yaml, image, replace, locations_path, cluster, kubecon
     for entry in entries:
         def change(old, current, defaults, entry=entry):
             if old is not None and not replace:
-                raise errors.ConflictError(f"location {entry['name']!r} already exists ({old.source})",
+                raise errors.ExistsError(f"location {entry['name']!r} already exists ({old.source})",
                                            "pass --replace to overwrite it")
             if "port" not in entry and "port" not in defaults:
                 others = [e for e in current if e.name != entry["name"]]

@@ -112,11 +112,6 @@ def _document(separator: str, text: str) -> Document:
     return Document(separator, text, kind.group(1) if kind else None)
 
 
-def is_empty(doc: Document) -> bool:
-    """A document with nothing but comments and white space."""
-    return doc.head == doc.text
-
-
 def new_document(data: Dict[str, Any], source: Optional[str], with_source_comment: bool) -> Document:
     """A document we create, printed with our emitter."""
     head = f"# Source: {source}\n" if (source and with_source_comment) else ""

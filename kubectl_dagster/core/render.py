@@ -79,7 +79,7 @@ def _conflicts(release: rel.Release, ordered, on_conflict: str, drop: Set[int]) 
     clashing = [loc for loc in ordered if loc.name in chart]
     if clashing and on_conflict != "replace":
         what = ", ".join(f"{loc.name} ({chart[loc.name]})" for loc in clashing)
-        raise errors.ConflictError(f"the chart already renders location(s) {what} in release {release.name!r}",
+        raise errors.ChartConflictError(f"the chart already renders location(s) {what} in release {release.name!r}",
                                    "rename the location, remove it from the chart values, or pass --on-conflict=replace")
     names = {loc.name for loc in clashing}
     if release.user is not None and names:
