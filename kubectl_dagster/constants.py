@@ -10,6 +10,18 @@ BRANCH_ANNOTATION = "kubectl-dagster.io/branch"
 PULL_REQUEST_ANNOTATION = "kubectl-dagster.io/pull-request"
 COMMIT_ANNOTATION = "kubectl-dagster.io/commit"
 EXPIRES_ANNOTATION = "kubectl-dagster.io/expires-at"
+GIT_URL_ANNOTATION = "kubectl-dagster.io/git-url"
+MANAGED_BY = "kubectl-dagster"  # the app.kubernetes.io/managed-by value of what we create
+
+# The cluster registry: one ConfigMap per location.
+REGISTRY_LABEL = "kubectl-dagster.io/registry"
+REGISTRY_VALUE = "code-location"
+REGISTRY_SELECTOR = f"{REGISTRY_LABEL}={REGISTRY_VALUE}"
+REGISTRY_CONFIGMAP_PREFIX = "dagster-location-"
+REGISTRY_DATA_KEY = "location.yaml"
+ARGOCD_REFRESH_ANNOTATION = "argocd.argoproj.io/refresh"
+LOCATIONS_ENV = "KUBECTL_DAGSTER_LOCATIONS"
+NAMESPACE_ENV = "KUBECTL_DAGSTER_NAMESPACE"
 # The line that separates the chart's own workspace entries from the ones we add. It is a YAML
 # comment, so Dagster ignores it, and a later render finds its own entries by it (idempotence).
 WORKSPACE_MARKER = "# kubectl-dagster: entries below are added at render time from CodeLocations"
@@ -31,6 +43,7 @@ DEFAULT_CELERY_SECRET = "dagster-celery-config-secret"
 GRPC_CONTEXT_ENV = "DAGSTER_CLI_API_GRPC_CONTAINER_CONTEXT"
 CODE_SERVER_CONTEXT_ENV = "DAGSTER_CONTAINER_CONTEXT"
 FIRST_PORT = 3030
+PULL_POLICIES = ("Always", "IfNotPresent", "Never")
 
 # Where created documents claim to come from (Helm 4 splits its output by this path).
 SOURCE_TEMPLATE = "{chart}/templates/kubectl-dagster/{location}.yaml"

@@ -19,6 +19,12 @@ class Error(Exception):
         return f"{self.message}; {self.fix}" if self.fix else self.message
 
 
+class UsageError(Error):
+    """The command line itself is wrong (exit 2, as click's usage errors)."""
+
+    exit_code = 2
+
+
 class InputError(Error):
     """The manifest stream or a flag is unusable."""
 

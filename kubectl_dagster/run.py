@@ -21,6 +21,7 @@ class Config(NamedTuple):
     context: Optional[str] = None
     registry_namespace: Optional[str] = None  # where the cluster registry lives
     options: core.Options = core.Options()
+    request_timeout: Optional[str] = None  # kubectl's --request-timeout, for the cluster registry
 
 
 def execute(text: str, config: Config) -> core.Result:
@@ -38,10 +39,11 @@ def load_locations(config: Config):
     """Locations from files and, when asked, the cluster registry; one name in both is an error."""
     if not config.from_cluster:
         return sources.load(config.locations)
-    from . import cluster
+    from . import kube
+    from .registry import configmaps
 
-    kube = cluster.KubeFlags(config.kubeconfig, config.context, config.registry_namespace)
-    store = cluster.ClusterStore(cluster.Cluster(kube))
+    flags = kube.KubeFlags(config.kubeconfig, config.context, config.registry_namespace, config.request_timeout)
+    store = configmaps.ConfigMapStore(kube.Cluster(flags))
     return sources.load(config.locations, extra=[(entry.source, entry.spec) for entry in store.entries()])
 
 

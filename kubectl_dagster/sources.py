@@ -111,3 +111,11 @@ def _line(docs: List[object], path: tuple):
     if line is None and hasattr(node, "lc"):
         line = node.lc.line + 1
     return line
+
+
+def read_stream(stream, name: str) -> str:
+    """All of a binary stream (stdin) as UTF-8 text."""
+    try:
+        return stream.read().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise errors.InputError(f"{name} is not UTF-8 text", "pass a text file") from exc

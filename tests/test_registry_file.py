@@ -8,7 +8,8 @@ import time
 import pytest
 from conftest import CHART_FIXTURES, cli, entry_point, path_with_plugin
 
-from kubectl_dagster import fileedit, sources
+from kubectl_dagster import sources
+from kubectl_dagster.registry import fileedit
 
 from kubectl_dagster.core import manifests, workspace
 

@@ -40,7 +40,7 @@ def _run_helm(argv, what: str) -> str:
 
 @click.command("argocd-generate")
 @options.debug
-def generate(debug):
+def generate():
     """ArgoCD CMP `generate`: helm template + merge code locations, to stdout."""
     settings = argocd.settings(os.environ)
     root = os.getcwd()
@@ -70,7 +70,7 @@ def generate(debug):
 
 @click.command("argocd-init")
 @options.debug
-def init(debug):
+def init():
     """ArgoCD CMP `init`: build local (file://) chart dependencies, offline."""
     params = argocd.parameters(os.environ)
     root = os.getcwd()

@@ -9,20 +9,20 @@ import click
 # name -> (module under kubectl_dagster.cli, attribute), in the order --help lists them
 COMMANDS = {
     "render": ("render", "command"),
-    "add-location": ("registry", "add_location"),
-    "update-location": ("registry", "update_location"),
-    "remove-location": ("registry", "remove_location"),
-    "list-locations": ("registry", "list_locations"),
-    "get-location": ("registry", "get_location"),
-    "gc": ("registry", "gc"),
-    "import": ("registry", "import_"),
-    "rbac": ("registry", "rbac"),
-    "status": ("observe", "status_command"),
-    "reload": ("observe", "reload_command"),
+    "add-location": ("add_location", "command"),
+    "update-location": ("update_location", "command"),
+    "remove-location": ("remove_location", "command"),
+    "list-locations": ("list_locations", "command"),
+    "get-location": ("get_location", "command"),
+    "gc": ("gc", "command"),
+    "import": ("import_", "command"),
+    "rbac": ("rbac", "command"),
+    "status": ("status", "command"),
+    "reload": ("reload", "command"),
     "argocd-generate": ("argocd", "generate"),
     "argocd-init": ("argocd", "init"),
-    "version": ("misc", "version"),
-    "last-error": ("misc", "last_error"),
+    "version": ("version", "command"),
+    "last-error": ("last_error", "command"),
 }
 
 
@@ -38,8 +38,8 @@ class LazyGroup(click.Group):
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--debug", is_flag=True, hidden=True)
-def cli(debug):
+@click.option("--debug", is_flag=True, hidden=True, expose_value=False)
+def cli():
     """Add, update and remove Dagster code locations on a Dagster Helm release.
 
     Code locations are merged into the rendered manifests (helm template, Helm 3 and Helm 4

@@ -1,32 +1,67 @@
-"""``kubectl-dagster render``: stream in on stdin, merged stream out on stdout (written once)."""
+"""``render``: a rendered release on stdin, the merged release on stdout, written once on success.
+
+Helm runs this on every upgrade, so the module does not import click: ``cli.main`` parses plainly
+valid arguments with ``options.fast_parse`` and calls :func:`run`; the click command (for --help and
+usage errors) is built only when the command group asks for it.
+"""
 from __future__ import annotations
 
-import click
+import sys
 
+from .. import errors, run as execution
+from ..core import render as core
 from . import options
-from .render_run import run
 
 
-@click.command("render")
-@options.locations
-@options.release
-@options.namespace
-@options.render_choices
-@click.option("--summary", is_flag=True, help="Say on stderr which locations were merged.")
-@click.option("--from-cluster", is_flag=True, help="Also read the cluster registry (ConfigMaps in -n/--namespace).")
-@click.option("--kubeconfig", default=None, metavar="PATH", help="With --from-cluster: the kubeconfig file.")
-@click.option("--context", default=None, metavar="NAME", help="With --from-cluster: the kubeconfig context.")
-@options.debug
-def command(locations, release, namespace, rollout, on_conflict, mode, summary, from_cluster, kubeconfig, context, debug):
-    """Merge code locations into a rendered Dagster release.
+def run(params) -> None:
+    text = read_stdin()
+    opts = core.Options(release=params["release"], namespace=params["namespace"], rollout=params["rollout"],
+                        on_conflict=params["on_conflict"], mode=params["mode"])
+    config = execution.Config(tuple(params["locations"]), params["from_cluster"], params["kubeconfig"],
+                              params["context"], params["namespace"], opts, params["request_timeout"])
+    result = execution.execute(text, config)
+    sys.stdout.write(result.text)
+    sys.stdout.flush()
+    if params["summary"]:
+        names = ", ".join(result.added) or "none"
+        hook = f"; reload hook Job {result.hook}" if result.hook else ""
+        sys.stderr.write(f"merged {len(result.added)} location(s) into release {result.release} ({result.mode}): "
+                         f"{names}{hook}\n")
 
-    Reads `helm template` output (or a Helm 3 / Helm 4 post-renderer stream) on stdin and writes
-    the merged stream on stdout. On any error nothing is written to stdout.
 
-    \b
-    Examples:
-      helm template dagster dagster/dagster -f values.yaml | kubectl-dagster render --locations dagster-locations.yaml
-      helm upgrade dagster dagster/dagster -f values.yaml --post-renderer kubectl-dagster \\
-        --post-renderer-args render --post-renderer-args --locations=dagster-locations.yaml
-    """
-    run(locations, release, namespace, rollout, on_conflict, mode, summary, from_cluster, kubeconfig, context)
+def read_stdin() -> str:
+    if sys.stdin is None or sys.stdin.isatty():
+        raise errors.InputError("no input on stdin", "pipe in the output of `helm template`")
+    data = sys.stdin.buffer.read()
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise errors.InputError(f"the input is not UTF-8 text: {exc}", "pipe in the output of `helm template`") from exc
+
+
+def _build():
+    import click
+
+    @click.command("render")
+    @options.decorate(options.RENDER)
+    def command(**params):
+        """Merge code locations into a rendered Dagster release.
+
+        Reads `helm template` output (or a Helm 3 / Helm 4 post-renderer stream) on stdin and writes
+        the merged stream on stdout. On any error nothing is written to stdout.
+
+        \b
+        Examples:
+          helm template dagster dagster/dagster -f values.yaml | kubectl-dagster render --locations dagster-locations.yaml
+          helm upgrade dagster dagster/dagster -f values.yaml --post-renderer kubectl-dagster \\
+            --post-renderer-args render --post-renderer-args --locations=dagster-locations.yaml
+        """
+        run(params)
+
+    return command
+
+
+def __getattr__(name: str):  # the click command, built on first access (PEP 562)
+    if name == "command":
+        return _build()
+    raise AttributeError(name)

@@ -1,6 +1,7 @@
-"""The location registry, as data: build and change entries from command-line flags, pick ports,
-choose what ``gc`` removes, describe changes, and tabulate. Pure: the file and cluster stores
-(``filestore``, ``cluster``) are the shells that read and write.
+"""Registry entries, as data: build and change them from command-line flags, the edits that
+add-location, update-location, remove-location, import and gc apply, port picking, what ``gc``
+removes, change descriptions, and tables. Pure: the stores in ``kubectl_dagster.registry`` read,
+write and run the edits.
 """
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import copy
 import datetime
 import re
 from dataclasses import dataclass, field
-from typing import Any, Dict, Iterable, List, Optional, Sequence, Set, Tuple
+from typing import Any, Callable, Dict, Iterable, List, NamedTuple, Optional, Sequence, Set, Tuple
 
 from .. import constants, errors, naming
 from . import locations as locs
@@ -16,7 +17,6 @@ from . import locations as locs
 SOURCE_FLAGS = {"python_file": "pythonFile", "module_name": "moduleName", "package_name": "packageName"}
 MODIFIER_FLAGS = {"working_directory": "workingDirectory", "attribute": "attribute"}
 SOURCE_KEYS = ("pythonFile", "moduleName", "packageName", "dagsterApiGrpcArgs", "codeServerArgs")
-GIT_URL_ANNOTATION = "kubectl-dagster.io/git-url"
 CONTAINER_ARGS = "/spec/template/spec/containers/0/args"
 _TTL = re.compile(r"^(\d+)([smhdw])$")
 _TTL_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -33,6 +33,81 @@ class Entry:
     created: Optional[datetime.datetime] = None
     version: Optional[str] = None  # resourceVersion for the cluster store
     uid: Optional[str] = None
+
+
+class Snapshot(NamedTuple):
+    """What an edit sees: the entry as read (None: absent), every entry of the registry, the defaults
+    a new spec is merged over, and where the entry lives (for messages and the written entry)."""
+
+    old: Optional[Entry]
+    current: List[Entry]
+    defaults: Dict[str, Any]
+    where: str  # a file path, or configmap/<name>
+    source: str  # Entry.source of the written entry
+    token: Any = None  # what the store needs to write this change back (opaque here)
+
+
+class Outcome(NamedTuple):
+    old: Optional[Entry]
+    new: Optional[Entry]
+
+    @property
+    def verb(self) -> str:
+        """kubectl's words: created, configured, unchanged, deleted; ``absent`` when nothing was there."""
+        if self.new is None:
+            return "absent" if self.old is None else "deleted"
+        if self.old is None:
+            return "created"
+        return "unchanged" if self.old.spec == self.new.spec else "configured"
+
+
+# An edit: the new raw spec from a snapshot; None deletes, the old spec keeps it; raising aborts.
+Edit = Callable[[Snapshot], Optional[Dict[str, Any]]]
+
+
+def adding(name: str, build: Callable[[], Dict[str, Any]], replace: bool, reserved: Set[int]) -> Edit:
+    """add-location and import: a new entry (or, with ``replace``, one that replaces the old), with a free port."""
+    def edit(snap: Snapshot) -> Optional[Dict[str, Any]]:
+        if snap.old is not None and not replace:
+            raise errors.ExistsError(f"location {name!r} already exists ({snap.old.source})",
+                                     "pass --replace, or use update-location")
+        return with_port(build(), snap, name, reserved)
+    return edit
+
+
+def updating(name: str, flags: "Flags", now: datetime.datetime, where: str) -> Edit:
+    def edit(snap: Snapshot) -> Optional[Dict[str, Any]]:
+        if snap.old is None:
+            raise errors.RegistryError(f"location {name!r} not found in {where}", "add it with add-location")
+        return apply_flags(snap.old.spec, flags, now)
+    return edit
+
+
+def removing(snap: Snapshot) -> Optional[Dict[str, Any]]:
+    return None
+
+
+def removing_if(reason: Callable[[Entry], Optional[str]]) -> Edit:
+    """gc: delete only while the reason still holds (the entry may have been renewed since the listing)."""
+    def edit(snap: Snapshot) -> Optional[Dict[str, Any]]:
+        if snap.old is None or reason(snap.old) is None:
+            return snap.old.spec if snap.old is not None else None
+        return None
+    return edit
+
+
+def with_port(spec: Dict[str, Any], snap: Snapshot, name: str, reserved: Set[int]) -> Dict[str, Any]:
+    """``spec`` with the lowest free port when neither it nor the defaults name one."""
+    if "port" in spec or "port" in snap.defaults:
+        return spec
+    others = [entry for entry in snap.current if entry.name != name]
+    return {**spec, "port": pick_port(used_ports(others), reserved)}
+
+
+def named_first(spec: Dict[str, Any], name: str) -> Dict[str, Any]:
+    """Key order in files: name (or branch) first, as people write them."""
+    head = {key: spec[key] for key in ("name", "branch") if key in spec}
+    return {**head, **{k: v for k, v in spec.items() if k not in head}}
 
 
 @dataclass
@@ -138,7 +213,7 @@ def apply_flags(spec: Dict[str, Any], flags: Flags, now: datetime.datetime, allo
     if flags.pull_request is not None:
         spec["pullRequest"] = flags.pull_request
     if flags.git_url is not None:
-        spec["annotations"] = {**(spec.get("annotations") or {}), GIT_URL_ANNOTATION: flags.git_url}
+        spec["annotations"] = {**(spec.get("annotations") or {}), constants.GIT_URL_ANNOTATION: flags.git_url}
     if flags.executable_path is not None:
         apply_executable(spec, flags.executable_path)
     _apply_env(spec, _pairs(flags.env, "--env", allow_removal))
@@ -245,7 +320,7 @@ def validate(name: str, resolved: Dict[str, Any], source: str) -> None:
         raise errors.LocationError(problems)
 
 
-def pick_port(used: Set[int], reserved: Iterable[int] = (constants.FIRST_PORT,)) -> int:
+def pick_port(used: Set[int], reserved: Iterable[int] = ()) -> int:
     """The lowest port from 3031 up that no registry entry and no chart location uses.
 
     3030 is the chart's default port, so the chart's own locations usually have it.

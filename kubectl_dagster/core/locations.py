@@ -30,7 +30,7 @@ SUBKEYS = {
     "includeConfigInLaunchedRuns": {"enabled"},
     "service": {"annotations"},
 }
-PULL_POLICIES = ("Always", "IfNotPresent", "Never")
+PULL_POLICIES = constants.PULL_POLICIES
 PATCH_KINDS = ("Deployment", "Service", "ConfigMap")
 MAPPING_KEYS = ("resources", "nodeSelector", "affinity", "podSecurityContext", "securityContext",
                 "deploymentStrategy", "readinessProbe", "livenessProbe", "startupProbe")

@@ -11,9 +11,10 @@ import subprocess
 import pytest
 from conftest import CHART_FIXTURES, cli, entry_point, path_with_plugin, tool
 
-from kubectl_dagster import cluster, errors
+from kubectl_dagster import errors, kube as kube_mod
+from kubectl_dagster.registry import configmaps, store as store_mod
 
-from kubectl_dagster.core import entries as registry
+from kubectl_dagster.core import entries, entries as registry
 
 
 def kc(kube, *args, stdin=""):
@@ -102,10 +103,10 @@ def test_conflict_outliving_retries_is_one_line_and_changes_nothing(kube):
     kube.always_conflict = True
     result = kc(kube, "update-location", "x", "--image", "r:2")
     assert result.code == 1 and result.stdout == ""
-    assert result.stderr == (f"error: location x kept changing: {cluster.MAX_ATTEMPTS} attempts met a conflict; "
+    assert result.stderr == (f"error: location x kept changing: {configmaps.ConfigMapStore.attempts} attempts met a conflict; "
                              "retry the command; another writer is updating the same location\n")
     assert spec_of(stored(kube)["dagster-location-x"])["image"]["tag"] == "1"
-    assert len([m for m, _, _ in kube.requests if m == "PUT"]) == cluster.MAX_ATTEMPTS
+    assert len([m for m, _, _ in kube.requests if m == "PUT"]) == configmaps.ConfigMapStore.attempts
 
 
 def test_delete_is_precise(kube, tmp_path):
@@ -113,13 +114,13 @@ def test_delete_is_precise(kube, tmp_path):
     assert kc(kube, "add-location", "x", "--image", "r:1", "-f", "a.py").code == 0
     os.environ["KUBECONFIG"] = kube.kubeconfig_path
     try:
-        store = cluster.ClusterStore(cluster.Cluster(cluster.KubeFlags()))
-        stale = store.entries()[0]
+        store = configmaps.ConfigMapStore(kube_mod.Cluster(kube_mod.KubeFlags()))
+        stale = store.snapshot("x")
         assert kc(kube, "update-location", "x", "--image", "r:2").code == 0
-        with pytest.raises(cluster.Conflict, match="Precondition failed: ResourceVersion"):
-            store._write("x", stale, None, {})
+        with pytest.raises(store_mod.Retry, match="Precondition failed: ResourceVersion"):
+            store.write(stale, None, server_dry_run=False)
         assert "dagster-location-x" in stored(kube)
-        old, new = store.mutate("x", lambda old, current, defaults: None)  # re-reads, then deletes
+        old, new = store_mod.mutate(store, "x", entries.removing)  # re-reads, then deletes
         assert new is None and old.spec["image"]["tag"] == "2" and stored(kube) == {}
     finally:
         del os.environ["KUBECONFIG"]
@@ -170,7 +171,7 @@ def test_cluster_errors_are_one_line(kube, tmp_path, case, message):
 def test_api_error_mapping_of_a_real_422_status():
     body = json.dumps({"kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": "Invalid", "code": 422,
                        "message": 'ConfigMap "x" is invalid: metadata.name: Invalid value'})
-    error = cluster.api_error("create location x", 422, body, "dagster")
+    error = kube_mod.api_error("create location x", 422, body, "dagster")
     assert isinstance(error, errors.ClusterError)
     assert error.line() == ('rejected by the API server (create location x): ConfigMap "x" is invalid: metadata.name: '
                             'Invalid value; fix the location spec')

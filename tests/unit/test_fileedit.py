@@ -1,7 +1,8 @@
 """Text-preserving edits of a CodeLocations file: every byte outside the edited entry stays."""
 import pytest
 
-from kubectl_dagster import errors, fileedit
+from kubectl_dagster import errors
+from kubectl_dagster.registry import fileedit
 
 ORIGINAL = """\
 # Team code locations.   Reviewed by the platform team.

@@ -4,7 +4,7 @@ import datetime
 
 import pytest
 
-from kubectl_dagster import errors, yamlio
+from kubectl_dagster import constants, errors, yamlio
 
 from kubectl_dagster.core import importer, rbac, entries as registry
 
@@ -30,7 +30,7 @@ def test_build_spec_from_flags():
     spec = registry.build_spec(None, flags, NOW)
     assert spec == {
         "branch": "feat/x", "image": {"repository": "r", "tag": "1"}, "pythonFile": "defs.py", "commit": "abc",
-        "pullRequest": 42, "annotations": {registry.GIT_URL_ANNOTATION: "https://g"}, "env": [{"name": "A", "value": "1"}],
+        "pullRequest": 42, "annotations": {constants.GIT_URL_ANNOTATION: "https://g"}, "env": [{"name": "A", "value": "1"}],
         "labels": {"team": "data"}, "resources": {"requests": {"cpu": "250m"}, "limits": {"memory": "1Gi"}},
         "expiresAt": "2026-11-30T12:00:00Z"}
 

@@ -11,16 +11,18 @@ import contextlib
 import fcntl
 import os
 import tempfile
-from typing import Callable, Dict, Iterator, List, Optional, Tuple
+from typing import Any, Dict, Iterator, List, Optional, Set, Tuple
 
-from . import errors, fileedit, sources, yamlio
-from .core import locations as locs, entries as registry
+from .. import constants, errors, sources, yamlio
+from ..core import entries
+from . import fileedit
 
-Change = Callable[[Optional[registry.Entry], List[registry.Entry], Dict], Optional[Dict]]
+NEW_FILE_HEADER = "# A code location, managed with `kubectl dagster add-location`.\n"
 
 
 class FileStore:
     kind = "file"
+    attempts = 1  # writers queue on the lock, so there is no race to retry
 
     def __init__(self, path: str):
         self.path = path
@@ -44,13 +46,17 @@ class FileStore:
             found += [(name, slot) for slot in fileedit.slots(text, name, dir_defaults)]
         return texts, found, dir_defaults
 
-    def entries(self) -> List[registry.Entry]:
+    def entries(self) -> List[entries.Entry]:
         _, found, _ = self._read_all()
         return [_entry(name, slot) for name, slot in found]
 
+    def reserved_ports(self) -> Set[int]:
+        return {constants.FIRST_PORT}
+
     # -- writing -------------------------------------------------------------------------------
     @contextlib.contextmanager
-    def _locked(self) -> Iterator[None]:
+    def locked(self) -> Iterator[None]:
+        """An exclusive flock on the directory that holds the file(s): concurrent writers queue."""
         directory = self.path if self.is_dir else (os.path.dirname(os.path.abspath(self.path)))
         if self.is_dir:
             os.makedirs(directory, exist_ok=True)
@@ -64,46 +70,30 @@ class FileStore:
         finally:
             os.close(fd)  # closing releases the lock
 
-    def mutate(self, name: str, change: Change, dry_run: str = "none") -> Tuple[Optional[registry.Entry], Optional[registry.Entry]]:
-        """Apply ``change`` to entry ``name`` under the lock: (old, new); None for absent."""
-        if dry_run == "server":
-            raise errors.InputError("--dry-run=server needs the cluster registry", "use --dry-run=client with --locations")
-        with self._locked():
-            texts, found, dir_defaults = self._read_all()
-            current = [_entry(file, slot) for file, slot in found]
-            hit = next(((file, slot) for file, slot in found if slot.name == name), None)
-            old = _entry(*hit) if hit else None
-            if hit:
-                file = hit[0]
-                defaults = dir_defaults if hit[1].item is None else fileedit.file_defaults(texts[file], file)
-            elif self.is_dir:
-                file = os.path.join(self.path, f"{name}.yaml")
-                defaults = dir_defaults
-            else:
-                file = self.path
-                defaults = fileedit.file_defaults(texts.get(file, ""), file)
-            new_spec = change(old, current, defaults)
-            if new_spec is None and old is None:
-                return None, None
-            new = None
-            if new_spec is not None:
-                resolved = locs.deep_merge(defaults, new_spec)
-                registry.validate(name, resolved, file)
-                new = registry.Entry(name, new_spec, f"file:{file}", resolved)
-                if old is not None and old.spec == new_spec:
-                    return old, new
-            if dry_run == "client":
-                return old, new
-            self._write(file, texts.get(file), hit[1] if hit else None, new_spec)
-            return old, new
+    def snapshot(self, name: str) -> entries.Snapshot:
+        """Call under ``locked()``: the entry, every entry, and the file a new entry goes to."""
+        texts, found, dir_defaults = self._read_all()
+        current = [_entry(file, slot) for file, slot in found]
+        hit = next(((file, slot) for file, slot in found if slot.name == name), None)
+        if hit:
+            file, slot = hit
+            defaults = dir_defaults if slot.item is None else fileedit.file_defaults(texts[file], file)
+        else:
+            file, slot = (os.path.join(self.path, f"{name}.yaml"), None) if self.is_dir else (self.path, None)
+            defaults = dir_defaults if self.is_dir else fileedit.file_defaults(texts.get(file, ""), file)
+        old = _entry(file, slot) if slot is not None else None
+        return entries.Snapshot(old, current, defaults, file, f"file:{file}", token=(file, texts.get(file), slot))
 
-    def _write(self, file: str, text: Optional[str], slot: Optional[fileedit.Slot], spec: Optional[Dict]) -> None:
+    def write(self, snap: entries.Snapshot, spec: Optional[Dict[str, Any]], server_dry_run: bool) -> None:
+        if server_dry_run:
+            raise errors.InputError("--dry-run=server needs the cluster registry", "use --dry-run=client with --locations")
+        file, text, slot = snap.token
         if slot is None:  # a new entry
             if self.is_dir:
                 if os.path.exists(file):
-                    raise errors.ExistsError(f"{file} exists but does not hold this location", "move that file away or pick another name")
-                _atomic_write(file, "# A code location, managed with `kubectl dagster add-location`.\n" + yamlio.dump(spec),
-                              exclusive=True)
+                    raise errors.ExistsError(f"{file} exists but does not hold this location",
+                                             "move that file away or pick another name")
+                _atomic_write(file, NEW_FILE_HEADER + yamlio.dump(spec), exclusive=True)
             else:
                 _atomic_write(file, fileedit.add(text or "", spec, file))
         elif spec is None:
@@ -117,8 +107,8 @@ class FileStore:
             _atomic_write(file, fileedit.replace(text, slot, spec, file))
 
 
-def _entry(file: str, slot: fileedit.Slot) -> registry.Entry:
-    return registry.Entry(slot.name, slot.raw, f"file:{file}", slot.resolved, created=None)
+def _entry(file: str, slot: fileedit.Slot) -> entries.Entry:
+    return entries.Entry(slot.name, slot.raw, f"file:{file}", slot.resolved, created=None)
 
 
 def _atomic_write(path: str, text: str, exclusive: bool = False) -> None:

@@ -11,8 +11,8 @@ import re
 from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Tuple
 
-from . import constants, errors, yamlio
-from .core import locations as locs
+from .. import constants, errors, yamlio
+from ..core import locations as locs
 
 _SEPARATOR = re.compile(r"^(---|\.\.\.)(\s|$)")
 
