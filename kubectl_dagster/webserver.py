@@ -4,9 +4,10 @@ through the API server's service proxy with the kubeconfig's credentials. And re
 from __future__ import annotations
 
 import json
+import urllib.parse
 from typing import Any, Callable, Dict, Optional, Tuple
 
-from . import constants, errors, kube, reloadhook
+from . import constants, errors, kube, reloadhook, yamlio
 from .core import workspace
 
 WEBSERVER_SELECTOR = "component=dagster-webserver"  # the chart's writable webserver Service
@@ -14,6 +15,10 @@ PROXY_TIMEOUT = (5.0, 60.0)  # a reload can take a while: the webserver loads ev
 
 
 def http(url: str) -> Callable[[str], Dict[str, Any]]:
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise errors.InputError(f"--webserver-url {yamlio.excerpt(url)!r} is not an http(s) URL",
+                                "pass the webserver's address, e.g. http://localhost:3000")
     return reloadhook.http_transport(url)
 
 

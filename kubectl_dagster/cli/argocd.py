@@ -44,14 +44,14 @@ def generate():
     """ArgoCD CMP `generate`: helm template + merge code locations, to stdout."""
     settings = argocd.settings(os.environ)
     root = os.getcwd()
-    chart = argocd.safe_path(root, settings.chart, "chart")
-    values = [argocd.safe_path(root, path, "values file") for path in settings.values_files]
+    chart = safe_path(root, settings.chart, "chart")
+    values = [safe_path(root, path, "values file") for path in settings.values_files]
     for path in values:
         if not os.path.isfile(path):
             raise errors.InputError(f"values file {os.path.relpath(path, root)} does not exist", "fix the values-files parameter")
     paths = []
     if settings.locations:
-        located = argocd.safe_path(root, settings.locations, "locations")
+        located = safe_path(root, settings.locations, "locations")
         if os.path.exists(located):
             paths.append(located)
         elif settings.locations_explicit:
@@ -74,7 +74,7 @@ def init():
     """ArgoCD CMP `init`: build local (file://) chart dependencies, offline."""
     params = argocd.parameters(os.environ)
     root = os.getcwd()
-    chart = argocd.safe_path(root, params.get("chart") or ".", "chart")
+    chart = safe_path(root, params.get("chart") or ".", "chart")
     chart_yaml = os.path.join(chart, "Chart.yaml")
     if not os.path.isfile(chart_yaml):
         raise errors.InputError(f"no Chart.yaml in {os.path.relpath(chart, root)}", "set the chart parameter to the chart directory")
@@ -86,3 +86,14 @@ def init():
         return
     _run_helm([_helm(), "dependency", "build", chart, "--skip-refresh"], "helm dependency build")
     click.echo(f"kubectl-dagster: built {len(local)} local chart dependenc{'y' if len(local) == 1 else 'ies'}", err=True)
+
+
+def safe_path(root: str, relative: str, what: str) -> str:
+    """``relative`` resolved inside ``root`` (the app's source directory); refuse anything else."""
+    if not relative or os.path.isabs(relative):
+        raise errors.InputError(f"{what} {relative!r} is an absolute path", "give a path relative to the app's source path")
+    base = os.path.realpath(root)
+    resolved = os.path.realpath(os.path.join(base, relative))
+    if resolved != base and not resolved.startswith(base + os.sep):
+        raise errors.InputError(f"{what} {relative!r} leads outside the app's source path", "keep files inside the repository path of the Application")
+    return resolved

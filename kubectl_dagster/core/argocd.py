@@ -13,7 +13,6 @@ ArgoCD hands a CMP sidecar:
 from __future__ import annotations
 
 import json
-import os
 import re
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Mapping, Optional, Sequence
@@ -151,17 +150,6 @@ def settings(env: Mapping[str, str]) -> Settings:
         set_values=dict(params.get("set") or {}), locations=params.get("locations", DEFAULT_LOCATIONS),
         locations_explicit="locations" in params, from_cluster=from_cluster in TRUE,
         registry_namespace=params.get("registry-namespace") or namespace, rollout=rollout)
-
-
-def safe_path(root: str, relative: str, what: str) -> str:
-    """``relative`` resolved inside ``root`` (the app's source directory); refuse anything else."""
-    if not relative or os.path.isabs(relative):
-        raise errors.InputError(f"{what} {relative!r} is an absolute path", "give a path relative to the app's source path")
-    base = os.path.realpath(root)
-    resolved = os.path.realpath(os.path.join(base, relative))
-    if resolved != base and not resolved.startswith(base + os.sep):
-        raise errors.InputError(f"{what} {relative!r} leads outside the app's source path", "keep files inside the repository path of the Application")
-    return resolved
 
 
 def helm_template(helm: str, s: Settings, chart: str, values: Sequence[str]) -> List[str]:

@@ -19,6 +19,7 @@ MODIFIER_FLAGS = {"working_directory": "workingDirectory", "attribute": "attribu
 SOURCE_KEYS = ("pythonFile", "moduleName", "packageName", "dagsterApiGrpcArgs", "codeServerArgs")
 CONTAINER_ARGS = "/spec/template/spec/containers/0/args"
 _TTL = re.compile(r"^(\d+)([smhdw])$")
+MAX_TTL_SECONDS = 100 * 366 * 86400
 _TTL_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
 
@@ -165,7 +166,10 @@ def parse_ttl(value: str) -> datetime.timedelta:
     match = _TTL.fullmatch(value.strip())
     if not match or int(match.group(1)) == 0:
         raise errors.InputError(f"--ttl {value!r} is not a duration", "use a number and a unit s, m, h, d or w, e.g. 7d")
-    return datetime.timedelta(seconds=int(match.group(1)) * _TTL_UNITS[match.group(2)])
+    seconds = int(match.group(1)) * _TTL_UNITS[match.group(2)]
+    if seconds > MAX_TTL_SECONDS:
+        raise errors.InputError(f"--ttl {value!r} is longer than 100 years", "use a shorter duration, or no --ttl")
+    return datetime.timedelta(seconds=seconds)
 
 
 def _pairs(items: Iterable[str], flag: str, allow_removal: bool) -> List[Tuple[str, Optional[str]]]:

@@ -31,6 +31,15 @@ def translate(data: Any, fallback_image: str = None) -> Tuple[List[Dict[str, Any
     return entries, notes
 
 
+def _mapping(value: Any, what: str) -> Dict[str, Any]:
+    """A mapping of dagster_cloud.yaml, or {} when absent; anything else is the user's error."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise errors.InputError(f"{what} is a {type(value).__name__}, not a mapping", "fix dagster_cloud.yaml")
+    return value
+
+
 def _location(item: Dict[str, Any], position: int, fallback_image: str) -> Tuple[Dict[str, Any], List[str]]:
     original = item.get("location_name")
     if not isinstance(original, str) or not original:
@@ -42,7 +51,7 @@ def _location(item: Dict[str, Any], position: int, fallback_image: str) -> Tuple
     image = item.get("image") or fallback_image
     if image:
         entry["image"] = registry.parse_image(str(image))
-    source = item.get("code_source") or {}
+    source = _mapping(item.get("code_source"), f"{who}: code_source")
     for key in sorted(set(source) - set(CODE_SOURCES)):
         notes.append(f"{who}: code_source.{key} not translated (unknown code source)")
     for key, ours in CODE_SOURCES.items():
@@ -58,16 +67,19 @@ def _location(item: Dict[str, Any], position: int, fallback_image: str) -> Tuple
                                    "executable_path", "container_context"}):
         reason = "image builds are CI's job; pass the built image" if key == "build" else "no equivalent in the chart"
         notes.append(f"{who}: {key} not translated ({reason})")
-    context = item.get("container_context") or {}
+    context = _mapping(item.get("container_context"), f"{who}: container_context")
     for key in sorted(set(context) - {"k8s"}):
         notes.append(f"{who}: container_context.{key} not translated (only k8s applies)")
-    k8s = context.get("k8s") or {}
+    k8s = _mapping(context.get("k8s"), f"{who}: container_context.k8s")
     for key, ours in K8S_DIRECT.items():
         if k8s.get(key) is not None:
             entry[ours] = k8s[key]
     if k8s.get("image_pull_policy") is not None:
         entry.setdefault("image", {})["pullPolicy"] = k8s["image_pull_policy"]
-    env, dropped = _env(k8s.get("env_vars") or [])
+    env_vars = k8s.get("env_vars") or []
+    if not isinstance(env_vars, list):
+        raise errors.InputError(f"{who}: container_context.k8s.env_vars is not a list", "fix dagster_cloud.yaml")
+    env, dropped = _env(env_vars)
     if env:
         entry["env"] = env
     notes += [f"{who}: container_context.k8s.env_vars {name_!r} not translated (it takes its value from the agent's "
