@@ -171,14 +171,14 @@ def decode(data: bytes, what: str, server: str) -> Any:
 
 
 def items_of(answer: Dict[str, Any], what: str, server: str) -> list:
-    """The objects of a list answer; a malformed list is one error line, null items are skipped."""
+    """The objects of a list answer; a malformed list (items not a list of objects) is one error line."""
     items = answer.get("items")
     if items is None:
         return []
-    if not isinstance(items, list):
-        raise errors.ClusterError(f"the API server at {server} answered a list whose items are not a list ({what})",
-                                  "check the server address in the kubeconfig")
-    return [item for item in items if isinstance(item, dict)]
+    if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
+        raise errors.ClusterError(f"the API server at {server} answered a malformed list ({what}): items must be a "
+                                  "list of objects", "check the server address in the kubeconfig")
+    return items
 
 
 def api_error(what: str, status: int, body: Any, namespace: str) -> errors.Error:

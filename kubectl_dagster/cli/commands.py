@@ -17,6 +17,7 @@ COMMANDS = {
     "gc": ("gc", "command"),
     "import": ("import_", "command"),
     "rbac": ("rbac", "command"),
+    "check-images": ("check_images", "command"),
     "status": ("status", "command"),
     "reload": ("reload", "command"),
     "argocd-generate": ("argocd", "generate"),

@@ -32,13 +32,12 @@ def to_configmap(name: str, spec: Dict[str, Any], namespace: str, version: Optio
     return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": metadata, "data": {c.REGISTRY_DATA_KEY: yamlio.dump(spec)}}
 
 
-def from_configmap(obj: Dict[str, Any]) -> Optional[entries.Entry]:
-    """An entry from a ConfigMap as the API returns it; None when it holds no usable mapping."""
+def from_configmap(obj: Dict[str, Any]) -> entries.Entry:
+    """An entry from a ConfigMap as the API returns it. One that holds no usable location is an error,
+    not a skipped entry: a render that silently dropped it would prune a live location."""
     metadata = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
     data = obj.get("data") if isinstance(obj.get("data"), dict) else {}
-    spec = _load_spec(data.get(c.REGISTRY_DATA_KEY))
-    if spec is None:
-        return None
+    spec = _load_spec(data.get(c.REGISTRY_DATA_KEY), f"configmap/{metadata.get('name')}")
     labels = metadata.get("labels") if isinstance(metadata.get("labels"), dict) else {}
     name = str(labels.get(c.LOCATION_LABEL) or str(metadata.get("name", ""))[len(c.REGISTRY_CONFIGMAP_PREFIX):])
     stamp = metadata.get("creationTimestamp")
@@ -47,14 +46,19 @@ def from_configmap(obj: Dict[str, Any]) -> Optional[entries.Entry]:
                          metadata.get("resourceVersion"), metadata.get("uid"))
 
 
-def _load_spec(text: Any) -> Optional[Dict[str, Any]]:
-    if not isinstance(text, str) or len(text) > MAX_ENTRY_BYTES:
-        return None
+def _load_spec(text: Any, where: str) -> Dict[str, Any]:
+    fix = f"fix or delete it: kubectl delete {where}"
+    if not isinstance(text, str):
+        raise errors.RegistryError(f"{where} has no data[{c.REGISTRY_DATA_KEY!r}]", fix)
+    if len(text) > MAX_ENTRY_BYTES:
+        raise errors.RegistryError(f"{where}: {c.REGISTRY_DATA_KEY} is larger than {MAX_ENTRY_BYTES} bytes", fix)
     try:
-        spec = yamlio.load_untrusted(text)
-    except errors.Error:
-        return None
-    return spec if isinstance(spec, dict) else None
+        spec = yamlio.load_untrusted(text, f"{where} {c.REGISTRY_DATA_KEY}")
+    except errors.Error as exc:
+        raise errors.RegistryError(exc.message, fix) from exc
+    if not isinstance(spec, dict):
+        raise errors.RegistryError(f"{where}: {c.REGISTRY_DATA_KEY} does not hold a location mapping", fix)
+    return spec
 
 
 class ConfigMapStore:
@@ -73,7 +77,7 @@ class ConfigMapStore:
     def entries(self) -> List[entries.Entry]:
         answer = self.cluster.request("list locations", "GET", self._path(), {"labelSelector": c.REGISTRY_SELECTOR})
         found = [from_configmap(item) for item in kube.items_of(answer, "list locations", self.cluster.server)]
-        return sorted((e for e in found if e is not None), key=lambda e: e.name)
+        return sorted(found, key=lambda e: e.name)
 
     def reserved_ports(self) -> Set[int]:
         """3030 and the ports the namespace's live workspace ConfigMap(s) use (best effort)."""
