@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import datetime
+import re
 from typing import Any, Dict, Iterable, List, NamedTuple, Optional, Sequence, Tuple
 
 from .. import constants, errors, naming, yamlio
@@ -23,14 +24,15 @@ CHART_KEYS = {
 BRANCH_KEYS = {"branch", "pullRequest", "commit"}
 SOURCE_SHORTCUTS = {"pythonFile": "-f", "moduleName": "-m", "packageName": "--package-name"}
 SOURCE_MODIFIERS = {"workingDirectory": "-d", "attribute": "-a"}
-EXTRA_KEYS = BRANCH_KEYS | {"expiresAt", "patches"} | set(SOURCE_SHORTCUTS) | set(SOURCE_MODIFIERS)
+EXTRA_KEYS = BRANCH_KEYS | {"expiresAt", "patches", "includeInstance"} | set(SOURCE_SHORTCUTS) | set(SOURCE_MODIFIERS)
 LOCATION_KEYS = CHART_KEYS | EXTRA_KEYS
 SUBKEYS = {
-    "image": {"repository", "tag", "pullPolicy"},
+    "image": {"repository", "tag", "digest", "pullPolicy"},
     "includeConfigInLaunchedRuns": {"enabled"},
     "service": {"annotations"},
 }
 PULL_POLICIES = constants.PULL_POLICIES
+DIGEST = re.compile(r"[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]{32,}")  # OCI image-spec digest
 PATCH_KINDS = ("Deployment", "Service", "ConfigMap")
 MAPPING_KEYS = ("resources", "nodeSelector", "affinity", "podSecurityContext", "securityContext",
                 "deploymentStrategy", "readinessProbe", "livenessProbe", "startupProbe")
@@ -168,6 +170,8 @@ def check(spec: dict) -> Iterable[Tuple[tuple, str]]:
     for key in LIST_KEYS:
         if spec.get(key) is not None and not isinstance(spec[key], list):
             yield (key,), f"{key} must be a list"
+    if spec.get("includeInstance") is not None and not isinstance(spec["includeInstance"], bool):
+        yield ("includeInstance",), "includeInstance must be true or false"
     yield from _check_expiry(spec)
     yield from _check_patches(spec.get("patches"))
     for key in BRANCH_KEYS:
@@ -193,6 +197,9 @@ def _check_image(image: Any) -> Iterable[Tuple[tuple, str]]:
         return
     if not isinstance(image["repository"], str):
         yield ("image", "repository"), "image.repository must be a string"
+    digest = image.get("digest")
+    if digest is not None and (not isinstance(digest, str) or not DIGEST.fullmatch(digest)):
+        yield ("image", "digest"), f"image.digest must look like sha256:<64 hex digits>, got {digest!r}"
     policy = image.get("pullPolicy")
     if policy is not None and policy not in PULL_POLICIES:
         yield ("image", "pullPolicy"), f"image.pullPolicy must be one of {', '.join(PULL_POLICIES)}, got {policy!r}"

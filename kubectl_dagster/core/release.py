@@ -13,18 +13,77 @@ from .. import constants as c
 from .. import errors, naming
 from . import manifests
 
-_KINDS = ("ConfigMap", "Deployment", "Service", "Job")
+_KINDS = ("ConfigMap", "Deployment", "Service", "Job", "ServiceAccount", "Role", "RoleBinding")
 HOOK_LABEL = "kubectl-dagster.io/reload-hook"  # our reload hook Job (see hook.py)
+SHARED_ENV_SUFFIX = "-user-deployments-shared-env"
+NAME_SUFFIXES = {"Role": "-role", "RoleBinding": "-rolebinding", "ServiceAccount": "-user-deployments"}
 
 
 class UserCode:
-    """The chart's own dagster-user-deployments objects of one release (subchart or standalone)."""
+    """The chart's own dagster-user-deployments objects of one release (subchart or standalone).
+
+    With ``deployments: []`` the chart still renders the shared env ConfigMap and, by default, a
+    ServiceAccount, Role and RoleBinding: they are enough to tell that the user-code chart is part of
+    the release and how it names and labels its objects (``nameOverride``, ``fullnameOverride``).
+    """
 
     def __init__(self) -> None:
         self.deployments: Dict[str, manifests.Document] = {}  # by location name
         self.services: Dict[str, manifests.Document] = {}
         self.env_maps: Dict[str, manifests.Document] = {}  # by object name
         self.shared_env: Optional[manifests.Document] = None
+        self.others: Dict[str, List[manifests.Document]] = {}  # ServiceAccount, Role, RoleBinding by kind
+
+    def add(self, doc: manifests.Document) -> None:
+        labels = doc.labels()
+        if doc.kind in ("Deployment", "Service") and labels.get("component") == c.USER_COMPONENT and labels.get("deployment"):
+            target = self.deployments if doc.kind == "Deployment" else self.services
+            target[str(labels["deployment"])] = doc
+        elif doc.kind == "ConfigMap" and str(doc.name).endswith(SHARED_ENV_SUFFIX):
+            self.shared_env = doc
+        elif doc.kind == "ConfigMap":
+            self.env_maps[str(doc.name)] = doc
+        elif doc.kind in NAME_SUFFIXES:
+            self.others.setdefault(doc.kind, []).append(doc)
+
+    def documents(self) -> List[manifests.Document]:
+        """Every object of the chart's, the Deployments first (their labels are the most complete)."""
+        docs = [self.deployments[name] for name in sorted(self.deployments)]
+        docs += [self.services[name] for name in sorted(self.services)]
+        for kind in ("ServiceAccount", "Role", "RoleBinding"):
+            docs += self.others.get(kind, [])
+        return docs + ([self.shared_env] if self.shared_env is not None else []) + list(self.env_maps.values())
+
+    def label(self, *keys: str) -> Optional[str]:
+        """The first of ``keys`` found on the chart's objects (new-style labels before old-style ones)."""
+        for key in keys:
+            for doc in self.documents():
+                value = doc.labels().get(key)
+                if value not in (None, ""):
+                    return str(value)
+        return None
+
+    @property
+    def app_name(self) -> str:
+        """``dagster.name`` of the user-code chart: its chart name, or the ``nameOverride`` given to it."""
+        return self.label(c.LABEL_NAME, "app") or c.USER_CHART_NAME
+
+    @property
+    def service_account(self) -> Optional[str]:
+        """The service account the chart gives its code servers, as its RoleBinding or ServiceAccount names it."""
+        for binding in self.others.get("RoleBinding", []):
+            for subject in (binding.data.get("subjects") or []) if isinstance(binding.data, dict) else []:
+                if isinstance(subject, dict) and subject.get("kind") == "ServiceAccount" and subject.get("name"):
+                    return str(subject["name"])
+        for account in self.others.get("ServiceAccount", []):
+            return str(account.name)
+        return None
+
+
+def is_user_chart(labels: Dict[str, Any]) -> bool:
+    """An object of the dagster-user-deployments chart: its chart label names it (name overrides leave it)."""
+    chart = str(labels.get(c.LABEL_CHART) or labels.get("chart") or "")
+    return chart.startswith(c.USER_CHART_NAME + "-") or labels.get("app") == c.USER_CHART_NAME
 
 
 class Release:
@@ -50,9 +109,16 @@ class Release:
 
     @property
     def chart_version(self) -> Optional[str]:
-        template = self.template()
-        label = template.labels().get(c.LABEL_CHART) if template is not None else self.system_chart
+        label = self.user.label(c.LABEL_CHART, "chart") if self.user is not None else None
+        label = label or self.system_chart
         return label.rsplit("-", 1)[-1] if label and "-" in label else None
+
+    @property
+    def daemon(self) -> Optional[manifests.Document]:
+        for doc in self.rollout_targets:
+            if doc.labels().get("component") == "dagster-daemon" or doc.labels().get("deployment") == "daemon":
+                return doc
+        return None
 
     def template(self) -> Optional[manifests.Document]:
         """A user-code Deployment rendered by the chart, to derive release-wide settings from."""
@@ -91,17 +157,11 @@ def find(stream: manifests.Stream, wanted: Optional[str] = None) -> Release:
                     f"release {release_name!r} has two workspace ConfigMaps ({release.workspace.name}, {doc.name})",
                     "render one Dagster release at a time")
             release.workspace, release.system_chart = doc, labels.get("chart")
-        elif labels.get("component") == c.USER_COMPONENT and labels.get("deployment"):
-            user = get(release_name).user = get(release_name).user or UserCode()
-            target = user.deployments if doc.kind == "Deployment" else user.services if doc.kind == "Service" else None
-            if target is not None:
-                target[str(labels["deployment"])] = doc
-        elif doc.kind == "ConfigMap" and labels.get("app") == c.USER_CHART_NAME:
-            user = get(release_name).user = get(release_name).user or UserCode()
-            if str(doc.name).endswith("-user-deployments-shared-env"):
-                user.shared_env = doc
-            else:
-                user.env_maps[str(doc.name)] = doc
+        elif is_user_chart(labels) or (labels.get("component") == c.USER_COMPONENT and labels.get("deployment")):
+            if doc.kind != "Job":
+                release = get(release_name)
+                release.user = release.user or UserCode()
+                release.user.add(doc)
         elif doc.kind == "Deployment":
             deployments.append(doc)
     candidates = {name: rel for name, rel in releases.items() if rel.workspace is not None or rel.user is not None}
@@ -153,13 +213,19 @@ def context_env(container: Dict[str, Any]) -> Optional[Dict[str, Any]]:
 
 
 def user_fullname(release: Release) -> str:
-    """The chart's fullname of the user-code chart (``<release>-dagster-user-deployments``)."""
+    """The user-code chart's fullname (``<release>-dagster-user-deployments`` unless overridden), as the
+    names of its objects show it: a Deployment, the shared env ConfigMap, the Role or RoleBinding."""
     template = release.template()
     if template is not None:
         location = template.labels().get("deployment")
         suffix = f"-{location}"
         if str(template.name).endswith(suffix):
             return str(template.name)[: -len(suffix)]
-    if release.user is not None and release.user.shared_env is not None:
-        return str(release.user.shared_env.name)[: -len("-user-deployments-shared-env")]
+    user = release.user
+    if user is not None and user.shared_env is not None:
+        return str(user.shared_env.name)[: -len(SHARED_ENV_SUFFIX)]
+    for kind in ("Role", "RoleBinding"):
+        for doc in user.others.get(kind, []) if user is not None else []:
+            if str(doc.name).endswith(NAME_SUFFIXES[kind]):
+                return str(doc.name)[: -len(NAME_SUFFIXES[kind])]
     return naming.chart_fullname(release.name, c.USER_CHART_NAME)

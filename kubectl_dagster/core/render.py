@@ -25,6 +25,7 @@ class Result(NamedTuple):
     mode: str
     release: str
     hook: Optional[str] = None  # the reload hook Job's name, when one was added
+    notes: Tuple[str, ...] = ()  # one line each, for stderr: what the user should know about this render
 
 
 def render(text: str, locations: Sequence[locs.Location], options: Options = Options()) -> Result:
@@ -48,10 +49,21 @@ def render(text: str, locations: Sequence[locs.Location], options: Options = Opt
     hooks = _reload_hook(release, stream, mode, options.hook_script, explicit=options.rollout == "reload") if rollout == "reload" and ordered else []
     documents = [doc for doc in stream.documents if id(doc) not in drop] + created + hooks
     return Result(manifests.Stream(documents, stream.helm_sources).text(), [loc.name for loc in ordered], mode,
-                  release.name, hooks[0].name if hooks else None)
+                  release.name, hooks[0].name if hooks else None, _notes(release, options.mode, mode, ordered))
+
+
+def _notes(release: rel.Release, wanted: str, mode: str, ordered) -> Tuple[str, ...]:
+    """``auto`` chose workspace entries only: say where the code servers have to come from."""
+    if wanted != "auto" or mode != "workspace" or not ordered:
+        return ()
+    return (f"note: release {release.name!r} renders no user code of its own, so only workspace entries were added "
+            f"for {len(ordered)} location(s); render the user-code release with --mode=objects, or pass --mode=full "
+            "to add their Deployments and Services here",)
 
 
 def _mode(release: rel.Release, wanted: str) -> str:
+    """``auto``: ``full`` whenever the user-code chart is part of the release (even with no deployments of
+    its own), ``workspace`` for the system chart alone, ``objects`` for the user-code chart alone."""
     has_workspace, has_user = release.workspace is not None, release.user is not None
     if wanted == "auto":
         return "full" if has_workspace and has_user else "workspace" if has_workspace else "objects"
@@ -94,24 +106,26 @@ def _conflicts(release: rel.Release, ordered, on_conflict: str, drop: Set[int]) 
 
 def _objects(release, ordered, options: Options, stream, drop: Set[int]) -> List[manifests.Document]:
     base = objects.base_from(release, options.namespace)
-    taken = _taken_names(stream, drop)
+    taken = _taken_names(stream, drop, base.namespace)
     created: List[manifests.Document] = []
     problems: List[errors.Problem] = []
-    has_shared_env = release.user is not None and release.user.shared_env is not None
-    if not has_shared_env:
+    shared = objects.shared_env_configmap(base)
+    if _key(shared, base.namespace) not in taken:  # the chart renders it whenever its subchart is on
         source = f"{base.source_prefix}/templates/kubectl-dagster/shared-env.yaml"
-        data = objects.shared_env_configmap(base)
-        data["metadata"]["annotations"] = {c.HELM4_FILENAME_ANNOTATION: source}
-        created.append(manifests.new_document(data, source, stream.helm_sources))
+        shared["metadata"]["annotations"] = {c.HELM4_FILENAME_ANNOTATION: source}
+        created.append(manifests.new_document(shared, source, stream.helm_sources))
     for location in ordered:
         source = c.SOURCE_TEMPLATE.format(chart=base.source_prefix, location=location.name)
+        problems += [errors.Problem(location.file, None, location.name, message,
+                                    (location.doc,) + location.path + path)
+                     for path, message in objects.version_problems(location, base)]
         built, patch_problems = objects.apply_patches(location, objects.build(location, base, source))
         problems += patch_problems
         for data in built:
-            key = (data.get("kind"), (data.get("metadata") or {}).get("name"))
+            key = _key(data, base.namespace)
             if key in taken:
                 problems.append(errors.Problem(location.file, None, location.name,
-                                               f"{key[0]} {key[1]} already exists in the input; rename the location",
+                                               f"{key[0]} {key[2]} already exists in the input; rename the location",
                                                (location.doc,) + location.path))
             taken.add(key)
             created.append(manifests.new_document(data, source, stream.helm_sources))
@@ -137,11 +151,17 @@ def _reload_hook(release: rel.Release, stream: manifests.Stream, mode: str, scri
     return [manifests.new_document(data, source, stream.helm_sources)]
 
 
-def _taken_names(stream: manifests.Stream, drop: Set[int]) -> Set[Tuple[str, str]]:
+def _key(data, namespace: Optional[str]) -> Tuple[str, str, str]:
+    """kind, namespace and name: what Helm and the API server take as one object (no namespace: the release's)."""
+    meta = data.get("metadata") or {} if isinstance(data, dict) else {}
+    return str(data.get("kind")), str(meta.get("namespace") or namespace or ""), str(meta.get("name"))
+
+
+def _taken_names(stream: manifests.Stream, drop: Set[int], namespace: Optional[str]) -> Set[Tuple[str, str, str]]:
     taken = set()
     for doc in stream.documents:
         if id(doc) not in drop and doc.kind in ("ConfigMap", "Service", "Deployment") and isinstance(doc.data, dict):
-            taken.add((doc.kind, doc.name))
+            taken.add(_key(doc.data, namespace))
     return taken
 
 
