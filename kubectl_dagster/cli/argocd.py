@@ -65,6 +65,8 @@ def generate():
     result = execution.execute(text, config)
     sys.stdout.write(result.text)
     sys.stdout.flush()
+    for note in result.notes:
+        click.echo(note, err=True)
     click.echo(f"kubectl-dagster: merged {len(result.added)} location(s) into release {result.release}", err=True)
 
 

@@ -22,6 +22,8 @@ def run(params) -> None:
     result = execution.execute(text, config)
     sys.stdout.write(result.text)
     sys.stdout.flush()
+    for note in result.notes:
+        sys.stderr.write(note + "\n")
     if params["summary"]:
         names = ", ".join(result.added) or "none"
         hook = f"; reload hook Job {result.hook}" if result.hook else ""
