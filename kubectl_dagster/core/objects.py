@@ -21,7 +21,8 @@ RELEASE_ENV = ("DAGSTER_PG_PASSWORD",)
 RELEASE_VOLUMES = ("dagster-instance",)
 CONTEXT_RELEASE_KEYS = ("namespace", "service_account_name", "image_pull_secrets", "run_k8s_config")
 DIGEST_SINCE = (1, 12)  # image.digest: dagster PR #32570, in the 1.12 charts
-RUN_ANNOTATIONS_SINCE = (1, 10)  # annotations copied to launched runs: verified on 1.10.4 (docs/chart-keys.md)
+RUN_ANNOTATIONS_SINCE = (1, 7)  # annotations copied to launched runs: dagster PR #20275 (docs/chart-keys.md)
+AUTOMOUNT_SINCE = (1, 7)  # run_k8s_config mounts the service account token: dagster PR #19716
 PROBE_TIMINGS = ("initialDelaySeconds", "periodSeconds", "timeoutSeconds", "successThreshold", "failureThreshold")
 
 
@@ -144,7 +145,7 @@ def _base_from_defaults(release, fullname, version, namespace) -> Base:
     context: Dict[str, Any] = {"namespace": ns, "service_account_name": service_account}
     if pull_secrets:
         context["image_pull_secrets"] = copy.deepcopy(pull_secrets)
-    if _at_least(version, 1, 9):
+    if _at_least(version, *AUTOMOUNT_SINCE):
         context["run_k8s_config"] = {"pod_spec_config": {"automount_service_account_token": True}}
     source = _source_of(user.documents() if user is not None else []) or \
         release.workspace.annotations().get(c.HELM4_FILENAME_ANNOTATION) or release.workspace.source or ""
