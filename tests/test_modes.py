@@ -156,3 +156,4 @@ def test_platform_install_without_locations_of_its_own_gets_full_objects(case):
         selector = _ours(docs, name)["Deployment"]["spec"]["selector"]["matchLabels"]
         assert {selector[constants.LABEL_NAME]} == subchart
     assert result.stdout == _render(text, "--mode=full").stdout
+    assert _render(result.stdout).stdout == result.stdout  # rendering the output again changes nothing

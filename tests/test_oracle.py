@@ -22,7 +22,8 @@ from conftest import CHART_FIXTURES, cli
 from kubectl_dagster import constants
 
 ORACLE = CHART_FIXTURES / "oracle-1.10.4"
-CASES = sorted(path.name.split("-")[0] for path in ORACLE.glob("*-truth.yaml") if re.fullmatch(r"\d+-truth\.yaml", path.name))
+CASES = sorted(path.name.split("-")[0] for path in ORACLE.glob("*-truth.yaml")
+               if re.fullmatch(r"\d+-truth\.yaml", path.name))
 CONTEXT_ENV = (constants.GRPC_CONTEXT_ENV, constants.CODE_SERVER_CONTEXT_ENV)
 ALLOWED = (
     re.compile(r"^metadata\.labels\.kubectl-dagster\.io/location$"),
@@ -109,7 +110,8 @@ def test_generated_locations_are_what_the_chart_renders(case):
     result = cli("render", "--locations", str(ORACLE / f"{case}-locations.yaml"), "--rollout=none", stdin=source)
     assert result.code == 0, result.stderr
     before, truth, ours = _load(source), _load((ORACLE / f"{case}-truth.yaml").read_text()), _load(result.stdout)
-    names = [item["name"] for item in YAML(typ="safe").load((ORACLE / f"{case}-locations.yaml").read_text())["locations"]]
+    declared = YAML(typ="safe").load((ORACLE / f"{case}-locations.yaml").read_text())["locations"]
+    names = [item["name"] for item in declared]
     by_key = {_key(doc): doc for doc in ours}
     expected = set()
     problems = []

@@ -179,7 +179,8 @@ def _source_of(docs) -> str:
 
 
 def _chart_path(source: str, default: str) -> str:
-    """``dagster/charts/dagster-user-deployments`` from ``…/templates/<file>``: where our documents claim to come from."""
+    """``dagster/charts/dagster-user-deployments`` from ``…/templates/<file>``: where our documents claim
+    to come from."""
     return source.split("/templates/")[0] if "/templates/" in source else default
 
 

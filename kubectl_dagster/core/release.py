@@ -36,7 +36,8 @@ class UserCode:
 
     def add(self, doc: manifests.Document) -> None:
         labels = doc.labels()
-        if doc.kind in ("Deployment", "Service") and labels.get("component") == c.USER_COMPONENT and labels.get("deployment"):
+        location = labels.get("deployment") if labels.get("component") == c.USER_COMPONENT else None
+        if doc.kind in ("Deployment", "Service") and location:
             target = self.deployments if doc.kind == "Deployment" else self.services
             target[str(labels["deployment"])] = doc
         elif doc.kind == "ConfigMap" and str(doc.name).endswith(SHARED_ENV_SUFFIX):
