@@ -117,7 +117,7 @@ def test_delete_is_precise(kube, tmp_path):
         store = configmaps.ConfigMapStore(kube_mod.Cluster(kube_mod.KubeFlags()))
         stale = store.snapshot("x")
         assert kc(kube, "update-location", "x", "--image", "r:2").code == 0
-        with pytest.raises(store_mod.Retry, match="Precondition failed: ResourceVersion"):
+        with pytest.raises(store_mod.Retry, match="the ResourceVersion in the precondition"):  # the real wording
             store.write(stale, None, server_dry_run=False)
         assert "dagster-location-x" in stored(kube)
         old, new = store_mod.mutate(store, "x", entries.removing)  # re-reads, then deletes
@@ -134,7 +134,8 @@ def _closed_port() -> int:
 
 @pytest.mark.parametrize("case, message", [
     ("unauthorized", "error: unauthorized (read location x): Unauthorized; log in again"),
-    ("forbidden", 'error: forbidden (read location x): configmaps is forbidden: User "system:serviceaccount:ci:ci" cannot get'),
+    ("forbidden", 'error: forbidden (read location x): configmaps "dagster-location-x" is forbidden: '
+                  'User "system:serviceaccount:ci:ci" cannot get'),  # a named object: the server names it
     ("missing-namespace", "error: namespace nowhere not found (create location x); pass -n/--namespace"),
     ("bad-kubeconfig", "error: bad kubeconfig:"),
     ("missing-kubeconfig", "error: kubeconfig /nonexistent/config does not exist"),
