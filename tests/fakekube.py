@@ -96,9 +96,9 @@ _CONFIG_KEY = re.compile(r"^[-._a-zA-Z0-9]+$")
 SUBDOMAIN_RULE = ("a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and "
                   "must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is "
                   "'[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')")
-DNS_LABEL_RULE = ("a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start "
-                  "and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is "
-                  "'[a-z0-9]([-a-z0-9]*[a-z0-9])?')")
+DNS_LABEL_RULE = ("a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must "
+                  "start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for "
+                  "validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')")
 LABEL_VALUE_RULE = ("a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and "
                     "must start and end with an alphanumeric character (e.g. 'MyValue',  or 'my_value',  or '12345', "
                     "regex used for validation is '(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')")
@@ -374,7 +374,7 @@ class _SelectorParser:
         for value in values:
             if op in ("gt", "lt"):
                 if not re.fullmatch(r"-?\d+", value):
-                    raise SelectorError(f"for 'Gt', 'Lt' operators, the value must be an integer")
+                    raise SelectorError("for 'Gt', 'Lt' operators, the value must be an integer")
             elif len(value) > 63 or not _LABEL_VALUE.match(value):
                 raise SelectorError(f"values[0][{key}]: Invalid value: {_quoted(value)}: {LABEL_VALUE_RULE}")
         return Requirement(key, op, values)
@@ -513,7 +513,9 @@ def fields_v1(paths: Set[Path]) -> Dict[str, Any]:
         for part in path:
             node = node[f"f:{part}"]
         if node:
-            node["."] = {}
+            children = dict(node)
+            node.clear()
+            node.update({".": {}}, **children)
     return root
 
 
@@ -804,7 +806,8 @@ class FakeKube:
     def add_user(self, token: str, name: str) -> None:
         self.users[token] = name
 
-    def deny(self, verb: str = "*", resource: str = "*", namespace: str = "*", user: str = "*", name: str = "*") -> None:
+    def deny(self, verb: str = "*", resource: str = "*", namespace: str = "*", user: str = "*",
+             name: str = "*") -> None:
         """RBAC: refuse ``verb`` on ``resource`` (e.g. "configmaps", "services/proxy"); "*" matches any."""
         self.denied.append({"verb": verb, "resource": resource, "namespace": namespace, "user": user, "name": name})
 
@@ -1280,8 +1283,8 @@ class FakeKube:
                 """Write events until the stream ends (True) or the server goes down (False)."""
                 deadline = time.monotonic() + watch.timeout if watch.timeout is not None else None
                 while True:
-                    waits = [w for w in (fake.bookmark_interval,
-                                         deadline - time.monotonic() if deadline is not None else None) if w is not None]
+                    left = deadline - time.monotonic() if deadline is not None else None
+                    waits = [w for w in (fake.bookmark_interval, left) if w is not None]
                     try:
                         item = watch.queue.get(timeout=max(0.0, min(waits)) if waits else None)
                     except queue.Empty:

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import http.client
 import json
-import pathlib
 import re
 import urllib.parse
 from typing import Any, Dict, List, Optional, Tuple
@@ -206,7 +205,8 @@ def _events_view(events: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
     for event in events:
         obj = event.get("object") or {}
         version = (obj.get("metadata") or {}).get("resourceVersion")
-        entry = {"type": event.get("type"), "object": view(200, obj) if obj.get("kind") == "Status" else _object_view(obj),
+        shown = view(200, obj) if obj.get("kind") == "Status" else _object_view(obj)
+        entry = {"type": event.get("type"), "object": shown,
                  "metadata_keys": sorted(obj.get("metadata") or {}), "same_version_as_before": version == previous}
         views.append(entry)
         previous = version
@@ -247,10 +247,11 @@ def test_watch_from_a_list_with_bookmarks_streams_as_recorded():
     with FakeKube() as fake:
         _write(fake, "POST", "/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace",
                                                     "metadata": {"name": namespace}})
-        status, listed = send(fake, {"method": "GET", "path": collection, "query": {"labelSelector": REGISTRY_SELECTOR}},
-                              fake.token)
+        status, listed = send(fake, {"method": "GET", "path": collection,
+                                     "query": {"labelSelector": REGISTRY_SELECTOR}}, fake.token)
         assert status == 200
-        stream = Stream(fake, namespace, {"watch": "true", "allowWatchBookmarks": "true", "labelSelector": REGISTRY_SELECTOR,
+        stream = Stream(fake, namespace, {"watch": "true", "allowWatchBookmarks": "true",
+                                          "labelSelector": REGISTRY_SELECTOR,
                                           "resourceVersion": listed["metadata"]["resourceVersion"]})
         try:
             created = {key: recorded[0]["object"][key] for key in ("apiVersion", "kind", "data")}
