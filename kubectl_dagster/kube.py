@@ -171,10 +171,9 @@ def decode(data: bytes, what: str, server: str) -> Any:
 
 
 def items_of(answer: Dict[str, Any], what: str, server: str) -> list:
-    """The objects of a list answer; a malformed list (items not a list of objects) is one error line."""
+    """The objects of a list answer. A malformed list (items missing, null, or not a list of objects) is one
+    error line: a read that went wrong must never look like an empty registry."""
     items = answer.get("items")
-    if items is None:
-        return []
     if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
         raise errors.ClusterError(f"the API server at {server} answered a malformed list ({what}): items must be a "
                                   "list of objects", "check the server address in the kubeconfig")

@@ -1,0 +1,95 @@
+"""Every cluster command against an API server that misbehaves: one that accepts the connection and
+never answers (each request is bounded by --request-timeout, kubectl's flag), that drops the
+connection, or that answers garbage (a 200 that is not JSON, a list whose items are not a list of
+objects, a registry ConfigMap holding an alias bomb). Each gives one `error:` line naming the server
+and the fix, exit 1, and nothing on stdout. The stand-in (tests/fakekube.py) injects the faults at the
+HTTP level, under the official kubernetes client."""
+import pytest
+
+from conftest import cli, fixture_text
+
+COMMANDS = {
+    "list-locations": ["list-locations", "--cluster"],
+    "get-location": ["get-location", "x", "--cluster"],
+    "add-location": ["add-location", "y", "--image", "r", "-f", "a.py", "--cluster"],
+    "update-location": ["update-location", "x", "--image", "r:2", "--cluster"],
+    "remove-location": ["remove-location", "x", "--cluster"],
+    "gc": ["gc", "--cluster"],
+    "status": ["status", "--cluster"],
+    "reload": ["reload"],
+    "render-from-cluster": ["render", "--from-cluster", "-n", "dagster"],
+}
+B = fixture_text("1.11.10", "b.yaml")
+
+
+def _run(kube, args, *extra):
+    stdin = B if args[0] == "render" else ""
+    return cli(*args, *extra, stdin=stdin, env={"KUBECONFIG": kube.kubeconfig_path})
+
+
+def _one_error_line(result):
+    assert (result.code, result.stdout) == (1, ""), (result.code, result.stdout, result.stderr)
+    assert result.stderr.startswith("error: ") and result.stderr.count("\n") == 1, result.stderr
+
+
+@pytest.fixture
+def registered(kube):
+    assert cli("add-location", "x", "--image", "r:1", "-f", "a.py", "--cluster",
+               env={"KUBECONFIG": kube.kubeconfig_path}).code == 0
+    return kube
+
+
+@pytest.mark.parametrize("name", sorted(COMMANDS))
+def test_a_server_that_never_answers_times_out_with_one_line(registered, name):
+    registered.inject("hang")
+    result = _run(registered, COMMANDS[name], "--request-timeout", "1s")
+    _one_error_line(result)
+    assert f"the API server at {registered.url} did not answer in time" in result.stderr
+    assert "raise --request-timeout" in result.stderr
+
+
+@pytest.mark.parametrize("name", ["list-locations", "add-location", "render-from-cluster"])
+def test_a_dropped_connection_is_one_line(registered, name):
+    registered.inject("disconnect")
+    result = _run(registered, COMMANDS[name])
+    _one_error_line(result)
+    assert f"cannot reach the API server at {registered.url}" in result.stderr
+
+
+@pytest.mark.parametrize("fault", ["not-json", "items-not-list", "items-null", "null-item"])
+@pytest.mark.parametrize("name", ["list-locations", "gc", "status", "render-from-cluster", "add-location"])
+def test_garbage_answers_are_one_line(registered, fault, name):
+    registered.inject(fault, method="GET")
+    result = _run(registered, COMMANDS[name])
+    _one_error_line(result)
+    assert registered.url in result.stderr
+
+
+@pytest.mark.parametrize("value", ["0", "2.5", "500ms", "1m"])
+def test_request_timeout_takes_kubectls_spellings(registered, value):
+    result = _run(registered, COMMANDS["list-locations"], "--request-timeout", value)
+    assert result.code == 0, result.stderr
+
+
+def test_a_bad_request_timeout_is_a_clean_error(registered):
+    result = _run(registered, COMMANDS["list-locations"], "--request-timeout", "soon")
+    _one_error_line(result)
+    assert "--request-timeout 'soon' is not a duration" in result.stderr
+
+
+ALIAS_BOMB = "a: &a [x,x,x,x,x,x,x,x,x]\n" + "".join(
+    f"{chr(98 + i)}: &{chr(98 + i)} [{','.join(['*' + chr(97 + i)] * 9)}]\n" for i in range(8))
+
+
+@pytest.mark.parametrize("name", ["list-locations", "render-from-cluster", "gc"])
+def test_an_alias_bomb_in_a_registry_configmap_is_refused_briefly(registered, name):
+    """Registry ConfigMaps are untrusted: the expansion is bounded and the error quotes no input."""
+    registered.put("configmaps", "dagster", {
+        "apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": {"name": "dagster-location-bomb", "namespace": "dagster",
+                     "labels": {"kubectl-dagster.io/registry": "code-location", "kubectl-dagster.io/location": "bomb"}},
+        "data": {"location.yaml": ALIAS_BOMB}})
+    result = _run(registered, COMMANDS[name])
+    _one_error_line(result)
+    assert "configmap/dagster-location-bomb location.yaml expands to more than" in result.stderr
+    assert len(result.stderr) < 400
