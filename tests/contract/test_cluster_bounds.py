@@ -93,3 +93,17 @@ def test_an_alias_bomb_in_a_registry_configmap_is_refused_briefly(registered, na
     _one_error_line(result)
     assert "configmap/dagster-location-bomb location.yaml expands to more than" in result.stderr
     assert len(result.stderr) < 400
+
+
+def test_a_tls_failure_is_one_line(kube, tmp_path):
+    """https:// to a server that speaks plain HTTP: the handshake fails; the line names the server and the fix."""
+    import json
+
+    path = tmp_path / "tls-kubeconfig"
+    kube.kubeconfig(path)
+    config = json.loads(path.read_text())
+    config["clusters"][0]["cluster"]["server"] = kube.url.replace("http://", "https://")
+    path.write_text(json.dumps(config))
+    result = cli("list-locations", "--cluster", env={"KUBECONFIG": str(path)})
+    _one_error_line(result)
+    assert "TLS with the API server at https://127.0.0.1:" in result.stderr and "certificate-authority" in result.stderr
