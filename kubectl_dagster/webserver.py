@@ -10,7 +10,7 @@ from typing import Any, Callable, Dict, Optional, Tuple
 from . import constants, errors, kube, reloadhook, yamlio
 from .core import workspace
 
-WEBSERVER_SELECTOR = "component=dagster-webserver"  # the chart's writable webserver Service
+WEBSERVER_SELECTOR = f"{constants.LABEL_COMPONENT}={constants.WEBSERVER_COMPONENT}"  # the chart's writable webserver Service
 PROXY_TIMEOUT = (5.0, 60.0)  # a reload can take a while: the webserver loads every location
 
 

@@ -242,18 +242,19 @@ def _go_number(number: float) -> str:
 
 
 def _old_labels(base: Base) -> Dict[str, str]:
-    return {"app": base.app_name, "chart": base.chart_label, "release": base.release, "heritage": "Helm"}
+    return {c.LABEL_APP: base.app_name, c.LABEL_CHART_SHORT: base.chart_label, c.LABEL_RELEASE: base.release,
+            c.LABEL_HERITAGE: "Helm"}
 
 
 def _selector(base: Base, name: str) -> Dict[str, str]:
     return {c.LABEL_NAME: base.app_name, c.LABEL_INSTANCE: base.release,
-            "component": c.USER_COMPONENT, "deployment": name}
+            c.LABEL_COMPONENT: c.USER_COMPONENT, c.LABEL_DEPLOYMENT: name}
 
 
 def _new_labels(base: Base, name: str) -> Dict[str, str]:
     return {c.LABEL_CHART: base.chart_label, c.LABEL_NAME: base.app_name, c.LABEL_INSTANCE: base.release,
             c.LABEL_VERSION: base.app_version, c.LABEL_MANAGED_BY: "Helm",
-            "component": c.USER_COMPONENT, "deployment": name}
+            c.LABEL_COMPONENT: c.USER_COMPONENT, c.LABEL_DEPLOYMENT: name}
 
 
 def _location_annotations(location: locations.Location) -> Dict[str, str]:

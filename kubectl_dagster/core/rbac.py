@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any, Dict, List, Optional, Tuple
 
-from .. import yamlio
+from .. import constants, yamlio
 
 WRITER_VERBS = ["get", "list", "create", "update", "delete"]
 READER_VERBS = ["get", "list"]
@@ -18,7 +18,7 @@ def subject(text: str, default_namespace: str) -> Tuple[str, str]:
 def manifests(namespace: str, writer: Tuple[str, str], reader: Tuple[str, str],
               argocd_app: Optional[str] = None, argocd_namespace: str = "argocd") -> str:
     docs: List[Dict[str, Any]] = []
-    labels = {"app.kubernetes.io/managed-by": "kubectl-dagster"}
+    labels = {constants.LABEL_MANAGED_BY: constants.MANAGED_BY}
     for role, verbs, account in (("kubectl-dagster-registry-writer", WRITER_VERBS, writer),
                                  ("kubectl-dagster-registry-reader", READER_VERBS, reader)):
         docs.append({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role",

@@ -36,10 +36,10 @@ class UserCode:
 
     def add(self, doc: manifests.Document) -> None:
         labels = doc.labels()
-        location = labels.get("deployment") if labels.get("component") == c.USER_COMPONENT else None
+        location = labels.get(c.LABEL_DEPLOYMENT) if labels.get(c.LABEL_COMPONENT) == c.USER_COMPONENT else None
         if doc.kind in ("Deployment", "Service") and location:
             target = self.deployments if doc.kind == "Deployment" else self.services
-            target[str(labels["deployment"])] = doc
+            target[str(labels[c.LABEL_DEPLOYMENT])] = doc
         elif doc.kind == "ConfigMap" and str(doc.name).endswith(SHARED_ENV_SUFFIX):
             self.shared_env = doc
         elif doc.kind == "ConfigMap":
@@ -67,7 +67,7 @@ class UserCode:
     @property
     def app_name(self) -> str:
         """``dagster.name`` of the user-code chart: its chart name, or the ``nameOverride`` given to it."""
-        return self.label(c.LABEL_NAME, "app") or c.USER_CHART_NAME
+        return self.label(c.LABEL_NAME, c.LABEL_APP) or c.USER_CHART_NAME
 
     @property
     def service_account(self) -> Optional[str]:
@@ -83,8 +83,8 @@ class UserCode:
 
 def is_user_chart(labels: Dict[str, Any]) -> bool:
     """An object of the dagster-user-deployments chart: its chart label names it (name overrides leave it)."""
-    chart = str(labels.get(c.LABEL_CHART) or labels.get("chart") or "")
-    return chart.startswith(c.USER_CHART_NAME + "-") or labels.get("app") == c.USER_CHART_NAME
+    chart = str(labels.get(c.LABEL_CHART) or labels.get(c.LABEL_CHART_SHORT) or "")
+    return chart.startswith(c.USER_CHART_NAME + "-") or labels.get(c.LABEL_APP) == c.USER_CHART_NAME
 
 
 class Release:
@@ -110,14 +110,14 @@ class Release:
 
     @property
     def chart_version(self) -> Optional[str]:
-        label = self.user.label(c.LABEL_CHART, "chart") if self.user is not None else None
+        label = self.user.label(c.LABEL_CHART, c.LABEL_CHART_SHORT) if self.user is not None else None
         label = label or self.system_chart
         return label.rsplit("-", 1)[-1] if label and "-" in label else None
 
     @property
     def daemon(self) -> Optional[manifests.Document]:
         for doc in self.rollout_targets:
-            if doc.labels().get("component") == "dagster-daemon" or doc.labels().get("deployment") == "daemon":
+            if doc.labels().get(c.LABEL_COMPONENT) == c.DAEMON_COMPONENT or doc.labels().get(c.LABEL_DEPLOYMENT) == "daemon":
                 return doc
         return None
 
@@ -145,7 +145,7 @@ def find(stream: manifests.Stream, wanted: Optional[str] = None) -> Release:
         if not _relevant(doc) or not isinstance(doc.data, dict):
             continue
         labels = doc.labels()
-        release_name = str(labels.get(c.LABEL_INSTANCE) or labels.get("release") or "")
+        release_name = str(labels.get(c.LABEL_INSTANCE) or labels.get(c.LABEL_RELEASE) or "")
         payload = doc.data.get("data")
         if doc.kind == "ConfigMap" and isinstance(payload, dict) and payload.get("DAGSTER_K8S_PIPELINE_RUN_NAMESPACE"):
             get(release_name).namespace_hint = str(payload["DAGSTER_K8S_PIPELINE_RUN_NAMESPACE"])
@@ -157,8 +157,8 @@ def find(stream: manifests.Stream, wanted: Optional[str] = None) -> Release:
                 raise errors.ReleaseError(
                     f"release {release_name!r} has two workspace ConfigMaps ({release.workspace.name}, {doc.name})",
                     "render one Dagster release at a time")
-            release.workspace, release.system_chart = doc, labels.get("chart")
-        elif is_user_chart(labels) or (labels.get("component") == c.USER_COMPONENT and labels.get("deployment")):
+            release.workspace, release.system_chart = doc, labels.get(c.LABEL_CHART_SHORT)
+        elif is_user_chart(labels) or (labels.get(c.LABEL_COMPONENT) == c.USER_COMPONENT and labels.get(c.LABEL_DEPLOYMENT)):
             if doc.kind != "Job":
                 release = get(release_name)
                 release.user = release.user or UserCode()
@@ -198,7 +198,7 @@ def _attach_system(release: Release, deployments: List[manifests.Document]) -> N
         mounts = {((v or {}).get("configMap") or {}).get("name") for v in spec.get("volumes") or []}
         if release.workspace.name in mounts:
             release.rollout_targets.append(doc)
-            if doc.labels().get("component") == "dagster-webserver" and release.webserver is None:
+            if doc.labels().get(c.LABEL_COMPONENT) == c.WEBSERVER_COMPONENT and release.webserver is None:
                 release.webserver = doc
 
 
@@ -218,7 +218,7 @@ def user_fullname(release: Release) -> str:
     names of its objects show it: a Deployment, the shared env ConfigMap, the Role or RoleBinding."""
     template = release.template()
     if template is not None:
-        location = template.labels().get("deployment")
+        location = template.labels().get(c.LABEL_DEPLOYMENT)
         suffix = f"-{location}"
         if str(template.name).endswith(suffix):
             return str(template.name)[: -len(suffix)]
