@@ -1,7 +1,23 @@
 """One exception tree. Each error carries the problem and the fix; cli.main prints it on one line."""
 from __future__ import annotations
 
-from typing import List, NamedTuple, Optional
+from typing import Any, List, NamedTuple, Optional
+
+EXCERPT = 60  # characters of a user's value an error message quotes at most
+MORE_PROBLEMS = 5  # problems a LocationError lists besides the first
+
+
+def excerpt(value: Any, limit: int = EXCERPT) -> str:
+    """A value the user gave, as an error quotes it: ``repr`` cut to ``limit`` characters, and only
+    the type of a mapping, list or other object (never its expansion)."""
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    if not (value is None or isinstance(value, (str, int, float, bool))):
+        return f"a {type(value).__name__}"
+    text = repr(value[:limit] if isinstance(value, str) else value)
+    return text if len(text) <= limit and not (isinstance(value, str) and len(value) > limit) else text[: limit - 3] + "..."
 
 
 class Error(Exception):
@@ -74,5 +90,8 @@ class LocationError(Error):
     def __init__(self, problems: List[Problem]):
         self.problems = problems
         first = problems[0].render()
-        more = f" (and {len(problems) - 1} more problem(s): {'; '.join(p.render() for p in problems[1:])})" if len(problems) > 1 else ""
+        listed = "; ".join(p.render() for p in problems[1:1 + MORE_PROBLEMS])
+        rest = len(problems) - 1 - MORE_PROBLEMS
+        listed += f"; and {rest} more" if rest > 0 else ""
+        more = f" (and {len(problems) - 1} more problem(s): {listed})" if len(problems) > 1 else ""
         super().__init__(f"invalid locations: {first}{more}", "fix the locations file and run again")

@@ -1,6 +1,11 @@
 """YAML in and out.
 
-Reading goes through one factory of ruamel.yaml instances. Writing the documents we create goes
+Reading goes through one factory of ruamel.yaml instances, and ``load``/``load_all`` bound what a
+document may expand to (depth, alias expansion, recursion) before any code walks it: a few lines
+of aliases can stand for billions of nodes, and a value nested thousands deep breaks recursive code.
+Plain ``yes``/``no``/``on``/``off`` read as booleans, as Go's YAML (Helm, kubectl) reads
+them, so a value that only looks like a string to a YAML 1.2 reader is caught, and the round-trip
+dumper quotes such strings. Writing the documents we create goes
 through a small block-style emitter of our own: it handles exactly the plain data we build (dicts,
 lists, str, int, float, bool, None), is deterministic, and is an order of magnitude faster than
 ruamel's pure-Python emitter, which matters at a thousand locations. Every scalar it cannot print
@@ -10,9 +15,41 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any, List
+from typing import Any, List, Optional
 
 from ruamel.yaml import YAML
+from ruamel.yaml.resolver import VersionedResolver
+
+MAX_DEPTH = 100  # containers inside containers; Kubernetes objects stay far below
+MAX_EXPANSION = 1_000_000  # the size (in characters, roughly) aliases may add to what the text holds
+# YAML 1.1's boolean words but the one-letter y/n (a location named "y" stays a name).
+_YAML11_BOOL = re.compile(r"^(?:yes|Yes|YES|no|No|NO|on|On|ON|off|Off|OFF)$")
+
+
+class LoadError(ValueError):
+    """The text is not YAML, or not YAML kubectl-dagster will walk. The message quotes no input."""
+
+    def __init__(self, message: str, line: Optional[int] = None, syntax: bool = False):
+        super().__init__(message)
+        self.message, self.line, self.syntax = message, line, syntax
+
+    def where(self) -> str:
+        """What the error is about, to follow "the input": not YAML, or YAML past our bounds."""
+        return "is not valid YAML" if self.syntax else "is YAML past kubectl-dagster's bounds"
+
+
+class _Resolver(VersionedResolver):
+    """YAML 1.2 resolution plus YAML 1.1's boolean words (per instance: ruamel's class-level hook
+    would change every YAML instance in the process)."""
+
+    @property
+    def versioned_resolver(self) -> Any:
+        table = super().versioned_resolver
+        if not getattr(self, "_go_bools", False):
+            for first in "yYnNoO":  # the first letters of the words
+                table.setdefault(first, []).insert(0, ("tag:yaml.org,2002:bool", _YAML11_BOOL))
+            self._go_bools = True
+        return table
 
 from . import errors
 
@@ -36,10 +73,77 @@ def make_yaml(kind: str = "safe") -> YAML:
         yaml.preserve_quotes = True  # an edit must not requote what the user wrote
         yaml.width = 4096  # never fold long strings (image refs, JSON env values) onto two lines
         yaml.indent(mapping=2, sequence=4, offset=2)  # the Kubernetes/Helm list style: "  - item"
+    yaml.Resolver = _Resolver
     yaml.allow_duplicate_keys = False  # a duplicated key in a location is an error, not a silent overwrite
     if kind == "safe":
         _SAFE.append(yaml)
     return yaml
+
+
+def load(text: str) -> Any:
+    """One document, parsed with the safe loader and bounded (see :func:`check_bounds`)."""
+    try:
+        data = make_yaml("safe").load(text)
+    except Exception as exc:  # ruamel raises many types; all mean "not YAML"
+        raise _load_error(exc) from exc
+    check_bounds(data, len(text))
+    return data
+
+
+def load_all(text: str) -> List[Any]:
+    """Every document of ``text``, parsed with the safe loader and bounded."""
+    try:
+        docs = list(make_yaml("safe").load_all(text))
+    except Exception as exc:
+        raise _load_error(exc) from exc
+    for doc in docs:
+        check_bounds(doc, len(text))
+    return docs
+
+
+def _load_error(exc: Exception) -> LoadError:
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None) or (str(exc).splitlines() or [type(exc).__name__])[0]
+    line = mark.line + 1 if mark is not None else None
+    return LoadError(" ".join(str(problem).split())[:200], line, syntax=True)
+
+
+def check_bounds(data: Any, text_length: int) -> None:
+    """Refuse data nested deeper than MAX_DEPTH, holding itself (a recursive alias), or whose aliases
+    expand it to far more than its text holds (a "billion laughs"). Iterative, and linear in the
+    number of distinct containers."""
+    limit = 2 * text_length + MAX_EXPANSION
+    sizes: dict = {}
+    stack = [(data, 1, False)]
+    open_ids: set = set()
+    while stack:
+        node, depth, done = stack.pop()
+        if not isinstance(node, (dict, list)):
+            continue
+        key = id(node)
+        if done:
+            open_ids.discard(key)
+            children = node.items() if isinstance(node, dict) else enumerate(node)
+            sizes[key] = 1 + sum(_size(k, sizes) + _size(v, sizes) for k, v in children)
+            if sizes[key] > limit:
+                raise LoadError(f"the YAML aliases expand to more than {limit} characters")
+            continue
+        if key in sizes:
+            continue
+        if key in open_ids:
+            raise LoadError("a YAML alias refers to a node that contains it (recursive data)")
+        if depth > MAX_DEPTH:
+            raise LoadError(f"the YAML is nested more than {MAX_DEPTH} levels deep")
+        open_ids.add(key)
+        stack.append((node, depth, True))
+        values = node.values() if isinstance(node, dict) else node
+        stack.extend((child, depth + 1, False) for child in values)
+
+
+def _size(value: Any, sizes: dict) -> int:
+    if isinstance(value, (dict, list)):
+        return sizes.get(id(value), 1)
+    return len(value) + 1 if isinstance(value, str) else 1
 
 
 # Plain scalars we print unquoted: start with a letter, '/', or '_', no YAML indicators, and not a

@@ -5,11 +5,17 @@ read only the top-level ``kind`` (a regex), so untouched documents pass through 
 only the few documents that matter are handed to a YAML parser. Three input forms are accepted:
 ``helm template`` output and Helm 3 post-renderer input (``---`` then ``# Source:`` per
 document) and Helm 4 post-renderer input (no leading ``---``, filename annotations instead).
+
+``check`` holds the stream to what Helm itself accepts from a post-renderer (it builds every
+document into a Kubernetes object): each document is valid YAML and an object with ``apiVersion``,
+``kind`` and ``metadata.name``, or empty (only comments). The documents kubectl-dagster reads also
+have the shape the API server would accept at the paths it reads, so reading never meets a list
+where an object belongs. A stream that fails is refused whole, with one line naming the document.
 """
 from __future__ import annotations
 
 import re
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 from .. import constants, errors, yamlio
 
@@ -17,6 +23,26 @@ _SEPARATOR = re.compile(r"^---[ \t]*$", re.M)
 _KIND = re.compile(r"^kind:[ \t]*['\"]?([A-Za-z0-9]+)", re.M)
 _SOURCE = re.compile(r"^# Source: (.+)$", re.M)
 _HEAD_COMMENTS = re.compile(r"\A(?:[ \t]*(?:#[^\n]*)?\n)*")
+FIX = "pass the output of `helm template` unchanged (Helm and kubectl refuse such a document too)"
+# Where the documents kubectl-dagster reads must have a given shape (absent or null is fine):
+# map = a mapping; maps = a list of mappings; strings = a mapping of strings; str = a string.
+_POD = "spec.template.spec"
+_CONTAINERS = (f"{_POD}.containers[]", f"{_POD}.initContainers[]")
+SHAPES: Dict[str, Tuple[Tuple[str, str], ...]] = {
+    "ConfigMap": (("data", "strings"),),
+    "Service": (("spec", "map"), ("spec.ports", "maps"), ("spec.selector", "strings")),
+    "Deployment": (
+        ("spec", "map"), ("spec.template", "map"), ("spec.template.metadata", "map"),
+        ("spec.template.metadata.labels", "strings"), ("spec.template.metadata.annotations", "strings"),
+        (_POD, "map"), (f"{_POD}.containers", "maps"), (f"{_POD}.initContainers", "maps"),
+        (f"{_POD}.volumes", "maps"), (f"{_POD}.volumes[].configMap", "map"), (f"{_POD}.imagePullSecrets", "maps"),
+        (f"{_POD}.serviceAccountName", "str"),
+        *((f"{c}.{key}", "maps") for c in _CONTAINERS for key in ("env", "envFrom", "volumeMounts")),
+        *((f"{c}.env[].{key}", "str") for c in _CONTAINERS for key in ("name", "value")),
+        *((f"{c}.envFrom[].{key}", "map") for c in _CONTAINERS for key in ("configMapRef", "secretRef")),
+    ),
+    "Job": (("spec", "map"), ("spec.template", "map"), (_POD, "map")),
+}
 
 
 class Document:
@@ -53,15 +79,20 @@ class Document:
     def data(self) -> Any:
         if not self._parsed:
             try:
-                self._data = yamlio.make_yaml("safe").load(self.text)
-            except Exception as exc:  # ruamel raises many types; all mean "not YAML"
-                where = self.source or f"document of kind {self.kind or 'unknown'}"
-                raise errors.InputError(
-                    f"the input is not valid YAML ({where}): {str(exc).splitlines()[0]}",
-                    "pass the output of `helm template` unchanged",
-                ) from exc
+                self._data = yamlio.load(self.text)
+            except yamlio.LoadError as exc:
+                line = f", its line {exc.line}" if exc.line else ""
+                raise errors.InputError(f"the input {exc.where()} ({self.where()}{line}): {exc.message}",
+                                        "pass the output of `helm template` unchanged") from exc
             self._parsed = True
         return self._data
+
+    def where(self) -> str:
+        """How an error names this document: its template, else its kind."""
+        source = self.source
+        if source:
+            return errors.excerpt(source).strip("'\"")
+        return f"document of kind {self.kind or 'unknown'}"
 
     def replace_text(self, text: str) -> None:
         self.text = text
@@ -90,7 +121,14 @@ class Stream:
         self.helm_sources = helm_sources  # documents carry '# Source:' comments (Helm 3 / helm template form)
 
     def text(self) -> str:
-        return "".join(doc.separator + doc.text for doc in self.documents)
+        """The documents joined; a document that does not end its last line (the end of a stream
+        without a trailing newline) gets one before the next separator, so no two documents glue."""
+        parts = []
+        for doc in self.documents:
+            if parts and not parts[-1].endswith("\n") and doc.separator:
+                parts.append("\n")
+            parts.append(doc.separator + doc.text)
+        return "".join(parts)
 
 
 def split(text: str) -> Stream:
@@ -110,6 +148,78 @@ def split(text: str) -> Stream:
 def _document(separator: str, text: str) -> Document:
     kind = _KIND.search(text)
     return Document(separator, text, kind.group(1) if kind else None)
+
+
+def check(stream: Stream) -> None:
+    """Refuse a stream Helm would refuse from a post-renderer (see the module docstring)."""
+    for number, doc in enumerate(stream.documents, 1):
+        problem = _problem(doc)
+        if problem:
+            raise errors.InputError(f"document {number} of the input ({doc.where()}) {problem}", FIX)
+        if isinstance(doc.data, dict):
+            doc.kind = doc.data["kind"]
+
+
+def _problem(doc: Document) -> Optional[str]:
+    data = doc.data
+    if data is None:
+        blank = all(not line.strip() or line.lstrip().startswith("#") for line in doc.text.split("\n"))
+        return None if blank else "is null, not a Kubernetes object"
+    if not isinstance(data, dict):
+        return f"is {errors.excerpt(data) if isinstance(data, (dict, list)) else 'a scalar'}, not a Kubernetes object"
+    for key in ("apiVersion", "kind"):
+        if not isinstance(data.get(key), str) or not data[key]:
+            return f"has no {key}: it is not a Kubernetes object"
+    metadata = data.get("metadata")
+    if not isinstance(metadata, dict):
+        return "has no metadata mapping"
+    if not isinstance(metadata.get("name"), str) or not metadata["name"]:
+        return "has no metadata.name"
+    for key in ("labels", "annotations"):
+        problem = _shape(metadata.get(key), "strings")
+        if problem:
+            return f"has metadata.{key} that is {problem}"
+    for path, shape in SHAPES.get(data["kind"], ()):
+        for where, value in _at(data, path.split("."), ""):
+            problem = _shape(value, shape)
+            if problem:
+                return f"has {where} that is {problem}"
+    return None
+
+
+def _at(data: Any, segments: List[str], where: str) -> Iterator[Tuple[str, Any]]:
+    """(path, value) for every value at ``segments`` (``key[]`` walks each item of a list)."""
+    if not segments:
+        yield where, data
+        return
+    key, each = (segments[0][:-2], True) if segments[0].endswith("[]") else (segments[0], False)
+    if not isinstance(data, dict) or data.get(key) is None:
+        return
+    here = f"{where}.{key}" if where else key
+    if not each:
+        yield from _at(data[key], segments[1:], here)
+    elif isinstance(data[key], list):
+        for index, item in enumerate(data[key]):
+            yield from _at(item, segments[1:], f"{here}[{index}]")
+
+
+def _shape(value: Any, shape: str) -> Optional[str]:
+    if value is None:
+        return None
+    if shape == "str":
+        return None if isinstance(value, str) else f"{errors.excerpt(value)}, not a string"
+    if not isinstance(value, dict) and shape in ("map", "strings"):
+        return f"{errors.excerpt(value)}, not a mapping"
+    if shape == "maps":
+        if not isinstance(value, list):
+            return f"{errors.excerpt(value)}, not a list"
+        if not all(isinstance(item, dict) for item in value):
+            return "a list with an item that is not a mapping"
+    if shape == "strings":
+        for key, item in value.items():
+            if not isinstance(key, str) or not (item is None or isinstance(item, str)):
+                return f"not a mapping of strings ({errors.excerpt(key)}: {errors.excerpt(item)})"
+    return None
 
 
 def new_document(data: Dict[str, Any], source: Optional[str], with_source_comment: bool) -> Document:

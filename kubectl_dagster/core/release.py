@@ -10,7 +10,7 @@ import json
 from typing import Any, Dict, List, Optional
 
 from .. import constants as c
-from .. import errors, naming
+from .. import errors, naming, yamlio
 from . import manifests
 
 _KINDS = ("ConfigMap", "Deployment", "Service", "Job", "ServiceAccount", "Role", "RoleBinding")
@@ -203,14 +203,26 @@ def _attach_system(release: Release, deployments: List[manifests.Document]) -> N
 
 
 def context_env(container: Dict[str, Any]) -> Optional[Dict[str, Any]]:
-    """The container-context JSON the chart puts on a user-code container, parsed."""
+    """The container-context JSON the chart puts on a user-code container, parsed; an error when it
+    is not a JSON object (the chart always writes ``{"k8s": {...}}``)."""
     for env in container.get("env") or []:
         if env.get("name") in (c.GRPC_CONTEXT_ENV, c.CODE_SERVER_CONTEXT_ENV) and env.get("value"):
-            try:
-                return json.loads(env["value"])
-            except ValueError:
-                return None
+            return _context(env["name"], env["value"])
     return None
+
+
+def _context(name: str, text: str) -> Dict[str, Any]:
+    try:
+        data = json.loads(text)
+        yamlio.check_bounds(data, len(text))
+    except (ValueError, RecursionError) as exc:  # LoadError is a ValueError
+        raise errors.InputError(f"{name} of a user-code container is not usable JSON: "
+                                f"{str(exc).splitlines()[0][:100] if str(exc) else type(exc).__name__}",
+                                "pass the output of `helm template` unchanged") from exc
+    if not isinstance(data, dict) or not isinstance(data.get("k8s", {}), dict):
+        raise errors.InputError(f"{name} of a user-code container is not a JSON object with a k8s mapping",
+                                "pass the output of `helm template` unchanged")
+    return data
 
 
 def user_fullname(release: Release) -> str:

@@ -35,6 +35,7 @@ def render(text: str, locations: Sequence[locs.Location], options: Options = Opt
     if problems:
         raise errors.LocationError(problems)
     stream = manifests.split(text)
+    manifests.check(stream)
     release = rel.find(stream, options.release)
     mode = _mode(release, options.mode)
     ordered = sorted(locations, key=lambda loc: loc.name)

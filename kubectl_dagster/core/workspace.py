@@ -26,12 +26,26 @@ def split_entries(text: str) -> Tuple[List[Dict[str, Any]], List[Dict[str, Any]]
 
 
 def _entries(text: str) -> List[Dict[str, Any]]:
+    """The ``load_from`` entries; an error unless workspace.yaml is a mapping whose ``load_from`` is
+    a list of mappings (what the chart writes, and what Dagster loads)."""
+    fix = "check the dagster chart values that build the workspace"
     try:
-        data = yamlio.make_yaml("safe").load(text) or {}
-    except Exception as exc:
-        raise errors.InputError(f"workspace.yaml in the input is not valid YAML: {str(exc).splitlines()[0]}",
-                                "check the dagster chart values that build the workspace") from exc
+        data = yamlio.load(text)
+    except yamlio.LoadError as exc:
+        raise errors.InputError(f"workspace.yaml in the input {exc.where()}: {exc.message}", fix) from exc
+    if data is None:
+        return []
     entries = data.get("load_from") if isinstance(data, dict) else None
+    if not isinstance(data, dict) or "load_from" not in data:
+        raise errors.InputError(f"workspace.yaml in the input's workspace ConfigMap is {errors.excerpt(data)}, "
+                                "not a mapping with load_from", fix)
+    if not isinstance(entries, (list, type(None))):
+        raise errors.InputError(f"load_from in the input's workspace ConfigMap is {errors.excerpt(entries)}, "
+                                "not a list of entries", fix)
+    for entry in entries or []:
+        if not isinstance(entry, dict) or not isinstance(entry.get("grpc_server", {}), dict):
+            raise errors.InputError(f"an entry of load_from in the input's workspace ConfigMap is "
+                                    f"{errors.excerpt(entry)}, not a mapping such as grpc_server: {{...}}", fix)
     return list(entries or [])
 
 
