@@ -47,6 +47,9 @@ LABEL_RELEASE = "release"
 LABEL_HERITAGE = "heritage"
 WEBSERVER_COMPONENT = "dagster-webserver"
 DAEMON_COMPONENT = "dagster-daemon"
+# The labels the chart's user-code Deployment selects its pods by (and ours): a location's own labels
+# go on the pods too, so one of these names would change the selector's value.
+SELECTOR_LABELS = (LABEL_NAME, LABEL_INSTANCE, LABEL_COMPONENT, LABEL_DEPLOYMENT, LOCATION_LABEL)
 DEFAULT_DAGSTER_HOME = "/opt/dagster/dagster_home"
 DEFAULT_CELERY_SECRET = "dagster-celery-config-secret"
 GRPC_CONTEXT_ENV = "DAGSTER_CLI_API_GRPC_CONTAINER_CONTEXT"
@@ -56,6 +59,12 @@ PULL_POLICIES = ("Always", "IfNotPresent", "Never")
 
 # Where created documents claim to come from (Helm 4 splits its output by this path).
 SOURCE_TEMPLATE = "{chart}/templates/kubectl-dagster/{location}.yaml"
+
+# Reads are bounded: a locations file, a registry file, an import or branch list (16 MiB is far more than
+# thousands of locations), and the manifest stream on stdin (Helm keeps a release in one 1 MiB Secret,
+# compressed, so no installable release comes near 64 MiB).
+MAX_FILE_BYTES = 16 * 1024 * 1024
+MAX_STREAM_BYTES = 64 * 1024 * 1024
 
 ROLLOUTS = ("reload", "restart", "none")
 DEFAULT_ROLLOUT = "reload"

@@ -1,4 +1,4 @@
-"""Names: branch -> location name, the chart's own naming helpers, and Kubernetes name rules."""
+"""Names: branch -> location name, and the chart's own naming helpers (Kubernetes' name rules are in core/k8s.py)."""
 from __future__ import annotations
 
 import hashlib
@@ -9,28 +9,7 @@ MAX_NAME = 63  # a location name is a Service name: a DNS-1035 label
 HASH_LENGTH = 8
 DIGIT_PREFIX = "b-"  # a branch that starts with a digit ("123-fix") still needs a leading letter
 
-_DNS1035 = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
-_LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
-_LABEL_NAME = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$")
-_DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 _NOT_ALNUM = re.compile(r"[^a-z0-9]+")
-
-
-def is_dns1035(name: str) -> bool:
-    return isinstance(name, str) and len(name) <= MAX_NAME and bool(_DNS1035.fullmatch(name))
-
-
-def is_label_value(value: str) -> bool:
-    return isinstance(value, str) and len(value) <= 63 and bool(_LABEL_VALUE.fullmatch(value))
-
-
-def is_label_key(key: str) -> bool:
-    if not isinstance(key, str):
-        return False
-    prefix, _, name = key.rpartition("/")
-    if prefix and (len(prefix) > 253 or not _DNS1123_SUBDOMAIN.fullmatch(prefix)):
-        return False
-    return len(name) <= 63 and bool(_LABEL_NAME.fullmatch(name))
 
 
 def short_hash(text: str) -> str:

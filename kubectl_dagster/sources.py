@@ -1,20 +1,23 @@
 """Read locations from files and directories (the thin I/O shell around ``locations``).
 
 Parsing uses the fast C loader. Only when there are problems is a file parsed again with the
-round-trip loader, to point each problem at its line.
+round-trip loader, to point each problem at its line. Every read is bounded (``constants.MAX_FILE_BYTES``):
+a path such as /dev/zero, or a huge file given by mistake, fails at once with one line instead of
+filling memory.
 """
 from __future__ import annotations
 
 import os
-from typing import Dict, Iterable, List, Sequence, Tuple
+from typing import BinaryIO, Dict, Iterable, List, Sequence, Tuple
 
-from . import errors, yamlio
+from . import constants, errors, yamlio
 from .core import locations as locs
 
 SUFFIXES = (".yaml", ".yml")
 
 
 def files_of(path: str) -> List[str]:
+    check_path(path)
     if os.path.isdir(path):
         return sorted(os.path.join(path, name) for name in os.listdir(path)
                       if name.endswith(SUFFIXES) and not name.startswith(".") and os.path.isfile(os.path.join(path, name)))
@@ -23,22 +26,43 @@ def files_of(path: str) -> List[str]:
     raise errors.InputError(f"locations path {path} does not exist", "check --locations")
 
 
-def read_text(path: str) -> str:
+def check_path(path: str) -> None:
+    """A path written as a directory (``x.yaml/``) that is a file is a mistake, not a missing path."""
+    if path.endswith(os.sep) and os.path.isfile(path.rstrip(os.sep)):
+        raise errors.InputError(f"{path} ends with {os.sep} but {path.rstrip(os.sep)} is a file, not a directory",
+                                f"drop the trailing {os.sep}")
+
+
+def read_text(path: str, limit: int = constants.MAX_FILE_BYTES) -> str:
+    check_path(path)
     try:
-        with open(path, encoding="utf-8") as handle:
-            return handle.read()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise errors.InputError(f"cannot read {path}: {exc}", "check the file and its permissions") from exc
+        with open(path, "rb") as handle:
+            return read_stream(handle, path, limit)
+    except OSError as exc:
+        raise errors.InputError(f"cannot read {path}: {exc.strerror or exc}", "check the file and its permissions") from exc
+
+
+FILE_FIX = "pass the file meant (a YAML or text file, not a device or an archive)"
+
+
+def read_stream(handle: BinaryIO, what: str, limit: int = constants.MAX_FILE_BYTES, fix: str = FILE_FIX) -> str:
+    """At most ``limit`` bytes of UTF-8 text from ``handle``; more is an error, read no further."""
+    data = handle.read(limit + 1)
+    if len(data) > limit:
+        raise errors.InputError(f"{what} is larger than {limit // (1024 * 1024)} MiB", fix)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise errors.InputError(f"{what} is not UTF-8 text (byte {exc.start})", fix) from exc
 
 
 def load_docs(text: str, filename: str) -> List[object]:
     try:
-        return list(yamlio.make_yaml("safe").load_all(text))
-    except Exception as exc:  # ruamel's scanner, parser and constructor errors
-        mark = getattr(exc, "problem_mark", None)
-        line = f":{mark.line + 1}" if mark is not None else ""
-        raise errors.InputError(f"{filename}{line}: not valid YAML: {getattr(exc, 'problem', None) or exc}",
-                                "fix the YAML syntax") from exc
+        return yamlio.load_all(text)
+    except yamlio.LoadError as exc:
+        line = f":{exc.line}" if exc.line else ""
+        raise errors.InputError(f"{filename}{line}: {exc.what()}: {exc.message}",
+                                "fix the YAML" if exc.syntax else "write the values out instead of nesting or aliasing them") from exc
 
 
 def load(paths: Sequence[str], extra: Sequence[Tuple[str, dict]] = ()) -> List[locs.Location]:
@@ -111,11 +135,3 @@ def _line(docs: List[object], path: tuple):
     if line is None and hasattr(node, "lc"):
         line = node.lc.line + 1
     return line
-
-
-def read_stream(stream, name: str) -> str:
-    """All of a binary stream (stdin) as UTF-8 text."""
-    try:
-        return stream.read().decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise errors.InputError(f"{name} is not UTF-8 text", "pass a text file") from exc

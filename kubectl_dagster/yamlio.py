@@ -18,6 +18,7 @@ import re
 from typing import Any, List, Optional
 
 from ruamel.yaml import YAML
+from ruamel.yaml.constructor import SafeConstructor
 from ruamel.yaml.resolver import VersionedResolver
 
 MAX_DEPTH = 100  # containers inside containers; Kubernetes objects stay far below
@@ -33,9 +34,26 @@ class LoadError(ValueError):
         super().__init__(message)
         self.message, self.line, self.syntax = message, line, syntax
 
-    def where(self) -> str:
-        """What the error is about, to follow "the input": not YAML, or YAML past our bounds."""
-        return "is not valid YAML" if self.syntax else "is YAML past kubectl-dagster's bounds"
+    def what(self) -> str:
+        """What is wrong in a few words: not YAML, or YAML past the bounds."""
+        return "not valid YAML" if self.syntax else "YAML past kubectl-dagster's bounds"
+
+
+class NonDecimalInt(int):
+    """An integer the YAML text wrote otherwise than in plain decimal (``0o17``, ``0x1F``, ``1_000``,
+    ``+3``): its value as text differs from what was written, so a string field must not take it."""
+
+
+_DECIMAL = re.compile(r"-?(?:0|[1-9][0-9]*)")
+
+
+class _Constructor(SafeConstructor):
+    def construct_yaml_int(self, node: Any) -> Any:
+        value = super().construct_yaml_int(node)
+        return value if _DECIMAL.fullmatch(str(node.value)) else NonDecimalInt(value)
+
+
+_Constructor.add_constructor("tag:yaml.org,2002:int", _Constructor.construct_yaml_int)
 
 
 class _Resolver(VersionedResolver):
@@ -74,6 +92,8 @@ def make_yaml(kind: str = "safe") -> YAML:
         yaml.width = 4096  # never fold long strings (image refs, JSON env values) onto two lines
         yaml.indent(mapping=2, sequence=4, offset=2)  # the Kubernetes/Helm list style: "  - item"
     yaml.Resolver = _Resolver
+    if kind == "safe":
+        yaml.Constructor = _Constructor
     yaml.allow_duplicate_keys = False  # a duplicated key in a location is an error, not a silent overwrite
     if kind == "safe":
         _SAFE.append(yaml)

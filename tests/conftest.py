@@ -70,6 +70,29 @@ def cli(*args: str, stdin: str = "", env=None, cwd=None) -> Run:
     return run([entry_point(), *args], stdin=stdin, env=env, cwd=cwd)
 
 
+def cli_in_process(*args: str, stdin: bytes = b"") -> Run:
+    """The CLI called in this process through ``kubectl_dagster.cli.main``, as the entry point calls it,
+    with stdin, stdout, stderr and the exit code kept apart (for tests that run it hundreds of times)."""
+    import contextlib
+    import io
+
+    from kubectl_dagster import cli as entry
+
+    class Stdin(io.TextIOWrapper):
+        def isatty(self) -> bool:
+            return False
+
+    out, err = io.StringIO(), io.StringIO()
+    saved = sys.stdin
+    sys.stdin = Stdin(io.BytesIO(stdin), encoding="utf-8")
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            code = entry.main(list(args))
+    finally:
+        sys.stdin = saved
+    return Run(code, out.getvalue(), err.getvalue())
+
+
 def fixture_text(version: str, name: str) -> str:
     return (CHART_FIXTURES / version / name).read_text()
 

@@ -6,8 +6,8 @@ import pytest
 from ruamel.yaml import YAML
 
 from conftest import CHART_FIXTURES, SCENARIOS, VERSIONS
-from kubectl_dagster import constants, naming
-from kubectl_dagster.core import locations, manifests, render
+from kubectl_dagster import constants
+from kubectl_dagster.core import k8s, locations, manifests, render
 
 FORMS = {"plain": "{s}.yaml", "helm4": "helm4-postrender/{s}.stdin.yaml"}
 CASES = [(v, s, f) for v in VERSIONS for s in SCENARIOS for f in FORMS]
@@ -47,7 +47,7 @@ def test_merged_release_is_consistent(version, scenario, form):
             entries[entry["grpc_server"]["location_name"]] = entry["grpc_server"]
     for location in NEW:
         name = location.name
-        assert naming.is_dns1035(name)
+        assert k8s.is_dns1035_label(name)
         if result.mode in ("full", "workspace"):
             assert entries[name] == {"host": name, "port": location.spec["port"], "location_name": name}
         if result.mode in ("full", "objects"):
@@ -61,8 +61,8 @@ def test_merged_release_is_consistent(version, scenario, form):
             assert port == location.spec["port"]
             args = pod["spec"]["containers"][0]["args"]
             assert args[args.index("-p") + 1] == str(port)
-            assert all(naming.is_label_value(v) for v in pod["metadata"]["labels"].values())
-            assert all(naming.is_label_value(str(v)) for v in deployment["metadata"]["labels"].values())
+            assert all(k8s.is_label_value(v) for v in pod["metadata"]["labels"].values())
+            assert all(k8s.is_label_value(str(v)) for v in deployment["metadata"]["labels"].values())
             for obj in (service, deployment):
                 assert obj["metadata"]["annotations"][constants.HELM4_FILENAME_ANNOTATION].endswith(
                     f"/templates/kubectl-dagster/{name}.yaml")

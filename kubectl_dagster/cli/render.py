@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 
-from .. import errors, run as execution
+from .. import constants, errors, run as execution, sources
 from ..core import render as core
 from . import options
 
@@ -34,11 +34,8 @@ def run(params) -> None:
 def read_stdin() -> str:
     if sys.stdin is None or sys.stdin.isatty():
         raise errors.InputError("no input on stdin", "pipe in the output of `helm template`")
-    data = sys.stdin.buffer.read()
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise errors.InputError(f"the input is not UTF-8 text: {exc}", "pipe in the output of `helm template`") from exc
+    return sources.read_stream(sys.stdin.buffer, "the input on stdin", constants.MAX_STREAM_BYTES,
+                               "pipe in the output of `helm template`")
 
 
 def _build():

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, Iterable, List, NamedTuple, Optional, Sequence, Set, Tuple
 
 from .. import constants, errors, naming
-from . import locations as locs
+from . import k8s, locations as locs
 
 SOURCE_FLAGS = {"python_file": "pythonFile", "module_name": "moduleName", "package_name": "packageName"}
 MODIFIER_FLAGS = {"working_directory": "workingDirectory", "attribute": "attribute"}
@@ -312,7 +312,7 @@ def entry_name(name: Optional[str], branch: Optional[str]) -> str:
     resolved = name or naming.location_slug(branch or "")
     if not resolved:
         raise errors.InputError(f"branch {branch!r} leaves no usable name", "pass an explicit NAME")
-    if not naming.is_dns1035(resolved):
+    if not k8s.is_dns1035_label(resolved):
         raise errors.InputError(f"name {resolved!r} is not a DNS-1035 label (lowercase letters, digits, '-', starting with "
                                 "a letter, at most 63 characters)", "choose another name")
     return resolved

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any, Dict, List, Tuple
 
 from .. import errors, naming
-from . import locations as locs, entries as registry
+from . import entries as registry, k8s, locations as locs
 
 CODE_SOURCES = {"package_name": "packageName", "module_name": "moduleName", "python_file": "pythonFile"}
 K8S_DIRECT = {"env_secrets": "envSecrets", "env_config_maps": "envConfigMaps", "resources": "resources",
@@ -44,7 +44,7 @@ def _location(item: Dict[str, Any], position: int, fallback_image: str) -> Tuple
     original = item.get("location_name")
     if not isinstance(original, str) or not original:
         raise errors.InputError(f"locations[{position}] has no location_name", "fix dagster_cloud.yaml")
-    name = original if naming.is_dns1035(original) else naming.location_slug(original)
+    name = original if k8s.is_dns1035_label(original) else naming.location_slug(original)
     who = f"location {name}"
     notes = [] if name == original else [f"{who}: location_name {original!r} renamed to {name!r} (it names a Service)"]
     entry: Dict[str, Any] = {"name": name}
@@ -70,13 +70,13 @@ def _location(item: Dict[str, Any], position: int, fallback_image: str) -> Tuple
     context = _mapping(item.get("container_context"), f"{who}: container_context")
     for key in sorted(set(context) - {"k8s"}):
         notes.append(f"{who}: container_context.{key} not translated (only k8s applies)")
-    k8s = _mapping(context.get("k8s"), f"{who}: container_context.k8s")
+    kube = _mapping(context.get("k8s"), f"{who}: container_context.k8s")
     for key, ours in K8S_DIRECT.items():
-        if k8s.get(key) is not None:
-            entry[ours] = k8s[key]
-    if k8s.get("image_pull_policy") is not None:
-        entry.setdefault("image", {})["pullPolicy"] = k8s["image_pull_policy"]
-    env_vars = k8s.get("env_vars") or []
+        if kube.get(key) is not None:
+            entry[ours] = kube[key]
+    if kube.get("image_pull_policy") is not None:
+        entry.setdefault("image", {})["pullPolicy"] = kube["image_pull_policy"]
+    env_vars = kube.get("env_vars") or []
     if not isinstance(env_vars, list):
         raise errors.InputError(f"{who}: container_context.k8s.env_vars is not a list", "fix dagster_cloud.yaml")
     env, dropped = _env(env_vars)
@@ -84,7 +84,7 @@ def _location(item: Dict[str, Any], position: int, fallback_image: str) -> Tuple
         entry["env"] = env
     notes += [f"{who}: container_context.k8s.env_vars {name_!r} not translated (it takes its value from the agent's "
               f"environment; set a value or use envSecrets)" for name_ in dropped]
-    for key in sorted(set(k8s) - set(K8S_DIRECT) - {"image_pull_policy", "env_vars"}):
+    for key in sorted(set(kube) - set(K8S_DIRECT) - {"image_pull_policy", "env_vars"}):
         reason = "set it release-wide in the chart values" if key in RELEASE_WIDE else "no equivalent in the chart's item; use patches"
         notes.append(f"{who}: container_context.k8s.{key} not translated ({reason})")
     return entry, notes

@@ -82,7 +82,7 @@ class Document:
                 self._data = yamlio.load(self.text)
             except yamlio.LoadError as exc:
                 line = f", its line {exc.line}" if exc.line else ""
-                raise errors.InputError(f"the input {exc.where()} ({self.where()}{line}): {exc.message}",
+                raise errors.InputError(f"the input is {exc.what()} ({self.where()}{line}): {exc.message}",
                                         "pass the output of `helm template` unchanged") from exc
             self._parsed = True
         return self._data

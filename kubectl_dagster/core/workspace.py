@@ -32,7 +32,7 @@ def _entries(text: str) -> List[Dict[str, Any]]:
     try:
         data = yamlio.load(text)
     except yamlio.LoadError as exc:
-        raise errors.InputError(f"workspace.yaml in the input {exc.where()}: {exc.message}", fix) from exc
+        raise errors.InputError(f"workspace.yaml in the input is {exc.what()}: {exc.message}", fix) from exc
     if data is None:
         return []
     entries = data.get("load_from") if isinstance(data, dict) else None

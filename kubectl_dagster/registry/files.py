@@ -25,6 +25,7 @@ class FileStore:
     attempts = 1  # writers queue on the lock, so there is no race to retry
 
     def __init__(self, path: str):
+        sources.check_path(path)
         self.path = path
         self.is_dir = os.path.isdir(path) or (not os.path.exists(path) and not path.endswith(sources.SUFFIXES))
 

@@ -1,6 +1,7 @@
 import pytest
 
 from kubectl_dagster import naming
+from kubectl_dagster.core import k8s
 
 SLUGS = [
     ("feat: my amazing feature", "feat-my-amazing-feature"),
@@ -16,7 +17,7 @@ SLUGS = [
 @pytest.mark.parametrize("branch,expected", SLUGS, ids=[s[0] for s in SLUGS])
 def test_location_slug(branch, expected):
     assert naming.location_slug(branch) == expected
-    assert naming.is_dns1035(expected)
+    assert k8s.is_dns1035_label(expected)
 
 
 def test_long_branches_are_cut_with_distinct_stable_hashes():
@@ -24,31 +25,17 @@ def test_long_branches_are_cut_with_distinct_stable_hashes():
     b = naming.location_slug("feature/" + "x" * 80 + "-two")
     assert a != b
     assert len(a) == len(b) == 63
-    assert naming.is_dns1035(a) and naming.is_dns1035(b)
+    assert k8s.is_dns1035_label(a) and k8s.is_dns1035_label(b)
     assert a == naming.location_slug("feature/" + "x" * 80 + "-one")  # stable
 
 
 def test_cut_never_leaves_a_trailing_dash_before_the_hash():
     slug = naming.location_slug("a" * 53 + "-" + "b" * 20)
-    assert "--" not in slug and naming.is_dns1035(slug)
+    assert "--" not in slug and k8s.is_dns1035_label(slug)
 
 
 def test_nothing_usable_is_empty():
     assert naming.location_slug("///") == ""
-
-
-@pytest.mark.parametrize("name,ok", [("ok-name", True), ("Bad", False), ("1abc", False), ("a" * 63, True),
-                                     ("a" * 64, False), ("ends-", False), ("has.dot", False), ("newline\n", False)],
-                         ids=["plain", "upper", "digit-first", "63", "64", "trailing-dash", "dot", "newline"])
-def test_dns1035(name, ok):
-    assert naming.is_dns1035(name) is ok
-
-
-@pytest.mark.parametrize("key,ok", [("team", True), ("acme.io/team", True), ("Acme.io/team", False),
-                                    ("a/b/c", False), ("-x", False)],
-                         ids=["plain", "prefixed", "upper-prefix", "two-slashes", "leading-dash"])
-def test_label_key(key, ok):
-    assert naming.is_label_key(key) is ok
 
 
 @pytest.mark.parametrize("release,chart,expected", [("dagster", "dagster", "dagster"),
