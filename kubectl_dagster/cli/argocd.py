@@ -14,7 +14,7 @@ import sys
 import click
 
 from ..core import argocd, manifests, render as core
-from .. import errors, run as execution, yamlio
+from .. import errors, run as execution, sources, yamlio
 from . import options
 
 HELM_ENV = "KUBECTL_DAGSTER_HELM"  # the helm binary (default: helm on PATH)
@@ -80,9 +80,12 @@ def init():
     chart_yaml = os.path.join(chart, "Chart.yaml")
     if not os.path.isfile(chart_yaml):
         raise errors.InputError(f"no Chart.yaml in {os.path.relpath(chart, root)}", "set the chart parameter to the chart directory")
-    with open(chart_yaml, encoding="utf-8") as handle:
-        data = yamlio.make_yaml("safe").load(handle.read()) or {}
-    local = argocd.local_dependencies(data)
+    where = os.path.relpath(chart_yaml, root)
+    try:
+        data = yamlio.load(sources.read_text(chart_yaml))
+    except yamlio.LoadError as exc:
+        raise errors.InputError(f"{where} is {exc.what()}: {exc.message}", "fix Chart.yaml") from exc
+    local = argocd.local_dependencies(data, where)
     if not local:
         click.echo("kubectl-dagster: no local chart dependencies to build", err=True)
         return

@@ -1,6 +1,6 @@
 """The ArgoCD config-management plugin, as data: read the parameters from ArgoCD's environment,
-check that paths stay inside the app's source directory, and build the ``helm`` command lines.
-Pure apart from ``safe_path`` (which looks at the file system to resolve symlinks).
+and build the ``helm`` command lines. Pure: the check that paths stay inside the app's source
+directory resolves symlinks, so it lives with the command (cli/argocd.py).
 
 ArgoCD hands a CMP sidecar:
 - ``ARGOCD_APP_NAME`` (``<app-namespace>_<name>`` for an Application outside ArgoCD's namespace),
@@ -41,6 +41,8 @@ PARAMS = (
     Param("from-cluster", "string", "false", "Also read the cluster registry (true/false)"),
     Param("registry-namespace", "string", "", "Namespace of the cluster registry (default: the destination namespace)"),
     Param("rollout", "string", "reload", "reload (a PostSync hook Job), restart or none"),
+    Param("skip-schema-validation", "string", "false",
+          "Pass --skip-schema-validation to helm template (true/false): the chart's schema loads from the internet"),
 )
 BY_KEY = {re.sub(r"[^a-z0-9]", "", p.name): p for p in PARAMS}
 
@@ -59,6 +61,7 @@ class Settings:
     from_cluster: bool = False
     registry_namespace: str = ""
     rollout: Optional[str] = None  # None: the render default (reload where the chart has a webserver)
+    skip_schema_validation: bool = False
 
 
 def _key(name: str) -> str:
@@ -86,20 +89,36 @@ def parameters(env: Mapping[str, str]) -> Dict[str, Any]:
             items = [(int(k[len(prefix) + 1:]), v) for k, v in env.items() if re.fullmatch(re.escape(prefix) + r"_\d+", k)]
             if items:
                 found[param.name] = [v for _, v in sorted(items)]
-    raw = env.get("ARGOCD_APP_PARAMETERS")
-    if raw is not None:
-        try:
-            data = json.loads(raw)
-        except ValueError as exc:
-            raise errors.InputError(f"ARGOCD_APP_PARAMETERS is not JSON: {exc}", "check spec.source.plugin.parameters") from exc
-        for item in data or []:  # the literal null for `plugin: {}`
-            name = item.get("name") if isinstance(item, dict) else None
-            param = BY_KEY.get(_key(name or ""))
-            if param is None:
-                known = ", ".join(p.name for p in PARAMS)
-                raise errors.InputError(f"unknown plugin parameter {name!r}", f"use one of {known}")
-            found[param.name] = _from_json(param, item)
+    for item in _json_parameters(env.get("ARGOCD_APP_PARAMETERS")):
+        param = BY_KEY.get(_key(item["name"]))
+        if param is None:
+            known = ", ".join(p.name for p in PARAMS)
+            raise errors.InputError(f"unknown plugin parameter {errors.excerpt(item['name'])}", f"use one of {known}")
+        found[param.name] = _from_json(param, item)
     return found
+
+
+def _json_parameters(raw: Optional[str]) -> List[Dict[str, Any]]:
+    """ARGOCD_APP_PARAMETERS: a JSON list of ``{name, string | array | map}`` (the literal ``null`` for
+    ``plugin: {}``); any other shape is one error line."""
+    fix = "check spec.source.plugin.parameters"
+    if raw is None:
+        return []
+    try:
+        data = json.loads(raw)
+    except RecursionError as exc:
+        raise errors.InputError("ARGOCD_APP_PARAMETERS is nested too deeply", fix) from exc
+    except ValueError as exc:
+        raise errors.InputError(f"ARGOCD_APP_PARAMETERS is not JSON: {str(exc)[:100]}", fix) from exc
+    if data is None:
+        return []
+    if not isinstance(data, list):
+        raise errors.InputError(f"ARGOCD_APP_PARAMETERS is {errors.excerpt(data)}, not a list of parameters", fix)
+    for item in data:
+        if not isinstance(item, dict) or not isinstance(item.get("name"), str):
+            raise errors.InputError(f"ARGOCD_APP_PARAMETERS has {errors.excerpt(item)} where a parameter "
+                                    "{name, string | array | map} belongs", fix)
+    return data
 
 
 def _from_text(param: Param, value: str) -> Any:
@@ -112,20 +131,17 @@ def _from_text(param: Param, value: str) -> Any:
 
 
 def _from_json(param: Param, item: Dict[str, Any]) -> Any:
-    if param.kind == "array":
-        value = item.get("array")
-        if not isinstance(value, list):
-            raise errors.InputError(f"plugin parameter {param.name} takes an array", f"write it as `array: [...]`")
-        return [str(v) for v in value]
-    if param.kind == "map":
-        value = item.get("map")
-        if not isinstance(value, dict):
-            raise errors.InputError(f"plugin parameter {param.name} takes a map", f"write it as `map: {{...}}`")
-        return {str(k): str(v) for k, v in value.items()}
-    value = item.get("string")
-    if not isinstance(value, str):
-        raise errors.InputError(f"plugin parameter {param.name} takes a string", f"write it as `string: ...`")
-    return value
+    """The value of one parameter, of its kind, made of strings only (what ArgoCD sends)."""
+    value = item.get(param.kind)
+    if param.kind == "array" and isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return list(value)
+    if param.kind == "map" and isinstance(value, dict) and all(isinstance(v, str) for v in value.values()):
+        return dict(value)
+    if param.kind == "string" and isinstance(value, str):
+        return value
+    shape = {"array": "[...] of strings", "map": "{...} of strings", "string": "a string"}[param.kind]
+    raise errors.InputError(f"plugin parameter {param.name} takes {param.kind}: {shape}",
+                            f"write it as `{param.kind}: ...` in spec.source.plugin.parameters")
 
 
 def settings(env: Mapping[str, str]) -> Settings:
@@ -137,19 +153,27 @@ def settings(env: Mapping[str, str]) -> Settings:
     namespace = env.get("ARGOCD_APP_NAMESPACE") or ""
     if not namespace:
         raise errors.InputError("ARGOCD_APP_NAMESPACE is not set", "set the Application's destination namespace")
-    from_cluster = str(params.get("from-cluster", "false")).strip().lower()
-    if from_cluster not in TRUE | FALSE:
-        raise errors.InputError(f"from-cluster must be true or false, got {from_cluster!r}", "fix the plugin parameter")
+    from_cluster = _flag(params, "from-cluster")
+    skip_schema = _flag(params, "skip-schema-validation")
     rollout = params.get("rollout")
     if rollout is not None and rollout not in constants.ROLLOUTS:
-        raise errors.InputError(f"rollout must be one of {', '.join(constants.ROLLOUTS)}, got {rollout!r}", "fix the plugin parameter")
+        raise errors.InputError(f"rollout must be one of {', '.join(constants.ROLLOUTS)}, got {errors.excerpt(rollout)}",
+                                "fix the plugin parameter")
     api_versions = [v.strip() for v in (env.get("KUBE_API_VERSIONS") or "").split(",") if v.strip()]
     return Settings(
         release=release, namespace=namespace, kube_version=(env.get("KUBE_VERSION") or None),
         api_versions=api_versions, chart=params.get("chart") or ".", values_files=list(params.get("values-files") or []),
         set_values=dict(params.get("set") or {}), locations=params.get("locations", DEFAULT_LOCATIONS),
-        locations_explicit="locations" in params, from_cluster=from_cluster in TRUE,
-        registry_namespace=params.get("registry-namespace") or namespace, rollout=rollout)
+        locations_explicit="locations" in params, from_cluster=from_cluster,
+        registry_namespace=params.get("registry-namespace") or namespace, rollout=rollout,
+        skip_schema_validation=skip_schema)
+
+
+def _flag(params: Dict[str, Any], name: str) -> bool:
+    value = str(params.get(name, "false")).strip().lower()
+    if value not in TRUE | FALSE:
+        raise errors.InputError(f"{name} must be true or false, got {errors.excerpt(value)}", "fix the plugin parameter")
+    return value in TRUE
 
 
 def helm_template(helm: str, s: Settings, chart: str, values: Sequence[str]) -> List[str]:
@@ -162,10 +186,19 @@ def helm_template(helm: str, s: Settings, chart: str, values: Sequence[str]) -> 
         argv += ["--kube-version", s.kube_version]
     for version in s.api_versions:
         argv += ["--api-versions", version]
+    if s.skip_schema_validation:
+        argv.append("--skip-schema-validation")
     return argv
 
 
-def local_dependencies(chart_yaml: Dict[str, Any]) -> List[str]:
-    """The ``file://`` repositories of a Chart.yaml's dependencies."""
-    return [str(d.get("repository")) for d in chart_yaml.get("dependencies") or []
+def local_dependencies(chart_yaml: Any, where: str) -> List[str]:
+    """The ``file://`` repositories of a Chart.yaml's dependencies; an error unless Chart.yaml is a
+    mapping whose ``dependencies`` is a list (what Helm itself requires)."""
+    fix = "fix Chart.yaml (helm lint shows what Helm expects)"
+    if not isinstance(chart_yaml, dict):
+        raise errors.InputError(f"{where} is {errors.excerpt(chart_yaml)}, not a chart's mapping", fix)
+    dependencies = chart_yaml.get("dependencies") or []
+    if not isinstance(dependencies, list):
+        raise errors.InputError(f"dependencies in {where} is {errors.excerpt(dependencies)}, not a list", fix)
+    return [str(d.get("repository")) for d in dependencies
             if isinstance(d, dict) and str(d.get("repository", "")).startswith("file://")]

@@ -195,6 +195,17 @@ def _break(repo, case):
     ("missing-locations", [{"name": "locations", "string": "nope.yaml"}], "error: locations nope.yaml does not exist"),
     ("unknown-param", [{"name": "value-files", "array": ["x"]}], "error: unknown plugin parameter 'value-files'"),
     ("bad-json", "[{", "error: ARGOCD_APP_PARAMETERS is not JSON"),
+    ("params-number", "3", "error: ARGOCD_APP_PARAMETERS is 3, not a list of parameters"),
+    ("params-boolean", "true", "error: ARGOCD_APP_PARAMETERS is True, not a list of parameters"),
+    ("params-object", '{"name": "chart"}', "error: ARGOCD_APP_PARAMETERS is a mapping, not a list"),
+    ("params-name-not-string", [{"name": 3, "string": "x"}], "error: ARGOCD_APP_PARAMETERS has a mapping where a parameter"),
+    ("params-item-not-object", ["chart"], "error: ARGOCD_APP_PARAMETERS has 'chart' where a parameter"),
+    ("params-deep", "[" * 30000 + "]" * 30000, "error: ARGOCD_APP_PARAMETERS is nested too deeply"),
+    ("params-array-of-lists", [{"name": "values-files", "array": [["values.yaml"]]}],
+     "error: plugin parameter values-files takes array: [...] of strings"),
+    ("params-map-of-maps", [{"name": "set", "map": {"a": {"b": "c"}}}], "error: plugin parameter set takes map"),
+    ("bad-skip-schema", [{"name": "skip-schema-validation", "string": "maybe"}],
+     "error: skip-schema-validation must be true or false"),
     ("bad-rollout", [{"name": "rollout", "string": "sometimes"}], "error: rollout must be one of"),
     ("no-manifests", None, "error: helm template rendered no manifests"),
 ])
@@ -207,6 +218,30 @@ def test_failures_leave_stdout_empty(repo, tmp_path, case, params, message):
     assert result.stdout == ""
     assert result.stderr.startswith(message), result.stderr
     assert result.stderr.count("\n") == 1
+
+
+@pytest.mark.parametrize("text", [b"name: [unclosed\n", b"- a\n- b\n", b"\x89PNG\r\n\x1a\n\x00\xff", b"dependencies: 3\n"],
+                         ids=["unparseable", "list", "binary", "dependencies-not-list"])
+def test_init_on_a_broken_chart_yaml(repo, tmp_path, text):
+    (repo / "apps" / "dagster" / "Chart.yaml").write_bytes(text)
+    result = cmp(repo, argocd_env(tmp_path), "init")
+    assert result.code == 1 and result.stdout == ""
+    assert result.stderr.startswith("error: ") and result.stderr.count("\n") == 1, result.stderr
+    assert "Chart.yaml" in result.stderr
+
+
+def test_skip_schema_validation(repo, tmp_path):
+    """A values schema that loads a definition from a URL the repo-server cannot reach (connection
+    refused here, as without internet): helm template fails unless the parameter asks Helm to skip it."""
+    schema = {"$schema": "http://json-schema.org/draft-07/schema#", "type": "object",
+              "properties": {"dagster": {"$ref": "http://127.0.0.1:9/definitions.json#/definitions/x"}}}
+    (repo / "apps" / "dagster" / "values.schema.json").write_text(json.dumps(schema))
+    failed = init_and_generate(repo, argocd_env(tmp_path))
+    assert failed.code == 1 and failed.stdout == "" and "error: helm template failed" in failed.stderr
+    env = argocd_env(tmp_path, parameters=[{"name": "skip-schema-validation", "string": "true"}])
+    result = cmp(repo, env)
+    assert result.code == 0, result.stderr
+    assert ("Service", "feature-new-assets") in by_kind_name(result.stdout)
 
 
 def test_init_without_local_dependencies_is_a_no_op(repo, tmp_path):
