@@ -6,6 +6,7 @@ KIND = "CodeLocations"
 # Annotations and labels we write.
 HELM4_FILENAME_ANNOTATION = "postrenderer.helm.sh/postrender-filename"
 LOCATION_LABEL = "kubectl-dagster.io/location"  # label on every object we create: its location name
+SHARED_ENV_LOCATION = "shared.env"  # its value on the shared env ConfigMap we create when the chart has none
 BRANCH_ANNOTATION = "kubectl-dagster.io/branch"
 PULL_REQUEST_ANNOTATION = "kubectl-dagster.io/pull-request"
 COMMIT_ANNOTATION = "kubectl-dagster.io/commit"

@@ -61,7 +61,8 @@ def generate():
         raise errors.ReleaseError("helm template rendered no manifests",
                                   "refusing empty output: ArgoCD would prune every resource of the Application")
     options = core.Options(namespace=settings.namespace, rollout=settings.rollout)
-    config = execution.Config(tuple(paths), settings.from_cluster, registry_namespace=settings.registry_namespace, options=options)
+    config = execution.Config(tuple(paths), settings.from_cluster, registry_namespace=settings.registry_namespace,
+                              options=options, allow_empty=settings.allow_empty)
     result = execution.execute(text, config)
     sys.stdout.write(result.text)
     sys.stdout.flush()

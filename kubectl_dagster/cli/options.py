@@ -115,8 +115,10 @@ RENDER = (
         "restart; restart: roll the webserver and daemon by changing their workspace checksum; none: leave them "
         "(the daemon re-reads the workspace every 60 s).", choices=constants.ROLLOUTS),
     Opt(("--summary",), "summary", "Say on stderr which locations were merged.", flag=True),
-    Opt(("--from-cluster",), "from_cluster", "Also read the cluster registry (ConfigMaps in the release's namespace).",
-        flag=True),
+    Opt(("--from-cluster",), "from_cluster", "Also read the cluster registry: its ConfigMaps in -n/--namespace, else "
+        "in the release's namespace as the input shows it.", flag=True),
+    Opt(("--allow-empty",), "allow_empty", "With --from-cluster: let an empty registry remove the locations an earlier "
+        "render added (refused by default).", flag=True),
     KUBECONFIG, CONTEXT, REQUEST_TIMEOUT,
     DEBUG,
 )

@@ -18,7 +18,8 @@ def run(params) -> None:
     opts = core.Options(release=params["release"], namespace=params["namespace"], rollout=params["rollout"],
                         on_conflict=params["on_conflict"], mode=params["mode"])
     config = execution.Config(tuple(params["locations"]), params["from_cluster"], params["kubeconfig"],
-                              params["context"], params["namespace"], opts, params["request_timeout"])
+                              params["context"], params["namespace"], opts, params["request_timeout"],
+                              params["allow_empty"])
     result = execution.execute(text, config)
     sys.stdout.write(result.text)
     sys.stdout.flush()

@@ -40,6 +40,8 @@ PARAMS = (
     Param("locations", "string", DEFAULT_LOCATIONS, "CodeLocations file or directory, relative to the source path"),
     Param("from-cluster", "string", "false", "Also read the cluster registry (true/false)"),
     Param("registry-namespace", "string", "", "Namespace of the cluster registry (default: the destination namespace)"),
+    Param("allow-empty", "string", "false",
+          "With from-cluster: let an empty registry remove the locations an earlier sync added (true/false)"),
     Param("rollout", "string", "reload", "reload (a PostSync hook Job), restart or none"),
     Param("skip-schema-validation", "string", "false",
           "Pass --skip-schema-validation to helm template (true/false): the chart's schema loads from the internet"),
@@ -62,6 +64,7 @@ class Settings:
     registry_namespace: str = ""
     rollout: Optional[str] = None  # None: the render default (reload where the chart has a webserver)
     skip_schema_validation: bool = False
+    allow_empty: bool = False
 
 
 def _key(name: str) -> str:
@@ -155,6 +158,7 @@ def settings(env: Mapping[str, str]) -> Settings:
         raise errors.InputError("ARGOCD_APP_NAMESPACE is not set", "set the Application's destination namespace")
     from_cluster = _flag(params, "from-cluster")
     skip_schema = _flag(params, "skip-schema-validation")
+    allow_empty = _flag(params, "allow-empty")
     rollout = params.get("rollout")
     if rollout is not None and rollout not in constants.ROLLOUTS:
         raise errors.InputError(f"rollout must be one of {', '.join(constants.ROLLOUTS)}, got {errors.excerpt(rollout)}",
@@ -166,7 +170,7 @@ def settings(env: Mapping[str, str]) -> Settings:
         set_values=dict(params.get("set") or {}), locations=params.get("locations", DEFAULT_LOCATIONS),
         locations_explicit="locations" in params, from_cluster=from_cluster,
         registry_namespace=params.get("registry-namespace") or namespace, rollout=rollout,
-        skip_schema_validation=skip_schema)
+        skip_schema_validation=skip_schema, allow_empty=allow_empty)
 
 
 def _flag(params: Dict[str, Any], name: str) -> bool:

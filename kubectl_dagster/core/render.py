@@ -62,6 +62,64 @@ def _notes(release: rel.Release, wanted: str, mode: str, ordered) -> Tuple[str, 
             "to add their Deployments and Services here",)
 
 
+class Inspected(NamedTuple):
+    """What ``--from-cluster`` needs to know of the stream before it reads the registry."""
+
+    release: str
+    namespace: Optional[str]  # the release's namespace as the stream shows it; None when it does not
+    workspace: Optional[str]  # the name of the workspace ConfigMap, when the stream renders it
+
+
+def inspect(text: str, release_name: Optional[str] = None) -> Inspected:
+    """The release, its namespace and its workspace ConfigMap, from the stream (the same checks as a render)."""
+    if not text.strip():
+        raise errors.InputError("the input is empty", "pipe in the output of `helm template` (stdin was empty)")
+    stream = manifests.split(text)
+    manifests.check(stream)
+    release = rel.find(stream, release_name)
+    return Inspected(release.name, _namespace(release), release.workspace.name if release.workspace else None)
+
+
+def _namespace(release: rel.Release) -> Optional[str]:
+    """``metadata.namespace`` where the stream sets it; else the namespace the chart wrote into the
+    container context of its user code, or into DAGSTER_K8S_PIPELINE_RUN_NAMESPACE (both .Release.Namespace)."""
+    docs = [d for d in [release.workspace, release.template(), *release.rollout_targets] if d is not None]
+    for doc in docs:
+        if isinstance(doc.meta().get("namespace"), str) and doc.meta()["namespace"]:
+            return doc.meta()["namespace"]
+    template = release.template()
+    if template is not None:
+        containers = ((template.data.get("spec") or {}).get("template") or {}).get("spec", {}).get("containers") or []
+        context = rel.context_env(containers[0]) if containers else None
+        namespace = ((context or {}).get("k8s") or {}).get("namespace")
+        if isinstance(namespace, str) and namespace:
+            return namespace
+    return release.namespace_hint or None
+
+
+def live_locations(configmaps: Sequence[Dict], inspected: Inspected) -> Set[str]:
+    """Locations a previous render put into the live release, from the namespace's ConfigMaps (as the
+    API lists them): the entries after our marker in the live workspace ConfigMap, and the env
+    ConfigMaps we created (they carry the location label; the registry's own ConfigMaps are skipped)."""
+    names: Set[str] = set()
+    for item in configmaps:
+        metadata = item.get("metadata") or {}
+        labels = metadata.get("labels") or {}
+        data = item.get("data") or {}
+        if metadata.get("name") == inspected.workspace and isinstance(data.get(c.WORKSPACE_KEY), str):
+            try:
+                _, ours = workspace.split_entries(data[c.WORKSPACE_KEY])
+            except errors.InputError:
+                ours = []
+            names |= {workspace.entry_name(entry) for entry in ours}
+        elif (labels.get(c.LOCATION_LABEL) and labels.get(c.LOCATION_LABEL) != c.SHARED_ENV_LOCATION
+              and c.REGISTRY_LABEL not in labels
+              and inspected.release in (labels.get("release"), labels.get(c.LABEL_INSTANCE))):
+            names.add(str(labels[c.LOCATION_LABEL]))
+    names.discard("")
+    return names
+
+
 def _mode(release: rel.Release, wanted: str) -> str:
     """``auto``: ``full`` whenever the user-code chart is part of the release (even with no deployments of
     its own), ``workspace`` for the system chart alone, ``objects`` for the user-code chart alone."""

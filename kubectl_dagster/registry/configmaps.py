@@ -79,12 +79,16 @@ class ConfigMapStore:
         found = [from_configmap(item) for item in kube.items_of(answer, "list locations", self.cluster.server)]
         return sorted(found, key=lambda e: e.name)
 
+    def configmaps(self) -> List[Dict[str, Any]]:
+        """Every ConfigMap of the namespace, as the API returns them."""
+        answer = self.cluster.request("list configmaps", "GET", self._path())
+        return kube.items_of(answer, "list configmaps", self.cluster.server)
+
     def reserved_ports(self) -> Set[int]:
         """3030 and the ports the namespace's live workspace ConfigMap(s) use (best effort)."""
         ports = {c.FIRST_PORT}
         try:
-            answer = self.cluster.request("list configmaps", "GET", self._path())
-            items = kube.items_of(answer, "list configmaps", self.cluster.server)
+            items = self.configmaps()
         except errors.Error:
             return ports
         for item in items:

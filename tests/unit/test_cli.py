@@ -23,6 +23,7 @@ ARGVS = [
     ["--locations=a.yaml", "--locations", "dir/", "--summary"],
     ["-n", "dagster", "--release", "prod", "--rollout", "restart", "--on-conflict=replace", "--mode", "workspace"],
     ["--namespace=ns", "--rollout=none", "--from-cluster", "--kubeconfig", "/k", "--context", "c", "--debug"],
+    ["--from-cluster", "--allow-empty"],
     ["-n", "--summary"],  # an option value that looks like a flag: click takes it as the value too
     ["--locations", ""],
 ]
