@@ -17,7 +17,8 @@ def excerpt(value: Any, limit: int = EXCERPT) -> str:
     if not (value is None or isinstance(value, (str, int, float, bool))):
         return f"a {type(value).__name__}"
     text = repr(value[:limit] if isinstance(value, str) else value)
-    return text if len(text) <= limit and not (isinstance(value, str) and len(value) > limit) else text[: limit - 3] + "..."
+    cut = len(text) > limit or (isinstance(value, str) and len(value) > limit)
+    return text[: limit - 3] + "..." if cut else text
 
 
 class Error(Exception):

@@ -39,7 +39,8 @@ def read_text(path: str, limit: int = constants.MAX_FILE_BYTES) -> str:
         with open(path, "rb") as handle:
             return read_stream(handle, path, limit)
     except OSError as exc:
-        raise errors.InputError(f"cannot read {path}: {exc.strerror or exc}", "check the file and its permissions") from exc
+        raise errors.InputError(f"cannot read {path}: {exc.strerror or exc}",
+                                "check the file and its permissions") from exc
 
 
 FILE_FIX = "pass the file meant (a YAML or text file, not a device or an archive)"
@@ -61,8 +62,8 @@ def load_docs(text: str, filename: str) -> List[object]:
         return yamlio.load_all(text)
     except yamlio.LoadError as exc:
         line = f":{exc.line}" if exc.line else ""
-        raise errors.InputError(f"{filename}{line}: {exc.what()}: {exc.message}",
-                                "fix the YAML" if exc.syntax else "write the values out instead of nesting or aliasing them") from exc
+        fix = "fix the YAML" if exc.syntax else "write the values out instead of nesting or aliasing them"
+        raise errors.InputError(f"{filename}{line}: {exc.what()}: {exc.message}", fix) from exc
 
 
 def load(paths: Sequence[str], extra: Sequence[Tuple[str, dict]] = ()) -> List[locs.Location]:

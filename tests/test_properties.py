@@ -20,8 +20,8 @@ from conftest import CHART_FIXTURES, EXAMPLES, ROOT, cli, cli_in_process
 from kubectl_dagster import yamlio
 from kubectl_dagster.core import manifests
 
-STREAMS = [CHART_FIXTURES / version / f"{scenario}.yaml" for version in ("1.9.11", "1.11.10") for scenario in "abcde"] + \
-    [CHART_FIXTURES / "1.11.10" / "helm4-postrender" / "b.stdin.yaml"]
+STREAMS = [CHART_FIXTURES / version / f"{scenario}.yaml" for version in ("1.9.11", "1.11.10")
+           for scenario in "abcde"] + [CHART_FIXTURES / "1.11.10" / "helm4-postrender" / "b.stdin.yaml"]
 LOCATION_FILES = [EXAMPLES / "dagster-locations.yaml"] + sorted((ROOT / "tests" / "golden").glob("*/locations.yaml"))
 STREAM_TEXTS = [path.read_text() for path in STREAMS]
 LOCATION_TEXTS = [path.read_text() for path in LOCATION_FILES]
@@ -134,7 +134,8 @@ def test_damaged_location_files(data):
 
 
 REGISTRY = ("apiVersion: kubectl-dagster/v1alpha1\nkind: CodeLocations\nlocations:\n"
-            "  - name: kept  # a comment the write must keep\n    image: {repository: r, tag: '1'}\n    pythonFile: a.py\n")
+            "  - name: kept  # a comment the write must keep\n"
+            "    image: {repository: r, tag: '1'}\n    pythonFile: a.py\n")
 
 
 @settings(max_examples=60, **SETTINGS)

@@ -9,7 +9,8 @@ import pytest
 from conftest import CHART_FIXTURES, cli, cli_in_process
 
 B = (CHART_FIXTURES / "1.11.10" / "b.yaml").read_text()
-HEAD = "apiVersion: kubectl-dagster/v1alpha1\nkind: CodeLocations\nlocations:\n  - name: x\n    image: {repository: r}\n"
+HEAD = ("apiVersion: kubectl-dagster/v1alpha1\nkind: CodeLocations\nlocations:\n"
+        "  - name: x\n    image: {repository: r}\n")
 GOOD = HEAD + "    pythonFile: a.py\n"
 
 
@@ -23,7 +24,8 @@ def one_line_error(result, fragment: str) -> None:
 
 LOCATIONS = [
     # id, extra lines of location x (after name, image, pythonFile), fragment of the error
-    ("quantity", "    resources: {requests: {cpu: 1 core}}\n", "resources.requests.cpu '1 core' is not a Kubernetes quantity"),
+    ("quantity", "    resources: {requests: {cpu: 1 core}}\n",
+     "resources.requests.cpu '1 core' is not a Kubernetes quantity"),
     ("quantity-unit", "    resources: {limits: {memory: 1GB}}\n", "is not a Kubernetes quantity"),
     ("negative-quantity", "    resources: {requests: {cpu: '-1'}}\n", "must not be negative"),
     ("request-over-limit", "    resources: {requests: {cpu: '2'}, limits: {cpu: 500m}}\n",
@@ -49,12 +51,14 @@ LOCATIONS = [
     ("service-annotation", "    service: {annotations: {'x y': z}}\n", "annotation key 'x y'"),
     ("node-selector-not-string", "    nodeSelector: {gpu: true}\n", "nodeSelector gpu: True is not a string"),
     ("selector-label", "    labels: {deployment: other}\n", "label 'deployment' is a label the chart selects pods by"),
-    ("selector-label-name", "    labels: {app.kubernetes.io/name: other}\n", "label 'app.kubernetes.io/name' is a label"),
+    ("selector-label-name", "    labels: {app.kubernetes.io/name: other}\n",
+     "label 'app.kubernetes.io/name' is a label"),
     ("sidecar-not-mapping", "    sidecarContainers: [busybox]\n", "each sidecarContainers item must be a mapping"),
     ("sidecar-no-image", "    sidecarContainers: [{name: side}]\n", "sidecarContainers image None: an image is"),
     ("sidecar-name-clash", "    sidecarContainers: [{name: dagster-user-deployments, image: busybox}]\n",
      "is used by another container of the pod"),
-    ("init-bad-name", "    initContainers: [{name: Init_1, image: busybox}]\n", "initContainers name 'Init_1' is not a DNS label"),
+    ("init-bad-name", "    initContainers: [{name: Init_1, image: busybox}]\n",
+     "initContainers name 'Init_1' is not a DNS label"),
     ("init-env", "    initContainers: [{name: init, image: busybox, env: [{name: A, value: 1}]}]\n",
      "env 'A': 1 is not a string"),
     ("long-value-is-cut", "    env: {A: [1]}\n    labels: {team: '" + "x" * 5000 + "'}\n", "xxx..."),
@@ -135,7 +139,8 @@ def _workspace_value(value: str) -> str:
 
 
 STREAMS = [
-    ("workspace-map", _workspace_value('"{a: 1}"'), "workspace.yaml in the input's workspace ConfigMap is a mapping, not a"),
+    ("workspace-map", _workspace_value('"{a: 1}"'),
+     "workspace.yaml in the input's workspace ConfigMap is a mapping, not a"),
     ("workspace-number", _workspace_value('"12"'), "workspace.yaml in the input's workspace ConfigMap is 12"),
     ("workspace-scalars", _workspace_value('"load_from: [1, 2]"'), "an entry of load_from in the input's workspace"),
     ("workspace-not-string", _workspace_value("12"), "has data that is not a mapping of strings"),
@@ -225,8 +230,10 @@ def test_huge_stdin_fails_fast(tmp_path):
                    "the input on stdin is larger than 64 MiB")
 
 
-@pytest.mark.parametrize("command", [["render"], ["list-locations"], ["add-location", "y", "--image", "r", "-f", "a.py"]],
-                         ids=["render", "list", "add"])
+COMMANDS = [["render"], ["list-locations"], ["add-location", "y", "--image", "r", "-f", "a.py"]]
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=["render", "list", "add"])
 def test_a_trailing_slash_on_a_file(tmp_path, command):
     path = tmp_path / "locations.yaml"
     path.write_text(GOOD)

@@ -161,8 +161,8 @@ def settings(env: Mapping[str, str]) -> Settings:
     allow_empty = _flag(params, "allow-empty")
     rollout = params.get("rollout")
     if rollout is not None and rollout not in constants.ROLLOUTS:
-        raise errors.InputError(f"rollout must be one of {', '.join(constants.ROLLOUTS)}, got {errors.excerpt(rollout)}",
-                                "fix the plugin parameter")
+        raise errors.InputError(f"rollout must be one of {', '.join(constants.ROLLOUTS)}, "
+                                f"got {errors.excerpt(rollout)}", "fix the plugin parameter")
     api_versions = [v.strip() for v in (env.get("KUBE_API_VERSIONS") or "").split(",") if v.strip()]
     return Settings(
         release=release, namespace=namespace, kube_version=(env.get("KUBE_VERSION") or None),
@@ -176,7 +176,8 @@ def settings(env: Mapping[str, str]) -> Settings:
 def _flag(params: Dict[str, Any], name: str) -> bool:
     value = str(params.get(name, "false")).strip().lower()
     if value not in TRUE | FALSE:
-        raise errors.InputError(f"{name} must be true or false, got {errors.excerpt(value)}", "fix the plugin parameter")
+        raise errors.InputError(f"{name} must be true or false, got {errors.excerpt(value)}",
+                                "fix the plugin parameter")
     return value in TRUE
 
 

@@ -187,8 +187,8 @@ def _check_name(spec: dict) -> Iterable[Tuple[tuple, str]]:
     if name is None and spec.get("branch") is None:
         yield (), "a location needs a name or a branch"
     elif name is not None and not k8s.is_dns1035_label(name):
-        yield ("name",), (f"name {errors.excerpt(name)} is not a DNS-1035 label (lowercase letters, digits and '-', starting "
-                          f"with a letter, at most 63 characters): the chart names the Service after it")
+        yield ("name",), (f"name {errors.excerpt(name)} is not a DNS-1035 label (lowercase letters, digits and '-', "
+                          "starting with a letter, at most 63 characters): the chart names the Service after it")
     elif name is None and not resolve_name(spec):
         yield ("branch",), f"branch {errors.excerpt(spec['branch'])} leaves no usable name; set name"
 
@@ -200,7 +200,8 @@ def _check_image(image: Any) -> Iterable[Tuple[tuple, str]]:
     if not isinstance(image["repository"], str):
         yield ("image", "repository"), "image.repository must be a string"
     elif k8s.image_problem(image["repository"]):
-        yield ("image", "repository"), f"image.repository {errors.excerpt(image['repository'])}: {k8s.image_problem(image['repository'])}"
+        yield ("image", "repository"), (f"image.repository {errors.excerpt(image['repository'])}: "
+                                        f"{k8s.image_problem(image['repository'])}")
     tag = image.get("tag")
     if tag not in (None, "") and (isinstance(tag, (bool, float)) or not isinstance(tag, (str, int))):
         yield ("image", "tag"), (f"image.tag {errors.excerpt(tag)} is not a string after YAML parsing; "
@@ -272,13 +273,15 @@ def _check_env_list(env: list, path: tuple) -> Iterable[Tuple[tuple, str]]:
             continue
         yield from _check_env_name(item["name"], here + ("name",))
         for key in sorted(set(item) - ENV_ITEM_KEYS, key=str):
-            yield here + (key,), f"unknown key {errors.excerpt(key)} in env item {errors.excerpt(item['name'])} (expected name, value, valueFrom)"
+            yield here + (key,), (f"unknown key {errors.excerpt(key)} in env item {errors.excerpt(item['name'])} "
+                                  "(expected name, value, valueFrom)")
         value = item.get("value")
         if value is not None and not isinstance(value, str):
             yield here + ("value",), (f"env {errors.excerpt(item['name'])}: {errors.excerpt(value)} is not a string "
                                       "after YAML parsing (the API server refuses it); quote the value as written")
         if item.get("valueFrom") is not None and (not isinstance(item["valueFrom"], dict) or value not in (None, "")):
-            yield here + ("valueFrom",), f"env {errors.excerpt(item['name'])}: valueFrom must be a mapping, and without a value"
+            yield here + ("valueFrom",), (f"env {errors.excerpt(item['name'])}: valueFrom must be a mapping, "
+                                          "and without a value")
 
 
 def _check_env_source(key: str, item: Any, path: tuple) -> Iterable[Tuple[tuple, str]]:
@@ -302,12 +305,13 @@ def _check_metadata(spec: dict) -> Iterable[Tuple[tuple, str]]:
     labels = spec.get("labels")
     yield from _check_strings(labels, ("labels",), "label", k8s.is_label_key, k8s.is_label_value)
     for key in sorted(set(labels) & set(constants.SELECTOR_LABELS), key=str) if isinstance(labels, dict) else ():
-        yield ("labels", key), (f"label {errors.excerpt(key)} is a label the chart selects pods by: it would replace the "
-                                "selector's value and the Deployment would not select its pods; rename it")
+        yield ("labels", key), (f"label {errors.excerpt(key)} is a label the chart selects pods by: it would replace "
+                                "the selector's value and the Deployment would not select its pods; rename it")
     yield from _check_strings(spec.get("nodeSelector"), ("nodeSelector",), "nodeSelector", k8s.is_label_key,
                               k8s.is_label_value)
     service = spec.get("service") if isinstance(spec.get("service"), dict) else {}
-    for path, value in ((("annotations",), spec.get("annotations")), (("service", "annotations"), service.get("annotations"))):
+    for path, value in ((("annotations",), spec.get("annotations")),
+                        (("service", "annotations"), service.get("annotations"))):
         yield from _check_strings(value, path, "annotation", k8s.is_annotation_key, None)
         if isinstance(value, dict) and k8s.annotations_size(value) > k8s.ANNOTATIONS_TOTAL_MAX:
             yield path, f"{'.'.join(path)} exceed the API server's total of {k8s.ANNOTATIONS_TOTAL_MAX} bytes"
@@ -413,7 +417,8 @@ def _check_expiry(spec: dict) -> Iterable[Tuple[tuple, str]]:
     if value is None or isinstance(value, datetime.datetime):
         return
     if not isinstance(value, str) or parse_time(value) is None:
-        yield ("expiresAt",), f"expiresAt must be an RFC 3339 time such as 2026-12-01T00:00:00Z, got {errors.excerpt(value)}"
+        yield ("expiresAt",), (f"expiresAt must be an RFC 3339 time such as 2026-12-01T00:00:00Z, "
+                               f"got {errors.excerpt(value)}")
 
 
 def parse_time(value: Any) -> Optional[datetime.datetime]:
@@ -441,7 +446,8 @@ def _check_patches(patches: Any) -> Iterable[Tuple[tuple, str]]:
         if not isinstance(item, dict) or set(item) - {"kind", "patch"}:
             yield ("patches", position), "each patch needs exactly kind and patch"
         elif item.get("kind") not in PATCH_KINDS:
-            yield ("patches", position, "kind"), f"patch kind must be one of {', '.join(PATCH_KINDS)}, got {errors.excerpt(item.get('kind'))}"
+            yield ("patches", position, "kind"), (f"patch kind must be one of {', '.join(PATCH_KINDS)}, "
+                                                  f"got {errors.excerpt(item.get('kind'))}")
         elif not isinstance(item.get("patch"), list) or not all(isinstance(op, dict) and "op" in op for op in item["patch"]):
             yield ("patches", position, "patch"), "patch must be a list of RFC 6902 operations ({op, path, value})"
 

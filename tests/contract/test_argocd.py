@@ -198,7 +198,8 @@ def _break(repo, case):
     ("params-number", "3", "error: ARGOCD_APP_PARAMETERS is 3, not a list of parameters"),
     ("params-boolean", "true", "error: ARGOCD_APP_PARAMETERS is True, not a list of parameters"),
     ("params-object", '{"name": "chart"}', "error: ARGOCD_APP_PARAMETERS is a mapping, not a list"),
-    ("params-name-not-string", [{"name": 3, "string": "x"}], "error: ARGOCD_APP_PARAMETERS has a mapping where a parameter"),
+    ("params-name-not-string", [{"name": 3, "string": "x"}],
+     "error: ARGOCD_APP_PARAMETERS has a mapping where a parameter"),
     ("params-item-not-object", ["chart"], "error: ARGOCD_APP_PARAMETERS has 'chart' where a parameter"),
     ("params-deep", "[" * 30000 + "]" * 30000, "error: ARGOCD_APP_PARAMETERS is nested too deeply"),
     ("params-array-of-lists", [{"name": "values-files", "array": [["values.yaml"]]}],
@@ -220,8 +221,8 @@ def test_failures_leave_stdout_empty(repo, tmp_path, case, params, message):
     assert result.stderr.count("\n") == 1
 
 
-@pytest.mark.parametrize("text", [b"name: [unclosed\n", b"- a\n- b\n", b"\x89PNG\r\n\x1a\n\x00\xff", b"dependencies: 3\n"],
-                         ids=["unparseable", "list", "binary", "dependencies-not-list"])
+@pytest.mark.parametrize("text", [b"name: [unclosed\n", b"- a\n- b\n", b"\x89PNG\r\n\x1a\n\x00\xff",
+                                  b"dependencies: 3\n"], ids=["unparseable", "list", "binary", "dependencies-not-list"])
 def test_init_on_a_broken_chart_yaml(repo, tmp_path, text):
     (repo / "apps" / "dagster" / "Chart.yaml").write_bytes(text)
     result = cmp(repo, argocd_env(tmp_path), "init")

@@ -88,9 +88,10 @@ def test_env_names(name, ok):
     assert k8s.is_env_name(name) is ok
 
 
-QUANTITIES = [("0", 0), ("1", 1), ("1.5", 1.5), ("100m", 0.1), ("1Ki", 1024), ("1Mi", 2 ** 20), ("1.5Gi", 1.5 * 2 ** 30),
-              ("1e3", 1000), ("1E3", 1000), ("1E", 10 ** 18), ("5e-3", 0.005), (".5", 0.5), ("1.", 1), ("+1", 1),
-              ("-1", -1), ("12n", 12e-9), ("12u", 12e-6), ("2k", 2000), ("3M", 3e6), (2, 2), (0.5, 0.5)]
+QUANTITIES = [("0", 0), ("1", 1), ("1.5", 1.5), ("100m", 0.1), ("1Ki", 1024), ("1Mi", 2 ** 20),
+              ("1.5Gi", 1.5 * 2 ** 30), ("1e3", 1000), ("1E3", 1000), ("1E", 10 ** 18), ("5e-3", 0.005), (".5", 0.5),
+              ("1.", 1), ("+1", 1), ("-1", -1), ("12n", 12e-9), ("12u", 12e-6), ("2k", 2000), ("3M", 3e6), (2, 2),
+              (0.5, 0.5)]
 
 
 @pytest.mark.parametrize("text,value", QUANTITIES, ids=[repr(t) for t, _ in QUANTITIES])
@@ -140,7 +141,8 @@ def test_what_the_recorded_api_server_refused_is_refused():
 
 
 def test_what_the_recorded_api_server_stored_is_accepted():
-    stored = [e for e in _exchanges() if e["response"]["status"] == 201 and e["response"]["body"]["kind"] == "ConfigMap"]
+    stored = [e for e in _exchanges()
+              if e["response"]["status"] == 201 and e["response"]["body"]["kind"] == "ConfigMap"]
     assert stored
     for exchange in stored:
         metadata = exchange["response"]["body"]["metadata"]
