@@ -114,7 +114,7 @@ def live_locations(configmaps: Sequence[Dict], inspected: Inspected) -> Set[str]
             names |= {workspace.entry_name(entry) for entry in ours}
         elif (labels.get(c.LOCATION_LABEL) and labels.get(c.LOCATION_LABEL) != c.SHARED_ENV_LOCATION
               and c.REGISTRY_LABEL not in labels
-              and inspected.release in (labels.get("release"), labels.get(c.LABEL_INSTANCE))):
+              and inspected.release in (labels.get(c.LABEL_RELEASE), labels.get(c.LABEL_INSTANCE))):
             names.add(str(labels[c.LOCATION_LABEL]))
     names.discard("")
     return names
