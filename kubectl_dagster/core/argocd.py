@@ -41,6 +41,7 @@ PARAMS = (
     Param("from-cluster", "string", "false", "Also read the cluster registry (true/false)"),
     Param("registry-namespace", "string", "", "Namespace of the cluster registry (default: the destination namespace)"),
     Param("rollout", "string", "reload", "reload (a PostSync hook Job), restart or none"),
+    Param("reload-nudge", "string", "true", "With rollout reload: nudge the kubelet (a Role to patch pods) (true/false)"),
 )
 BY_KEY = {re.sub(r"[^a-z0-9]", "", p.name): p for p in PARAMS}
 
@@ -59,6 +60,7 @@ class Settings:
     from_cluster: bool = False
     registry_namespace: str = ""
     rollout: Optional[str] = None  # None: the render default (reload where the chart has a webserver)
+    reload_nudge: bool = True
 
 
 def _key(name: str) -> str:
@@ -143,13 +145,16 @@ def settings(env: Mapping[str, str]) -> Settings:
     rollout = params.get("rollout")
     if rollout is not None and rollout not in constants.ROLLOUTS:
         raise errors.InputError(f"rollout must be one of {', '.join(constants.ROLLOUTS)}, got {rollout!r}", "fix the plugin parameter")
+    nudge = str(params.get("reload-nudge", "true")).strip().lower()
+    if nudge not in TRUE | FALSE:
+        raise errors.InputError(f"reload-nudge must be true or false, got {nudge!r}", "fix the plugin parameter")
     api_versions = [v.strip() for v in (env.get("KUBE_API_VERSIONS") or "").split(",") if v.strip()]
     return Settings(
         release=release, namespace=namespace, kube_version=(env.get("KUBE_VERSION") or None),
         api_versions=api_versions, chart=params.get("chart") or ".", values_files=list(params.get("values-files") or []),
         set_values=dict(params.get("set") or {}), locations=params.get("locations", DEFAULT_LOCATIONS),
         locations_explicit="locations" in params, from_cluster=from_cluster in TRUE,
-        registry_namespace=params.get("registry-namespace") or namespace, rollout=rollout)
+        registry_namespace=params.get("registry-namespace") or namespace, rollout=rollout, reload_nudge=nudge in TRUE)
 
 
 def helm_template(helm: str, s: Settings, chart: str, values: Sequence[str]) -> List[str]:

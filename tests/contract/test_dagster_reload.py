@@ -192,22 +192,29 @@ def test_add_location_wait_success_and_load_error(dagster, tmp_path):
     assert failed.stderr.rstrip().splitlines()[-1].startswith("error: invalid locations: dagster: location 'epsilon' failed to load")
 
 
-def _run_hook_script(job, url, expect, timeout):
+def _hook_env(job, url, timeout, declared=None, **extra):
+    """The Job's environment, pointed at the local webserver; ``declared`` replaces its locations."""
     container = job["spec"]["template"]["spec"]["containers"][0]
     env = {item["name"]: item["value"] for item in container["env"]}
-    env.update(DAGSTER_WEBSERVER_URL=url, KUBECTL_DAGSTER_TIMEOUT=str(timeout), KUBECTL_DAGSTER_INTERVAL="1")
-    if expect is not None:
-        env["KUBECTL_DAGSTER_EXPECT"] = expect
+    env.update(DAGSTER_WEBSERVER_URL=url, KUBECTL_DAGSTER_TIMEOUT=str(timeout), KUBECTL_DAGSTER_INTERVAL="1",
+               KUBECTL_DAGSTER_NUDGE="[]", **extra)
+    if declared is not None:
+        env["KUBECTL_DAGSTER_LOCATIONS"] = json.dumps(declared)
     argv = [sys.executable if arg == "python" else arg for arg in container["command"]]
+    return argv, dict(os.environ, **env)
+
+
+def _run_hook_script(job, url, names, timeout):
+    argv, env = _hook_env(job, url, timeout, {name: {} for name in names})
     start = time.monotonic()
-    proc = subprocess.run(argv, env=dict(os.environ, **env), capture_output=True, timeout=timeout + 60)
+    proc = subprocess.run(argv, env=env, capture_output=True, timeout=timeout + 60)
     return proc, time.monotonic() - start
 
 
 def test_hook_job_script_succeeds_when_the_workspace_matches(dagster):
     """The script inside the rendered Job, run as a local process against the real webserver."""
     served = sorted(reloadhook.status(reloadhook.http_transport(dagster.url)))
-    proc, _ = _run_hook_script(dagster.job, dagster.url, ",".join(served), 60)
+    proc, _ = _run_hook_script(dagster.job, dagster.url, served, 60)
     assert proc.returncode == 0, proc.stdout.decode() + proc.stderr.decode()
     out = proc.stdout.decode()
     assert "workspace reloaded" in out and "warning: location broken failed to load" in out
@@ -215,7 +222,7 @@ def test_hook_job_script_succeeds_when_the_workspace_matches(dagster):
 
 def test_hook_job_script_fails_within_its_bound(dagster):
     served = sorted(reloadhook.status(reloadhook.http_transport(dagster.url)))
-    proc, took = _run_hook_script(dagster.job, dagster.url, ",".join(served + ["never-appears"]), 4)
+    proc, took = _run_hook_script(dagster.job, dagster.url, served + ["never-appears"], 4)
     assert proc.returncode == 1
     assert "missing: never-appears" in proc.stdout.decode()
     assert took < 4 + 30  # bounded: the timeout plus one reload call
@@ -226,7 +233,12 @@ def test_rendered_job_reloads_the_writable_webserver(dagster):
     container = job["spec"]["template"]["spec"]["containers"][0]
     env = {item["name"]: item["value"] for item in container["env"]}
     assert env["DAGSTER_WEBSERVER_URL"] == "http://dagster-dagster-webserver:80"
-    assert env["KUBECTL_DAGSTER_EXPECT"] == "alpha,beta,broken,ml-models,sales-etl"
+    declared = json.loads(env["KUBECTL_DAGSTER_LOCATIONS"])
+    assert sorted(declared) == ["alpha", "beta", "broken", "ml-models", "sales-etl"]
+    assert declared["alpha"]["image"] == "ghcr.io/acme/code:1.11.10"  # no tag: the chart version, as the chart does
+    assert declared["sales-etl"]["image"] == "ghcr.io/acme/sales-etl:2024.06.1"  # the chart's own location
+    assert json.loads(env["KUBECTL_DAGSTER_NUDGE"])[0].endswith("component=dagster-webserver")
+    assert job["spec"]["template"]["spec"]["serviceAccountName"] == "dagster-dagster-reload"
     assert container["image"] == "docker.io/dagster/dagster-celery-k8s:1.11.10"  # the webserver's image
     annotations = job["metadata"]["annotations"]
     assert annotations["helm.sh/hook"] == "post-install,post-upgrade"
