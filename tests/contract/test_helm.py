@@ -6,6 +6,8 @@ postrenderer/v1 plugin installed from helm-plugin/dagster-postrenderer under a t
 HELM_DATA_HOME (filename annotations, hooks passed through), failures on both versions (non-zero
 exit, nothing rendered; Helm 4 hides stderr so the error file must hold the message), and the
 Helm-3-style CLI plugin (`helm dagster …`) on both versions."""
+import json
+
 import pytest
 
 from conftest import MINI_CHART, ROOT, run, tool
@@ -128,8 +130,8 @@ def test_reload_hook_job_survives_helm(helm, locations_file, helm_home):
 
     container = yamlio.make_yaml().load(job)["spec"]["template"]["spec"]["containers"][0]
     env = {item["name"]: item["value"] for item in container["env"]}
-    assert env["KUBECTL_DAGSTER_EXPECT"] == "chart-location,feature-add-location"
+    assert sorted(json.loads(env["KUBECTL_DAGSTER_LOCATIONS"])) == ["chart-location", "feature-add-location"]
     assert env["DAGSTER_WEBSERVER_URL"] == "http://dagster-webserver:80"
     if helm == "helm4":  # a hook: printed after every plain manifest
         assert docs.index(next(d for d in docs if "kubectl-dagster.io/reload-hook" in d)) > max(
-            i for i, d in enumerate(docs) if "kind: Service" in d)
+            i for i, d in enumerate(docs) if "\nkind: Service\n" in d)
