@@ -104,7 +104,8 @@ LOCATIONS_HEAD = "apiVersion: kubectl-dagster/v1alpha1\nkind: CodeLocations\ndef
 
 
 def entry(name, port, tag=None):
-    return f"  - name: {name}\n    pythonFile: {name}.py\n    port: {port}\n" + (f"    image: {{tag: '{tag}'}}\n" if tag else "")
+    image = f"    image: {{tag: '{tag}'}}\n" if tag else ""
+    return f"  - name: {name}\n    pythonFile: {name}.py\n    port: {port}\n" + image
 
 
 def render_workspace(locations_path, tmp):
@@ -284,7 +285,8 @@ def test_status_and_reload_through_the_api_server_service_proxy(dagster, kube, t
 
 
 LOCATION_FIELDS = ("query { workspaceOrError { ... on Workspace { locationEntries { name updatedTimestamp "
-                   "locationOrLoadError { ... on RepositoryLocation { repositories { assetNodes { assetKey { path } } } } } "
+                   "locationOrLoadError { ... on RepositoryLocation { repositories { assetNodes { assetKey { path } } } "
+                   "} } "
                    "} } } }")
 
 
@@ -398,12 +400,13 @@ def test_adding_a_location_while_a_read_only_webserver_runs(fresh, tmp_path):
     post = reloadhook.http_transport(d.url)
     with pytest.raises(reloadhook.ReadOnlyError):
         reloadhook.reload(post)
-    write_in_place(d.workspace, yamlio.dump({"load_from": [workspace.grpc_entry(n, "127.0.0.1", ports[n]) for n in ports]}))
+    both = [workspace.grpc_entry(name, "127.0.0.1", ports[name]) for name in ports]
+    write_in_place(d.workspace, yamlio.dump({"load_from": both}))
     registry = tmp_path / "registry.yaml"
     env = dict(os.environ, PATH=path_with_plugin())
-    waiting = subprocess.Popen([entry_point(), "add-location", "beta", "--image", "r:1", "-f", "beta.py", "--port",
-                                str(ports["beta"]), "--locations", str(registry), "--wait=60s", "--webserver-url", d.url],
-                               env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    argv = [entry_point(), "add-location", "beta", "--image", "r:1", "-f", "beta.py", "--port", str(ports["beta"]),
+            "--locations", str(registry), "--wait=60s", "--webserver-url", d.url]
+    waiting = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         time.sleep(2)
         assert "beta" not in reloadhook.status(post)  # read-only: still the workspace it started with
@@ -438,7 +441,8 @@ def test_nudge_calls_exactly_what_the_role_grants(dagster, kube, tmp_path):
     the Role grants nothing it does not call. It annotates the webserver and daemon pods (the kubelet
     re-syncs their volumes), keeps the served servers on the webserver pods, and a second run reads
     them back: a location whose pod template changed must come back from another server."""
-    rendered = cli("render", "--locations", str(dagster.locations), stdin=(CHART_FIXTURES / "1.11.10" / "b.yaml").read_text())
+    release = (CHART_FIXTURES / "1.11.10" / "b.yaml").read_text()
+    rendered = cli("render", "--locations", str(dagster.locations), stdin=release)
     docs = {d.kind: d.data for d in manifests.split(rendered.stdout).documents if d.kind in ("Role", "Job")}
     granted = {(group, resource, verb) for rule in docs["Role"]["rules"] for group in rule["apiGroups"]
                for resource in rule["resources"] for verb in rule["verbs"]}

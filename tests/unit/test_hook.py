@@ -92,9 +92,8 @@ def test_rbac_comes_first_and_grants_only_list_and_patch_on_pods():
     pod = job["spec"]["template"]["spec"]
     assert pod["serviceAccountName"] == sa["metadata"]["name"] and pod["automountServiceAccountToken"] is True
     selectors = json.loads(env_of(job)[constants.HOOK_ENV_NUDGE])
-    assert selectors == ["app.kubernetes.io/instance=dagster,app.kubernetes.io/name=dagster,component=dagster-webserver",
-                         "app.kubernetes.io/instance=dagster,app.kubernetes.io/name=dagster,component=dagster-daemon,"
-                         "deployment=daemon"]
+    common = "app.kubernetes.io/instance=dagster,app.kubernetes.io/name=dagster"
+    assert selectors == [f"{common},component=dagster-webserver", f"{common},component=dagster-daemon,deployment=daemon"]
 
 
 def test_no_nudge_means_no_rbac():
