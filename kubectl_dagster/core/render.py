@@ -72,7 +72,9 @@ def _only_hooks(stream: manifests.Stream, wanted: Optional[str]) -> bool:
     """A stream of Helm hooks alone (Helm 4.2's ``separate`` post-render strategy sends them in a call
     of their own): nothing of a Dagster release nor of ours, so it passes through unchanged."""
     objects = [doc for doc in stream.documents if doc.kind]
-    if not objects or any(not isinstance(doc.data, dict) or "helm.sh/hook" not in doc.annotations() for doc in objects):
+    if not objects or any("helm.sh/hook" not in doc.text for doc in objects):  # most streams: decided unparsed
+        return False
+    if any(not isinstance(doc.data, dict) or "helm.sh/hook" not in doc.annotations() for doc in objects):
         return False
     try:
         rel.find(stream, wanted)
