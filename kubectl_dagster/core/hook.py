@@ -68,7 +68,7 @@ def read_only_webservers(release: rel.Release) -> List[manifests.Document]:
     for doc in release.rollout_targets:
         container = _container(doc)
         command = " ".join(str(part) for part in (container.get("command") or []) + (container.get("args") or []))
-        if doc.labels().get("component") == c.READ_ONLY_COMPONENT or "--read-only" in command:
+        if doc.labels().get(c.LABEL_COMPONENT) == c.READ_ONLY_COMPONENT or "--read-only" in command:
             found.append(doc)
     return found
 
@@ -112,10 +112,10 @@ def _location_deployments(release: rel.Release, documents) -> Dict[str, manifest
         if doc.kind != "Deployment" or not isinstance(doc.data, dict):
             continue
         labels = doc.labels()
-        if str(labels.get(c.LABEL_INSTANCE) or labels.get("release") or "") != release.name:
+        if str(labels.get(c.LABEL_INSTANCE) or labels.get(c.LABEL_RELEASE) or "") != release.name:
             continue
-        name = labels.get(c.LOCATION_LABEL) or (labels.get("deployment") if labels.get("component") == c.USER_COMPONENT
-                                                  else None)
+        user_code = labels.get(c.LABEL_COMPONENT) == c.USER_COMPONENT
+        name = labels.get(c.LOCATION_LABEL) or (labels.get(c.LABEL_DEPLOYMENT) if user_code else None)
         if name:
             found.setdefault(str(name), doc)
     return found
