@@ -66,11 +66,23 @@ SOURCE_TEMPLATE = "{chart}/templates/kubectl-dagster/{location}.yaml"
 # compressed, so no installable release comes near 64 MiB).
 MAX_FILE_BYTES = 16 * 1024 * 1024
 MAX_STREAM_BYTES = 64 * 1024 * 1024
+# The reload hook (core/hook.py) and its script (reloadhook.py, which cannot import this module and
+# spells the same strings; tests/unit/test_hook.py checks they agree).
+RELOAD_HOOK_LABEL = "kubectl-dagster.io/reload-hook"
+NUDGE_ANNOTATION = "kubectl-dagster.io/workspace-nudge"  # updated on the pods: the kubelet re-syncs their volumes
+STATE_ANNOTATION = "kubectl-dagster.io/reload-state"  # on the webserver pods: {location: [template, server id]}
+HOOK_ENV_URL = "DAGSTER_WEBSERVER_URL"
+HOOK_ENV_LOCATIONS = "KUBECTL_DAGSTER_LOCATIONS"
+HOOK_ENV_NUDGE = "KUBECTL_DAGSTER_NUDGE"
+HOOK_ENV_TIMEOUT = "KUBECTL_DAGSTER_TIMEOUT"
+HOOK_ENV_INTERVAL = "KUBECTL_DAGSTER_INTERVAL"
+READ_ONLY_COMPONENT = "dagster-webserver-read-only"  # the chart's dagsterWebserver.enableReadOnly Deployment
 
 ROLLOUTS = ("reload", "restart", "none")
 DEFAULT_ROLLOUT = "reload"
 ON_CONFLICT = ("error", "replace")
 MODES = ("auto", "full", "workspace", "objects")
+BOOLEANS = ("true", "false")
 
 # Helm 4 throws a post-renderer's stderr away: when we run as its plugin we also write the error here.
 HELM_PLUGIN_ENV = "HELM_PLUGIN_NAME"

@@ -40,7 +40,8 @@ def say(line: str) -> None:
 def execute(text: str, config: Config, note: Callable[[str], None] = say) -> core.Result:
     """Render ``text`` with the configured locations; every problem carries its file and line."""
     found = load_locations(config, text, note)
-    options = config.options._replace(hook_script=hook_script())
+    options = config.options._replace(hook_script=hook_script(),
+                                      locations_given=bool(config.locations) or config.from_cluster)
     try:
         return core.render(text, found, options)
     except errors.LocationError as exc:

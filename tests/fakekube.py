@@ -21,6 +21,13 @@ What it serves
 - ``metadata.managedFields`` as the server keeps them: an Update entry per manager (``fieldManager`` or the
   User-Agent's first word) and an Apply entry per applier.
 - Namespaces: create (201, 409) and get.
+- Pods, ServiceAccounts, batch/v1 Jobs and rbac.authorization.k8s.io/v1 Roles and RoleBindings, with the same
+  semantics: the reload hook's nudge lists and patches pods; kubectl gets the others before it applies them.
+- What kubectl reads before it applies: legacy discovery (``/api``, ``/apis``, each group version's resource list,
+  from the table above) and, when a test sets ``openapi_v2`` (tests/openapi_v2.py), the protobuf ``/openapi/v2``
+  its client-side validation needs. There is no ``/openapi/v3``, as on servers before 1.27, so kubectl validates on
+  its side. kubectl sends no bearer token to a plain-HTTP server: ``anonymous`` names the user such requests get
+  (None, the default: 401, as a server with ``--anonymous-auth=false``).
 - The service proxy (``/api/v1/namespaces/NS/services/NAME:PORT/proxy/...``) forwards to a local URL registered
   with :meth:`FakeKube.add_service`, as the API server forwards to the Service's endpoints (503 when there is none).
 - Watch (``?watch=true``): from a ``resourceVersion`` (events after it), or from none or "0" (ADDED for what exists
@@ -138,7 +145,42 @@ RESOURCES = {(r.group, r.plural): r for r in (
     Resource("services", "Service", "", "v1", "services"),
     Resource("deployments", "Deployment", "apps", "v1", "deployments"),
     Resource("applications", "Application", "argoproj.io", "v1alpha1", "applications", strategic=False),
+    Resource("pods", "Pod", "", "v1", "pods"),
+    Resource("serviceaccounts", "ServiceAccount", "", "v1", "serviceaccounts"),
+    Resource("jobs", "Job", "batch", "v1", "jobs"),
+    Resource("roles", "Role", "rbac.authorization.k8s.io", "v1", "roles"),
+    Resource("rolebindings", "RoleBinding", "rbac.authorization.k8s.io", "v1", "rolebindings"),
 )}
+OPENAPI_V2_TYPE = "application/com.github.proto-openapi.spec.v2.v1.0+protobuf"  # as kube-apiserver answers
+
+
+class Raw(NamedTuple):
+    """A response body sent as is (not JSON)."""
+
+    data: bytes
+    content_type: str
+
+
+def discovery(path: str) -> Optional[Dict[str, Any]]:
+    """The legacy discovery documents kubectl reads to map kinds to resources."""
+    versions = sorted({r.api_version for r in RESOURCES.values()})
+    if path == "/api":
+        return {"kind": "APIVersions", "versions": ["v1"],
+                "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": "127.0.0.1"}]}
+    if path == "/apis":
+        groups = sorted({r.group for r in RESOURCES.values() if r.group})
+        entries = []
+        for group in groups:
+            found = [{"groupVersion": v, "version": v.split("/")[1]} for v in versions if v.startswith(group + "/")]
+            entries.append({"name": group, "versions": found, "preferredVersion": found[0]})
+        return {"kind": "APIGroupList", "apiVersion": "v1", "groups": entries}
+    wanted = path[len("/api/"):] if path.startswith("/api/") else path[len("/apis/"):]
+    if wanted not in versions or path not in (f"/api/{wanted}", f"/apis/{wanted}"):
+        return None
+    verbs = ["create", "delete", "get", "list", "patch", "update", "watch"]
+    return {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": wanted, "resources": [
+        {"name": r.plural, "singularName": r.kind.lower(), "namespaced": True, "kind": r.kind, "verbs": verbs}
+        for r in RESOURCES.values() if r.api_version == wanted]}
 NAMESPACES = Resource("namespaces", "Namespace", "", "v1", "namespace_objects")
 
 
@@ -727,6 +769,13 @@ class FakeKube:
         self.applications: Dict[Tuple[str, str], Dict[str, Any]] = {}
         self.services: Dict[Tuple[str, str], Dict[str, Any]] = {}
         self.deployments: Dict[Tuple[str, str], Dict[str, Any]] = {}
+        self.pods: Dict[Tuple[str, str], Dict[str, Any]] = {}
+        self.serviceaccounts: Dict[Tuple[str, str], Dict[str, Any]] = {}
+        self.jobs: Dict[Tuple[str, str], Dict[str, Any]] = {}
+        self.roles: Dict[Tuple[str, str], Dict[str, Any]] = {}
+        self.rolebindings: Dict[Tuple[str, str], Dict[str, Any]] = {}
+        self.openapi_v2: Optional[bytes] = None  # served at /openapi/v2 when set (tests/openapi_v2.py)
+        self.anonymous: Optional[str] = None  # the user of requests without a token; None: 401
         self.proxy_targets: Dict[Tuple[str, str, int], str] = {}  # (ns, service, port) -> base URL it forwards to
         self.requests: List[Tuple[str, str, float]] = []
         self.calls: List[Call] = []
@@ -867,6 +916,10 @@ class FakeKube:
         if target:
             self.proxy_targets[(namespace, name, port)] = target
 
+    def add_pod(self, namespace: str, name: str, labels: Dict[str, str]) -> None:
+        self.put("pods", namespace, {"metadata": {"name": name, "labels": labels},
+                                     "spec": {"containers": [{"name": "main", "image": "x"}]}})
+
     def add_deployment(self, namespace: str, name: str, labels: Dict[str, str], replicas: int, ready: int) -> None:
         self.put("deployments", namespace, {"metadata": {"name": name, "labels": labels},
                                             "spec": {"replicas": replicas}, "status": {"readyReplicas": ready}})
@@ -904,6 +957,8 @@ class FakeKube:
 
     # -- authentication and authorization -----------------------------------------------------------------------------
     def _authenticate(self, authorization: str) -> str:
+        if not authorization and self.anonymous is not None:
+            return self.anonymous
         user = self.users.get(authorization[len("Bearer "):]) if authorization.startswith("Bearer ") else None
         if user is None:
             raise ApiError(401, "Unauthorized", "Unauthorized")
@@ -923,6 +978,10 @@ class FakeKube:
         """The answer to one API request: (status, JSON-able body), or (200, Watch) for a watch."""
         with self.lock:
             request.user = self._authenticate(request.authorization)
+            if request.method == "GET" and request.path == "/openapi/v2" and self.openapi_v2 is not None:
+                return 200, Raw(self.openapi_v2, OPENAPI_V2_TYPE)
+            if request.method == "GET" and discovery(request.path) is not None:
+                return 200, discovery(request.path)
             match = _NAMESPACES.match(request.path)
             if match:
                 return self._namespaces(request, match.group("name"))
@@ -1233,6 +1292,8 @@ class FakeKube:
                 fault = fake._fault_for(request.method, request.path, (code, payload))
                 if fault is not None:
                     payload = fault.garble(payload)
+                if isinstance(payload, Raw):
+                    return self._send(code, payload.data, payload.content_type)
                 self._send(code, json.dumps(payload).encode())
 
             def _read(self) -> Request:
@@ -1256,9 +1317,9 @@ class FakeKube:
                 body = fault.body if fault.body is not None else NOT_JSON
                 self._send(fault.status if fault.kind == "raw" else 200, body)
 
-            def _send(self, code: int, data: bytes) -> None:
+            def _send(self, code: int, data: bytes, content_type: str = "application/json") -> None:
                 self.send_response(code)
-                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Type", content_type)
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
                 self.wfile.write(data)

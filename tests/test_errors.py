@@ -3,6 +3,7 @@ release) and exactly one line on stderr that names the problem and the fix."""
 import pytest
 
 from conftest import cli, fixture_text
+from kubectl_dagster.core import manifests
 
 B = fixture_text("1.11.10", "b.yaml")
 C = fixture_text("1.11.10", "c.yaml")
@@ -13,6 +14,16 @@ locations:
     image: {repository: ghcr.io/acme/ok, tag: "1"}
     pythonFile: defs.py
 """
+
+
+def without_workspace(text: str) -> str:
+    """A stream with Dagster objects (webserver, daemon, ...) but no workspace ConfigMap."""
+    return "".join(d.separator + d.text for d in manifests.split(text).documents
+                   if not (d.kind == "ConfigMap" and "workspace.yaml" in ((d.data or {}).get("data") or {})))
+
+
+HOOK = ("---\napiVersion: batch/v1\nkind: Job\nmetadata:\n  name: migrate\n  annotations:\n"
+        "    helm.sh/hook: pre-upgrade\n")
 
 
 def locations_doc(body: str) -> str:
@@ -54,6 +65,10 @@ CASES = [
     ("locations-yaml-syntax", B, "locations: [\n", [], 1, "not valid YAML"),
     ("wrong-kind", B, "apiVersion: v1\nkind: ConfigMap\n", [], 1, "expected apiVersion: kubectl-dagster/v1alpha1"),
     ("bad-rollout-flag", B, None, ["--rollout", "sometimes"], 2, "Invalid value for '--rollout'"),
+    ("no-workspace-configmap", without_workspace(C), None, [], 1, "no Dagster release found in the input"),
+    ("hook-and-dagster-objects", HOOK + without_workspace(C), None, [], 1, "no Dagster release found in the input"),
+    ("only-separators", "---\n---\n", None, [], 1, "no Dagster release found in the input"),
+    ("bad-reload-nudge-flag", B, None, ["--reload-nudge", "maybe"], 2, "Invalid value for '--reload-nudge'"),
     ("mode-needs-workspace", fixture_text("1.11.10", "d.yaml"), None, ["--mode", "full"], 1,
      "--mode=full needs the workspace ConfigMap"),
 ]

@@ -60,7 +60,8 @@ def generate():
     if not any(doc.kind for doc in manifests.split(text).documents):
         raise errors.ReleaseError("helm template rendered no manifests",
                                   "refusing empty output: ArgoCD would prune every resource of the Application")
-    options = core.Options(namespace=settings.namespace, rollout=settings.rollout)
+    options = core.Options(namespace=settings.namespace, rollout=settings.rollout,
+                           reload_nudge=settings.reload_nudge)
     config = execution.Config(tuple(paths), settings.from_cluster, registry_namespace=settings.registry_namespace,
                               options=options, allow_empty=settings.allow_empty)
     result = execution.execute(text, config)

@@ -114,6 +114,10 @@ RENDER = (
     Opt(("--rollout",), "rollout", "reload (default): add a hook Job that reloads the webserver's workspace, no "
         "restart; restart: roll the webserver and daemon by changing their workspace checksum; none: leave them "
         "(the daemon re-reads the workspace every 60 s).", choices=constants.ROLLOUTS),
+    Opt(("--reload-nudge",), "reload_nudge", "With --rollout=reload: the hook updates the webserver and daemon pods "
+        "(a ServiceAccount, Role and RoleBinding come with it) so the kubelet refreshes workspace.yaml at once; "
+        "false: no RBAC, the hook waits for the kubelet's periodic sync (a minute or two).", default="true",
+        choices=constants.BOOLEANS, show_default=True),
     Opt(("--summary",), "summary", "Say on stderr which locations were merged.", flag=True),
     Opt(("--from-cluster",), "from_cluster", "Also read the cluster registry: its ConfigMaps in -n/--namespace, else "
         "in the release's namespace as the input shows it.", flag=True),

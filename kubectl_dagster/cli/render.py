@@ -16,7 +16,8 @@ from . import options
 def run(params) -> None:
     text = read_stdin()
     opts = core.Options(release=params["release"], namespace=params["namespace"], rollout=params["rollout"],
-                        on_conflict=params["on_conflict"], mode=params["mode"])
+                        on_conflict=params["on_conflict"], mode=params["mode"],
+                        reload_nudge=params["reload_nudge"] == "true")
     config = execution.Config(tuple(params["locations"]), params["from_cluster"], params["kubeconfig"],
                               params["context"], params["namespace"], opts, params["request_timeout"],
                               params["allow_empty"])
@@ -25,7 +26,9 @@ def run(params) -> None:
     sys.stdout.flush()
     for note in result.notes:
         sys.stderr.write(note + "\n")
-    if params["summary"]:
+    if params["summary"] and not result.release:
+        sys.stderr.write("passed a stream of Helm hooks alone through unchanged\n")
+    elif params["summary"]:
         names = ", ".join(result.added) or "none"
         hook = f"; reload hook Job {result.hook}" if result.hook else ""
         sys.stderr.write(f"merged {len(result.added)} location(s) into release {result.release} ({result.mode}): "

@@ -48,9 +48,7 @@ def wait_for_location(name: str, connection, timeout: float, interval: float = 3
     def fetch():
         try:
             return reloadhook.reload(post)
-        except reloadhook.WebserverError as exc:
-            if "refuses" not in str(exc):
-                raise
+        except reloadhook.ReadOnlyError:
             return reloadhook.status(post)  # a read-only webserver: only watch
 
     def done(found):

@@ -45,6 +45,7 @@ PARAMS = (
     Param("rollout", "string", "reload", "reload (a PostSync hook Job), restart or none"),
     Param("skip-schema-validation", "string", "false",
           "Pass --skip-schema-validation to helm template (true/false): the chart's schema loads from the internet"),
+    Param("reload-nudge", "string", "true", "With rollout reload: nudge the kubelet (a Role to patch pods) (true/false)"),
 )
 BY_KEY = {re.sub(r"[^a-z0-9]", "", p.name): p for p in PARAMS}
 
@@ -65,6 +66,7 @@ class Settings:
     rollout: Optional[str] = None  # None: the render default (reload where the chart has a webserver)
     skip_schema_validation: bool = False
     allow_empty: bool = False
+    reload_nudge: bool = True
 
 
 def _key(name: str) -> str:
@@ -170,11 +172,12 @@ def settings(env: Mapping[str, str]) -> Settings:
         set_values=dict(params.get("set") or {}), locations=params.get("locations", DEFAULT_LOCATIONS),
         locations_explicit="locations" in params, from_cluster=from_cluster,
         registry_namespace=params.get("registry-namespace") or namespace, rollout=rollout,
-        skip_schema_validation=skip_schema, allow_empty=allow_empty)
+        skip_schema_validation=skip_schema, allow_empty=allow_empty,
+        reload_nudge=_flag(params, "reload-nudge", "true"))
 
 
-def _flag(params: Dict[str, Any], name: str) -> bool:
-    value = str(params.get(name, "false")).strip().lower()
+def _flag(params: Dict[str, Any], name: str, default: str = "false") -> bool:
+    value = str(params.get(name, default)).strip().lower()
     if value not in TRUE | FALSE:
         raise errors.InputError(f"{name} must be true or false, got {errors.excerpt(value)}",
                                 "fix the plugin parameter")

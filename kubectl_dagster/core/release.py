@@ -14,7 +14,7 @@ from .. import errors, naming, yamlio
 from . import manifests
 
 _KINDS = ("ConfigMap", "Deployment", "Service", "Job", "ServiceAccount", "Role", "RoleBinding")
-HOOK_LABEL = "kubectl-dagster.io/reload-hook"  # our reload hook Job (see hook.py)
+HOOK_LABEL = c.RELOAD_HOOK_LABEL  # our reload hook Job and its RBAC (see hook.py)
 SHARED_ENV_SUFFIX = "-user-deployments-shared-env"
 NAME_SUFFIXES = {"Role": "-role", "RoleBinding": "-rolebinding", "ServiceAccount": "-user-deployments"}
 
@@ -149,7 +149,7 @@ def find(stream: manifests.Stream, wanted: Optional[str] = None) -> Release:
         payload = doc.data.get("data")
         if doc.kind == "ConfigMap" and isinstance(payload, dict) and payload.get("DAGSTER_K8S_PIPELINE_RUN_NAMESPACE"):
             get(release_name).namespace_hint = str(payload["DAGSTER_K8S_PIPELINE_RUN_NAMESPACE"])
-        if labels.get(c.LOCATION_LABEL) or (doc.kind == "Job" and labels.get(HOOK_LABEL)):
+        if labels.get(c.LOCATION_LABEL) or labels.get(HOOK_LABEL):
             get(release_name).ours.append(doc)
         elif doc.kind == "ConfigMap" and c.WORKSPACE_KEY in (doc.data.get("data") or {}):
             release = get(release_name)

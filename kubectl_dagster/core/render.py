@@ -17,6 +17,8 @@ class Options(NamedTuple):
     on_conflict: str = "error"
     mode: str = "auto"
     hook_script: str = ""  # the reload hook's Python source (the text of kubectl_dagster/reloadhook.py)
+    reload_nudge: bool = True  # the hook updates the webserver and daemon pods so the kubelet syncs at once
+    locations_given: bool = False  # a locations source was read (maybe empty): removing the last one reloads too
 
 
 class Result(NamedTuple):
@@ -36,7 +38,10 @@ def render(text: str, locations: Sequence[locs.Location], options: Options = Opt
         raise errors.LocationError(problems)
     stream = manifests.split(text)
     manifests.check(stream)
+    if _only_hooks(stream, options.release):
+        return Result(text, [], "none", "", None)
     release = rel.find(stream, options.release)
+    earlier = bool(release.ours) or (release.workspace is not None and c.WORKSPACE_MARKER in release.workspace.text)
     mode = _mode(release, options.mode)
     ordered = sorted(locations, key=lambda loc: loc.name)
     drop = {id(doc) for doc in release.ours}
@@ -47,10 +52,12 @@ def render(text: str, locations: Sequence[locs.Location], options: Options = Opt
     rollout = options.rollout or c.DEFAULT_ROLLOUT
     if mode in ("full", "workspace"):
         _workspace(release, ordered, replaced, rollout)
-    hooks = _reload_hook(release, stream, mode, options.hook_script, explicit=options.rollout == "reload") if rollout == "reload" and ordered else []
-    documents = [doc for doc in stream.documents if id(doc) not in drop] + created + hooks
-    return Result(manifests.Stream(documents, stream.helm_sources).text(), [loc.name for loc in ordered], mode,
-                  release.name, hooks[0].name if hooks else None, _notes(release, options.mode, mode, ordered))
+    documents = [doc for doc in stream.documents if id(doc) not in drop] + created
+    hooks: List[manifests.Document] = []
+    if rollout == "reload" and (ordered or earlier or options.locations_given):
+        hooks = _reload_hook(release, stream, mode, documents, ordered, options)
+    return Result(manifests.Stream(documents + hooks, stream.helm_sources).text(), [loc.name for loc in ordered], mode,
+                  release.name, hooks[-1].name if hooks else None, _notes(release, options.mode, mode, ordered))
 
 
 def _notes(release: rel.Release, wanted: str, mode: str, ordered) -> Tuple[str, ...]:
@@ -118,6 +125,19 @@ def live_locations(configmaps: Sequence[Dict], inspected: Inspected) -> Set[str]
             names.add(str(labels[c.LOCATION_LABEL]))
     names.discard("")
     return names
+def _only_hooks(stream: manifests.Stream, wanted: Optional[str]) -> bool:
+    """A stream of Helm hooks alone (Helm 4.2's ``separate`` post-render strategy sends them in a call
+    of their own): nothing of a Dagster release nor of ours, so it passes through unchanged."""
+    objects = [doc for doc in stream.documents if doc.kind]
+    if not objects or any("helm.sh/hook" not in doc.text for doc in objects):  # most streams: decided unparsed
+        return False
+    if any(not isinstance(doc.data, dict) or "helm.sh/hook" not in doc.annotations() for doc in objects):
+        return False
+    try:
+        rel.find(stream, wanted)
+    except errors.ReleaseError:
+        return True
+    return False
 
 
 def _mode(release: rel.Release, wanted: str) -> str:
@@ -193,21 +213,26 @@ def _objects(release, ordered, options: Options, stream, drop: Set[int]) -> List
     return created
 
 
-def _reload_hook(release: rel.Release, stream: manifests.Stream, mode: str, script: str, explicit: bool) -> List[manifests.Document]:
-    """The hook Job that reloads the webserver; none where the stream has no writable webserver
-    (an error only when --rollout=reload was asked for explicitly)."""
+def _reload_hook(release: rel.Release, stream: manifests.Stream, mode: str, documents, ordered,
+                 options: Options) -> List[manifests.Document]:
+    """The hook Job that reloads the webserver, after its ServiceAccount, Role and RoleBinding when it
+    nudges the kubelet; none where the stream has no writable webserver (an error only when
+    --rollout=reload was asked for explicitly)."""
     url = hook.webserver_url(release, stream) if mode in ("full", "workspace") else None
     if url is None:
-        if explicit:
+        if options.rollout == "reload":
             raise errors.ReleaseError(f"--rollout=reload needs the writable webserver's Deployment and Service, which "
                                       f"release {release.name!r} does not render here",
-                                      "use --rollout=restart or --rollout=none, or run `kubectl dagster reload` after the apply")
+                                      "use --rollout=restart or --rollout=none, "
+                                      "or run `kubectl dagster reload` after the apply")
         return []
     workspace_source = release.workspace.source or ""
     prefix = workspace_source.split("/templates/")[0] if "/templates/" in workspace_source else "dagster"
     source = f"{prefix}/templates/kubectl-dagster/reload-hook.yaml"
-    data = hook.job(release, url, hook.expected_names(release), script, source)
-    return [manifests.new_document(data, source, stream.helm_sources)]
+    states = hook.location_states(release, documents, ordered)
+    made = hook.rbac(release, source) if options.reload_nudge else []
+    made.append(hook.job(release, url, states, options.hook_script, source, options.reload_nudge))
+    return [manifests.new_document(data, source, stream.helm_sources) for data in made]
 
 
 def _key(data, namespace: Optional[str]) -> Tuple[str, str, str]:
@@ -235,7 +260,9 @@ def _workspace(release: rel.Release, ordered, replaced: Set[str], rollout: str) 
     value = workspace.build_text(kept, ours)
     if value != current:
         doc.replace_text(workspace.splice(doc, value))
-    if rollout == "restart":
+    targets = release.rollout_targets if rollout == "restart" else \
+        hook.read_only_webservers(release) if rollout == "reload" else []  # the read-only one refuses reloads
+    if targets:
         digest = workspace.checksum(doc.text[len(doc.head):])
-        for target in release.rollout_targets:
+        for target in targets:
             workspace.set_checksum(target, digest)

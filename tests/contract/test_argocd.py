@@ -98,6 +98,18 @@ def test_init_then_generate_merges_the_repo_locations(repo, tmp_path):
     assert "merged 1 location(s) into release dagster" in result.stderr
     (job,) = [d for (kind, _), d in objects.items() if kind == "Job" and "kubectl-dagster.io/reload-hook" in d.text]
     assert job.data["metadata"]["annotations"]["argocd.argoproj.io/hook"] == "PostSync"  # rollout=reload by default
+    assert ("Role", "dagster-dagster-reload") in objects  # with the nudge's RBAC by default
+
+
+def test_reload_nudge_parameter_turns_the_rbac_off(repo, tmp_path):
+    env = argocd_env(tmp_path, parameters=[{"name": "reload-nudge", "string": "false"}])
+    result = init_and_generate(repo, env)
+    assert result.code == 0, result.stderr
+    objects = by_kind_name(result.stdout)
+    assert not [key for key in objects if key[0] in ("ServiceAccount", "Role", "RoleBinding")
+                and "kubectl-dagster.io/reload-hook" in objects[key].text]
+    (job,) = [d for (kind, _), d in objects.items() if kind == "Job" and "kubectl-dagster.io/reload-hook" in d.text]
+    assert job.data["spec"]["template"]["spec"]["automountServiceAccountToken"] is False
 
 
 def test_app_name_with_namespace_prefix_and_parameters(repo, tmp_path):
@@ -208,6 +220,7 @@ def _break(repo, case):
     ("bad-skip-schema", [{"name": "skip-schema-validation", "string": "maybe"}],
      "error: skip-schema-validation must be true or false"),
     ("bad-rollout", [{"name": "rollout", "string": "sometimes"}], "error: rollout must be one of"),
+    ("bad-reload-nudge", [{"name": "reload-nudge", "string": "maybe"}], "error: reload-nudge must be true or false"),
     ("no-manifests", None, "error: helm template rendered no manifests"),
 ])
 def test_failures_leave_stdout_empty(repo, tmp_path, case, params, message):

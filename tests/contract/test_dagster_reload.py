@@ -5,6 +5,7 @@ a cluster). Every wait is bounded; every process is stopped at the end."""
 import contextlib
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -15,7 +16,7 @@ import urllib.request
 import pytest
 from conftest import CHART_FIXTURES, cli, entry_point, path_with_plugin
 
-from kubectl_dagster import reloadhook, yamlio
+from kubectl_dagster import constants, reloadhook, yamlio
 
 from kubectl_dagster.core import manifests, workspace
 
@@ -50,21 +51,31 @@ class Dagster:
         self.env = dict(os.environ, DAGSTER_HOME=str(tmp / "home"), PYTHONUNBUFFERED="1")
         (tmp / "home").mkdir()
 
-    def code_server(self, name, source, lazy=False):
+    def code_server(self, name, source, lazy=False, port=None, image=None):
+        """``dagster api grpc`` serving ``source``; ``image`` becomes DAGSTER_CURRENT_IMAGE, as the chart sets it."""
         (self.tmp / f"{name}.py").write_text(source)
-        port = free_port()
+        port = port or free_port()
         argv = [os.path.join(BIN, "dagster"), "api", "grpc", "-h", "127.0.0.1", "-p", str(port), "-f", f"{name}.py",
                 "-d", str(self.tmp)] + (["--lazy-load-user-code"] if lazy else [])
         home = self.tmp / f"home-{name}"  # one instance per process: sqlite storage is not for concurrent set-up
-        home.mkdir()
-        env = dict(self.env, DAGSTER_HOME=str(home))
+        home.mkdir(exist_ok=True)
+        env = dict(self.env, DAGSTER_HOME=str(home), **({"DAGSTER_CURRENT_IMAGE": image} if image else {}))
         self.procs.append(subprocess.Popen(argv, cwd=self.tmp, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE))
         self.ports[name] = (port, self.procs[-1])
         return port
 
-    def webserver(self, workspace_path):
-        self.web_port = free_port()
+    def restart_code_server(self, name, source, image=None):
+        """A new pod behind the same Service: the old server stops, a new one starts on the same port."""
+        port, proc = self.ports[name]
+        proc.terminate()
+        proc.wait(timeout=15)
+        self.code_server(name, source, port=port, image=image)
+        wait_port(port, self.ports[name][1])
+
+    def webserver(self, workspace_path, read_only=False, port=None):
+        self.web_port = port or free_port()
         argv = [os.path.join(BIN, "dagster-webserver"), "-h", "127.0.0.1", "-p", str(self.web_port), "-w", str(workspace_path)]
+        argv += ["--read-only"] if read_only else []
         self.web = subprocess.Popen(argv, cwd=self.tmp, env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         self.procs.append(self.web)
         self.url = f"http://127.0.0.1:{self.web_port}"
@@ -92,8 +103,9 @@ class Dagster:
 LOCATIONS_HEAD = "apiVersion: kubectl-dagster/v1alpha1\nkind: CodeLocations\ndefaults:\n  image: {repository: ghcr.io/acme/code}\nlocations:\n"
 
 
-def entry(name, port):
-    return f"  - name: {name}\n    pythonFile: {name}.py\n    port: {port}\n"
+def entry(name, port, tag=None):
+    image = f"    image: {{tag: '{tag}'}}\n" if tag else ""
+    return f"  - name: {name}\n    pythonFile: {name}.py\n    port: {port}\n" + image
 
 
 def render_workspace(locations_path, tmp):
@@ -192,22 +204,30 @@ def test_add_location_wait_success_and_load_error(dagster, tmp_path):
     assert failed.stderr.rstrip().splitlines()[-1].startswith("error: invalid locations: dagster: location 'epsilon' failed to load")
 
 
-def _run_hook_script(job, url, expect, timeout):
+def _hook_env(job, url, timeout, declared=None, **extra):
+    """The Job's environment, pointed at the local webserver; ``declared`` replaces its locations."""
     container = job["spec"]["template"]["spec"]["containers"][0]
     env = {item["name"]: item["value"] for item in container["env"]}
-    env.update(DAGSTER_WEBSERVER_URL=url, KUBECTL_DAGSTER_TIMEOUT=str(timeout), KUBECTL_DAGSTER_INTERVAL="1")
-    if expect is not None:
-        env["KUBECTL_DAGSTER_EXPECT"] = expect
+    env.update(DAGSTER_WEBSERVER_URL=url, KUBECTL_DAGSTER_TIMEOUT=str(timeout), KUBECTL_DAGSTER_INTERVAL="1",
+               KUBECTL_DAGSTER_NUDGE="[]")  # no API server unless a test gives one
+    env.update(extra)
+    if declared is not None:
+        env["KUBECTL_DAGSTER_LOCATIONS"] = json.dumps(declared)
     argv = [sys.executable if arg == "python" else arg for arg in container["command"]]
+    return argv, dict(os.environ, **env)
+
+
+def _run_hook_script(job, url, names, timeout):
+    argv, env = _hook_env(job, url, timeout, {name: {} for name in names})
     start = time.monotonic()
-    proc = subprocess.run(argv, env=dict(os.environ, **env), capture_output=True, timeout=timeout + 60)
+    proc = subprocess.run(argv, env=env, capture_output=True, timeout=timeout + 60)
     return proc, time.monotonic() - start
 
 
 def test_hook_job_script_succeeds_when_the_workspace_matches(dagster):
     """The script inside the rendered Job, run as a local process against the real webserver."""
     served = sorted(reloadhook.status(reloadhook.http_transport(dagster.url)))
-    proc, _ = _run_hook_script(dagster.job, dagster.url, ",".join(served), 60)
+    proc, _ = _run_hook_script(dagster.job, dagster.url, served, 60)
     assert proc.returncode == 0, proc.stdout.decode() + proc.stderr.decode()
     out = proc.stdout.decode()
     assert "workspace reloaded" in out and "warning: location broken failed to load" in out
@@ -215,7 +235,7 @@ def test_hook_job_script_succeeds_when_the_workspace_matches(dagster):
 
 def test_hook_job_script_fails_within_its_bound(dagster):
     served = sorted(reloadhook.status(reloadhook.http_transport(dagster.url)))
-    proc, took = _run_hook_script(dagster.job, dagster.url, ",".join(served + ["never-appears"]), 4)
+    proc, took = _run_hook_script(dagster.job, dagster.url, served + ["never-appears"], 4)
     assert proc.returncode == 1
     assert "missing: never-appears" in proc.stdout.decode()
     assert took < 4 + 30  # bounded: the timeout plus one reload call
@@ -226,7 +246,12 @@ def test_rendered_job_reloads_the_writable_webserver(dagster):
     container = job["spec"]["template"]["spec"]["containers"][0]
     env = {item["name"]: item["value"] for item in container["env"]}
     assert env["DAGSTER_WEBSERVER_URL"] == "http://dagster-dagster-webserver:80"
-    assert env["KUBECTL_DAGSTER_EXPECT"] == "alpha,beta,broken,ml-models,sales-etl"
+    declared = json.loads(env["KUBECTL_DAGSTER_LOCATIONS"])
+    assert sorted(declared) == ["alpha", "beta", "broken", "ml-models", "sales-etl"]
+    assert declared["alpha"]["image"] == "ghcr.io/acme/code:1.11.10"  # no tag: the chart version, as the chart does
+    assert declared["sales-etl"]["image"] == "ghcr.io/acme/sales-etl:2024.06.1"  # the chart's own location
+    assert json.loads(env["KUBECTL_DAGSTER_NUDGE"])[0].endswith("component=dagster-webserver")
+    assert job["spec"]["template"]["spec"]["serviceAccountName"] == "dagster-dagster-reload"
     assert container["image"] == "docker.io/dagster/dagster-celery-k8s:1.11.10"  # the webserver's image
     annotations = job["metadata"]["annotations"]
     assert annotations["helm.sh/hook"] == "post-install,post-upgrade"
@@ -257,3 +282,197 @@ def test_status_and_reload_through_the_api_server_service_proxy(dagster, kube, t
     assert "via the API server" in reloaded.stdout
     proxied = [p for m, p, _ in kube.requests if "/proxy/" in p]
     assert proxied and all(p == "/api/v1/namespaces/dagster/services/dagster-dagster-webserver:80/proxy/graphql" for p in proxied)
+
+
+LOCATION_FIELDS = ("query { workspaceOrError { ... on Workspace { locationEntries { name updatedTimestamp "
+                   "locationOrLoadError { ... on RepositoryLocation { repositories { assetNodes { assetKey { path } } } "
+                   "} } "
+                   "} } } }")
+
+
+def served(url):
+    """{location: (updatedTimestamp, asset names)} as the webserver serves them."""
+    answer = reloadhook.http_transport(url)(LOCATION_FIELDS)
+    out = {}
+    for item in answer["data"]["workspaceOrError"]["locationEntries"]:
+        repositories = (item.get("locationOrLoadError") or {}).get("repositories") or []
+        assets = {"/".join(node["assetKey"]["path"]) for repo in repositories for node in repo["assetNodes"]}
+        out[item["name"]] = (item["updatedTimestamp"], assets)
+    return out
+
+
+def declared_for_local(job, names):
+    """The Job's declared locations, as the local processes serve them: only ``names`` (the chart's own
+    locations of the fixture have no process here) and hosts pointed at 127.0.0.1."""
+    env = {item["name"]: item["value"] for item in job["spec"]["template"]["spec"]["containers"][0]["env"]}
+    declared = json.loads(env["KUBECTL_DAGSTER_LOCATIONS"])
+    return {name: dict(declared[name], host="127.0.0.1") for name in names}
+
+
+@pytest.fixture
+def fresh(tmp_path):
+    d = Dagster(tmp_path)
+    try:
+        yield d
+    finally:
+        d.stop()
+
+
+def test_image_only_change_gets_a_new_hook_that_reloads_just_that_location(fresh):
+    """Issue 11, bullet 1: the same location, a new image tag. The render gives a new Job name; its
+    script, run against the live webserver while the location's code server is replaced behind the same
+    host:port, reloads only that location until the new server (new image, new definitions) serves it."""
+    d = fresh
+    v1 = GOOD.format(name="alpha")
+    v2 = v1.replace("alpha_asset", "alpha_v2_asset")
+    ports = {"alpha": d.code_server("alpha", v1, image="ghcr.io/acme/code:1"),
+             "beta": d.code_server("beta", GOOD.format(name="beta"), image="ghcr.io/acme/code:1")}
+    for name, (port, proc) in d.ports.items():
+        wait_port(port, proc)
+    locations = d.tmp / "locations.yaml"
+    locations.write_text(LOCATIONS_HEAD + entry("alpha", ports["alpha"], "1") + entry("beta", ports["beta"], "1"))
+    text_v1, job_v1 = render_workspace(locations, d.tmp)
+    locations.write_text(LOCATIONS_HEAD + entry("alpha", ports["alpha"], "2") + entry("beta", ports["beta"], "1"))
+    text_v2, job_v2 = render_workspace(locations, d.tmp)
+    assert text_v2 == text_v1  # the workspace is the same ...
+    assert job_v2["metadata"]["name"] != job_v1["metadata"]["name"]  # ... but Helm 3, Helm 4 and ArgoCD run a new Job
+    d.workspace = d.tmp / "workspace.yaml"
+    d.workspace.write_text(text_v2)
+    d.webserver(d.workspace)
+    pid = d.web.pid
+    before = served(d.url)
+    assert "alpha_asset" in before["alpha"][1]
+    argv, env = _hook_env(job_v2, d.url, 60, declared_for_local(job_v2, ["alpha", "beta"]))
+    hook = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        time.sleep(2)  # the rollout: the old server answers for a while, then the new pod takes over
+        d.restart_code_server("alpha", v2, image="ghcr.io/acme/code:2")
+        out, err = hook.communicate(timeout=BOUND)
+    finally:
+        if hook.poll() is None:
+            hook.kill()
+    assert hook.returncode == 0, out.decode() + err.decode()
+    assert "location alpha reloaded from its new code server: image ghcr.io/acme/code:2" in out.decode()
+    assert "location beta reloaded" not in out.decode()
+    after = served(d.url)
+    assert after["alpha"][1] == {"alpha_v2_asset"}  # the new definitions
+    assert after["beta"][0] == before["beta"][0]  # beta was not reloaded
+    assert d.web.poll() is None and d.web.pid == pid  # the same webserver process
+
+
+def test_removing_the_last_location_reloads_it_away(fresh, tmp_path):
+    """Issue 11, bullet 3: with no location left the render still adds the hook, and its script makes
+    the webserver drop the removed location."""
+    d = fresh
+    port = d.code_server("solo", GOOD.format(name="solo"))
+    wait_port(port, d.ports["solo"][1])
+    locations = d.tmp / "locations.yaml"
+    locations.write_text(LOCATIONS_HEAD + entry("solo", port))
+    text, _ = render_workspace(locations, d.tmp)
+    d.workspace = d.tmp / "workspace.yaml"
+    d.workspace.write_text(text)
+    d.webserver(d.workspace)
+    pid = d.web.pid
+    assert "solo" in reloadhook.status(reloadhook.http_transport(d.url))
+    locations.write_text(LOCATIONS_HEAD.replace("locations:\n", "locations: []\n"))
+    text, job = render_workspace(locations, d.tmp)  # fails if the render added no hook Job
+    assert yamlio.make_yaml("safe").load(text) == {"load_from": []}
+    assert "solo" not in json.dumps(declared_for_local(job, []))
+    write_in_place(d.workspace, text)
+    argv, env = _hook_env(job, d.url, 60, declared_for_local(job, []))
+    proc = subprocess.run(argv, env=env, capture_output=True, timeout=BOUND)
+    assert proc.returncode == 0, proc.stdout.decode() + proc.stderr.decode()
+    assert reloadhook.status(reloadhook.http_transport(d.url)) == {}
+    assert d.web.poll() is None and d.web.pid == pid
+
+
+def test_adding_a_location_while_a_read_only_webserver_runs(fresh, tmp_path):
+    """Issue 11, bullet 2: a read-only webserver refuses reloads (ReadOnlyError, not a text match) and
+    never re-reads workspace.yaml by itself; `add-location --wait` against it only watches, and the
+    restart that its pod-template checksum causes under --rollout=reload makes it serve the new location."""
+    d = fresh
+    ports = {name: d.code_server(name, GOOD.format(name=name)) for name in ("alpha", "beta")}
+    for name, (port, proc) in d.ports.items():
+        wait_port(port, proc)
+    d.workspace = d.tmp / "workspace.yaml"
+    d.workspace.write_text(yamlio.dump({"load_from": [workspace.grpc_entry("alpha", "127.0.0.1", ports["alpha"])]}))
+    d.webserver(d.workspace, read_only=True)
+    post = reloadhook.http_transport(d.url)
+    with pytest.raises(reloadhook.ReadOnlyError):
+        reloadhook.reload(post)
+    both = [workspace.grpc_entry(name, "127.0.0.1", ports[name]) for name in ports]
+    write_in_place(d.workspace, yamlio.dump({"load_from": both}))
+    registry = tmp_path / "registry.yaml"
+    env = dict(os.environ, PATH=path_with_plugin())
+    argv = [entry_point(), "add-location", "beta", "--image", "r:1", "-f", "beta.py", "--port", str(ports["beta"]),
+            "--locations", str(registry), "--wait=60s", "--webserver-url", d.url]
+    waiting = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        time.sleep(2)
+        assert "beta" not in reloadhook.status(post)  # read-only: still the workspace it started with
+        d.web.terminate()  # what the changed checksum/dagster-workspace does: a new pod with the new file
+        d.web.wait(timeout=15)
+        d.webserver(d.workspace, read_only=True, port=d.web_port)
+        out, err = waiting.communicate(timeout=BOUND)
+    finally:
+        if waiting.poll() is None:
+            waiting.kill()
+    assert waiting.returncode == 0, err.decode()
+    assert "location/beta loaded" in err.decode()
+
+
+def _api_calls(requests):
+    """(apiGroup, resource, verb) of each request, as the API server's authorizer sees it."""
+    calls = set()
+    for method, path, _ in requests:
+        match = re.fullmatch(r"/api/v1/namespaces/[^/]+/(?P<res>[^/]+)(?:/(?P<name>[^/]+))?", path) or \
+            re.fullmatch(r"/apis/(?P<group>[^/]+)/[^/]+/namespaces/[^/]+/(?P<res>[^/]+)(?:/(?P<name>[^/]+))?", path)
+        assert match, path
+        named = match.group("name") is not None
+        verb = {"GET": "get" if named else "list", "PATCH": "patch", "PUT": "update", "POST": "create",
+                "DELETE": "delete"}[method]
+        calls.add((match.groupdict().get("group") or "", match.group("res"), verb))
+    return calls
+
+
+def test_nudge_calls_exactly_what_the_role_grants(dagster, kube, tmp_path):
+    """The Job's script with its own environment and the Role from the same render: every API call it
+    makes (to the stand-in API server, tests/fakekube.py, as the pod's service account) is granted, and
+    the Role grants nothing it does not call. It annotates the webserver and daemon pods (the kubelet
+    re-syncs their volumes), keeps the served servers on the webserver pods, and a second run reads
+    them back: a location whose pod template changed must come back from another server."""
+    release = (CHART_FIXTURES / "1.11.10" / "b.yaml").read_text()
+    rendered = cli("render", "--locations", str(dagster.locations), stdin=release)
+    docs = {d.kind: d.data for d in manifests.split(rendered.stdout).documents if d.kind in ("Role", "Job")}
+    granted = {(group, resource, verb) for rule in docs["Role"]["rules"] for group in rule["apiGroups"]
+               for resource in rule["resources"] for verb in rule["verbs"]}
+    job_env = {item["name"]: item["value"] for item in docs["Job"]["spec"]["template"]["spec"]["containers"][0]["env"]}
+    selectors = json.loads(job_env[constants.HOOK_ENV_NUDGE])
+    for index, selector in enumerate(selectors):
+        kube.add_pod("dagster", f"pod-{index}", dict(term.split("=") for term in selector.split(",")))
+    kube.add_pod("dagster", "unrelated", {"component": "dagster-webserver"})  # another release's webserver
+    sa = tmp_path / "sa"
+    sa.mkdir()
+    (sa / "token").write_text(kube.token)
+    (sa / "namespace").write_text("dagster")
+    names = sorted(reloadhook.status(reloadhook.http_transport(dagster.url)))
+    declared = {name: {"template": "t1"} for name in names}
+    argv, env = _hook_env(docs["Job"], dagster.url, 30, declared, KUBECTL_DAGSTER_API_URL=kube.url,
+                          KUBECTL_DAGSTER_SA_DIR=str(sa), KUBECTL_DAGSTER_NUDGE=json.dumps(selectors))
+    kube.requests.clear()
+    proc = subprocess.run(argv, env=env, capture_output=True, timeout=BOUND)
+    assert proc.returncode == 0, proc.stdout.decode() + proc.stderr.decode()
+    assert "nudged 2 pod(s)" in proc.stdout.decode()
+    assert _api_calls(kube.requests) == granted  # exactly: nothing missing, nothing extra
+    pods = {name: pod["metadata"].get("annotations") or {} for (_, name), pod in kube.pods.items()}
+    assert constants.NUDGE_ANNOTATION in pods["pod-0"] and constants.NUDGE_ANNOTATION in pods["pod-1"]
+    assert pods["unrelated"] == {}
+    kept = json.loads(pods["pod-0"][constants.STATE_ANNOTATION])
+    assert sorted(kept) == names and kept["alpha"][0] == "t1" and kept["alpha"][1]  # [template, server id]
+    declared["alpha"] = {"template": "t2"}  # alpha's pod template changed, but its server did not restart
+    argv, env = _hook_env(docs["Job"], dagster.url, 3, declared, KUBECTL_DAGSTER_API_URL=kube.url,
+                          KUBECTL_DAGSTER_SA_DIR=str(sa), KUBECTL_DAGSTER_NUDGE=json.dumps(selectors))
+    again = subprocess.run(argv, env=env, capture_output=True, timeout=BOUND)
+    out = again.stdout.decode()
+    assert again.returncode == 1, out
+    assert "changed since the last reload: alpha" in out and "still the old code server: alpha" in out

@@ -4,11 +4,16 @@ small chart shaped like the Dagster chart (tests/charts/mini-dagster).
 Covers: the Helm 3 exec post-renderer (PATH lookup, --post-renderer-args), the Helm 4
 postrenderer/v1 plugin installed from helm-plugin/dagster-postrenderer under a temporary
 HELM_DATA_HOME (filename annotations, hooks passed through), failures on both versions (non-zero
-exit, nothing rendered; Helm 4 hides stderr so the error file must hold the message), and the
-Helm-3-style CLI plugin (`helm dagster …`) on both versions."""
+exit, nothing rendered; Helm 4 hides stderr so the error file must hold the message), the
+Helm-3-style CLI plugin (`helm dagster …`) on both versions, and the two calls of Helm 4.2's
+`separate` post-render strategy (built from what the real Helm 4.1 sends in one call)."""
+import json
+
 import pytest
 
-from conftest import MINI_CHART, ROOT, run, tool
+from conftest import CHART_FIXTURES, MINI_CHART, ROOT, VERSIONS, cli, run, tool
+from kubectl_dagster import constants
+from kubectl_dagster.core import manifests
 
 LOCATIONS = """apiVersion: kubectl-dagster/v1alpha1
 kind: CodeLocations
@@ -128,8 +133,67 @@ def test_reload_hook_job_survives_helm(helm, locations_file, helm_home):
 
     container = yamlio.make_yaml().load(job)["spec"]["template"]["spec"]["containers"][0]
     env = {item["name"]: item["value"] for item in container["env"]}
-    assert env["KUBECTL_DAGSTER_EXPECT"] == "chart-location,feature-add-location"
+    assert sorted(json.loads(env["KUBECTL_DAGSTER_LOCATIONS"])) == ["chart-location", "feature-add-location"]
     assert env["DAGSTER_WEBSERVER_URL"] == "http://dagster-webserver:80"
     if helm == "helm4":  # a hook: printed after every plain manifest
         assert docs.index(next(d for d in docs if "kubectl-dagster.io/reload-hook" in d)) > max(
-            i for i, d in enumerate(docs) if "kind: Service" in d)
+            i for i, d in enumerate(docs) if "\nkind: Service\n" in d)
+
+
+def _capture_plugin(tmp_path, helm_home):
+    """A post-renderer plugin that writes what Helm 4 sends it to a file and passes it on unchanged."""
+    plugin = tmp_path / "capture-stdin"
+    plugin.mkdir()
+    (plugin / "plugin.yaml").write_text("apiVersion: v1\ntype: postrenderer/v1\nname: capture-stdin\nversion: 0.1.0\n"
+                                        "runtime: subprocess\nruntimeConfig:\n  platformCommand:\n"
+                                        "    - command: ${HELM_PLUGIN_DIR}/capture.sh\n")
+    (plugin / "capture.sh").write_text('#!/bin/sh\nif [ -n "$1" ]; then tee "$1"; else cat; fi\n')
+    (plugin / "capture.sh").chmod(0o755)
+    result = run([tool("helm4"), "plugin", "install", str(plugin)], env=helm_home)
+    assert result.code == 0, result.stderr
+
+
+def separate_calls(stdin: str):
+    """The two streams Helm 4.2's ``separate`` strategy (helm #32049) sends: the chart's manifests,
+    then its hooks alone, each in the form Helm 4 writes one stream (documents joined by ``---``
+    lines, filename annotations). Built from what Helm 4.1 sends in one call; no hooks, no second call."""
+    docs = manifests.split(stdin).documents
+    hooks = [d.text for d in docs if "helm.sh/hook" in d.annotations()]
+    plain = [d.text for d in docs if "helm.sh/hook" not in d.annotations()]
+    return ["---\n".join(group) for group in (plain, hooks) if group]
+
+
+def test_helm4_separate_strategy_two_calls(tmp_path, helm_home, locations_file):
+    """The mini chart has a hook: the manifests call merges as usual (our reload hook included), the
+    hooks-only call passes through byte for byte with exit 0."""
+    _capture_plugin(tmp_path, helm_home)
+    captured = tmp_path / "stdin.yaml"
+    result = run([tool("helm4"), "template", "dagster", str(MINI_CHART), "--post-renderer", "capture-stdin",
+                  "--post-renderer-args", str(captured)], env=helm_home)
+    assert result.code == 0, result.stderr
+    manifests_call, hooks_call = separate_calls(captured.read_text())
+    assert "helm.sh/hook: pre-upgrade" in hooks_call and "helm.sh/hook" not in manifests_call
+    merged = cli("render", f"--locations={locations_file}", stdin=manifests_call)
+    assert merged.code == 0, merged.stderr
+    assert "location_name: feature-add-location" in merged.stdout and constants.RELOAD_HOOK_LABEL in merged.stdout
+    passed = cli("render", f"--locations={locations_file}", "--summary", stdin=hooks_call)
+    assert passed.code == 0, passed.stderr
+    assert passed.stdout == hooks_call
+    assert passed.stderr == "passed a stream of Helm hooks alone through unchanged\n"
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_helm4_separate_strategy_on_the_dagster_chart(version, locations_file):
+    """The Dagster chart fixtures render no hooks, so Helm 4.2 makes only the manifests call: exactly
+    the Helm 4 stdin fixture. A hooks-only call built from our own output (the reload hook's documents
+    as Helm 4 writes them) passes through unchanged."""
+    stdin = (CHART_FIXTURES / version / "helm4-postrender" / "b.stdin.yaml").read_text()
+    calls = separate_calls(stdin)
+    assert calls == [stdin]
+    merged = cli("render", f"--locations={locations_file}", stdin=stdin)
+    assert merged.code == 0, merged.stderr
+    ours = [d.text for d in manifests.split(merged.stdout).documents if constants.RELOAD_HOOK_LABEL in d.text]
+    hooks_only = "---\n".join(ours)
+    again = cli("render", f"--locations={locations_file}", stdin=hooks_only)
+    assert again.code == 0, again.stderr
+    assert again.stdout == hooks_only

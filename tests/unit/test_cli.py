@@ -26,6 +26,8 @@ ARGVS = [
     ["--from-cluster", "--allow-empty"],
     ["-n", "--summary"],  # an option value that looks like a flag: click takes it as the value too
     ["--locations", ""],
+    ["--reload-nudge=false", "--rollout", "reload"],
+    ["--reload-nudge", "true"],
 ]
 
 
@@ -44,8 +46,8 @@ def test_namespace_from_the_environment_agrees(monkeypatch):
 
 
 @pytest.mark.parametrize("args", [
-    ["--help"], ["-h"], ["--nope"], ["--rollout", "sometimes"], ["stray"], ["--locations"], ["-nfoo"], ["-n=foo"],
-    ["--summary=yes"], ["--", "--summary"],
+    ["--help"], ["-h"], ["--nope"], ["--rollout", "sometimes"], ["--reload-nudge", "maybe"], ["stray"],
+    ["--locations"], ["-nfoo"], ["-n=foo"], ["--summary=yes"], ["--", "--summary"],
 ])
 def test_fast_parser_leaves_everything_else_to_click(args):
     assert options.fast_parse(options.RENDER, list(args)) is None
