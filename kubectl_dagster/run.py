@@ -6,7 +6,7 @@ Callers differ only in how they collect the stream and the configuration, and wh
 from __future__ import annotations
 
 import os
-from typing import NamedTuple, Optional, Sequence
+from typing import Any, NamedTuple, Optional, Sequence, Tuple
 
 from . import errors, sources
 from .core import render as core
@@ -22,6 +22,7 @@ class Config(NamedTuple):
     registry_namespace: Optional[str] = None  # where the cluster registry lives
     options: core.Options = core.Options()
     request_timeout: Optional[str] = None  # kubectl's --request-timeout, for the cluster registry
+    inline: Sequence[Tuple[str, Any]] = ()  # (source, parsed document): locations given as data (KRM functionConfig)
 
 
 def execute(text: str, config: Config) -> core.Result:
@@ -36,15 +37,16 @@ def execute(text: str, config: Config) -> core.Result:
 
 
 def load_locations(config: Config):
-    """Locations from files and, when asked, the cluster registry; one name in both is an error."""
+    """Locations from files, inline documents and, when asked, the cluster registry; one name twice is an error."""
     if not config.from_cluster:
-        return sources.load(config.locations)
+        return sources.load(config.locations, extra=config.inline)
     from . import kube
     from .registry import configmaps
 
     flags = kube.KubeFlags(config.kubeconfig, config.context, config.registry_namespace, config.request_timeout)
     store = configmaps.ConfigMapStore(kube.Cluster(flags))
-    return sources.load(config.locations, extra=[(entry.source, entry.spec) for entry in store.entries()])
+    registered = [(entry.source, entry.spec) for entry in store.entries()]
+    return sources.load(config.locations, extra=list(config.inline) + registered)
 
 
 def hook_script() -> str:

@@ -22,6 +22,7 @@ COMMANDS = {
     "reload": ("reload", "command"),
     "argocd-generate": ("argocd", "generate"),
     "argocd-init": ("argocd", "init"),
+    "krm": ("krm", "command"),
     "version": ("version", "command"),
     "last-error": ("last_error", "command"),
 }
