@@ -22,6 +22,7 @@ COMMANDS = {
     "reload": ("reload", "command"),
     "argocd-generate": ("argocd", "generate"),
     "argocd-init": ("argocd", "init"),
+    "argocd-location": ("argocd", "location"),
     "krm": ("krm", "command"),
     "version": ("version", "command"),
     "last-error": ("last_error", "command"),

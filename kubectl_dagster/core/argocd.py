@@ -69,16 +69,18 @@ def _env_name(name: str) -> str:
     return re.sub(r"[^A-Z0-9]", "_", name.upper())
 
 
-def parameters(env: Mapping[str, str]) -> Dict[str, Any]:
-    """Explicitly set parameters, lowest to highest precedence: plugin env (``ARGOCD_ENV_*``),
-    ``PARAM_*``, ``ARGOCD_APP_PARAMETERS``. Unknown names are an error (a typo would otherwise be ignored)."""
+def parameters(env: Mapping[str, str], declared: Sequence[Param] = PARAMS) -> Dict[str, Any]:
+    """Explicitly set parameters of a plugin that announces ``declared``, lowest to highest precedence:
+    plugin env (``ARGOCD_ENV_*``), ``PARAM_*``, ``ARGOCD_APP_PARAMETERS``. Unknown names are an error
+    (a typo would otherwise be ignored)."""
+    by_key = BY_KEY if declared is PARAMS else {_key(p.name): p for p in declared}
     found: Dict[str, Any] = {}
     for name, value in env.items():
         if name.startswith("ARGOCD_ENV_"):
-            param = BY_KEY.get(_key(name[len("ARGOCD_ENV_"):]))
+            param = by_key.get(_key(name[len("ARGOCD_ENV_"):]))
             if param is not None:
                 found[param.name] = _from_text(param, value)
-    for param in PARAMS:
+    for param in declared:
         prefix = "PARAM_" + _env_name(param.name)
         if param.kind == "string" and prefix in env:
             found[param.name] = env[prefix]
@@ -94,9 +96,9 @@ def parameters(env: Mapping[str, str]) -> Dict[str, Any]:
             raise errors.InputError(f"ARGOCD_APP_PARAMETERS is not JSON: {exc}", "check spec.source.plugin.parameters") from exc
         for item in data or []:  # the literal null for `plugin: {}`
             name = item.get("name") if isinstance(item, dict) else None
-            param = BY_KEY.get(_key(name or ""))
+            param = by_key.get(_key(name or ""))
             if param is None:
-                known = ", ".join(p.name for p in PARAMS)
+                known = ", ".join(p.name for p in declared)
                 raise errors.InputError(f"unknown plugin parameter {name!r}", f"use one of {known}")
             found[param.name] = _from_json(param, item)
     return found
