@@ -24,6 +24,7 @@ COMMANDS = {
     "argocd-init": ("argocd", "init"),
     "argocd-location": ("argocd", "location"),
     "krm": ("krm", "command"),
+    "watch": ("watch", "command"),
     "version": ("version", "command"),
     "last-error": ("last_error", "command"),
 }
