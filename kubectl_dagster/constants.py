@@ -84,6 +84,17 @@ ON_CONFLICT = ("error", "replace")
 MODES = ("auto", "full", "workspace", "objects")
 BOOLEANS = ("true", "false")
 
+# KRM functions (kpt, kustomize): the wire format and the annotations orchestrators track items by.
+KRM_API_VERSION = "config.kubernetes.io/v1"
+KRM_API_VERSIONS = (KRM_API_VERSION, "config.kubernetes.io/v1alpha1")  # v1alpha1: older orchestrators
+KRM_KIND = "ResourceList"
+KRM_PATH_ANNOTATION = "config.kubernetes.io/path"
+KRM_INDEX_ANNOTATION = "config.kubernetes.io/index"
+KRM_LOCAL_CONFIG_ANNOTATION = "config.kubernetes.io/local-config"
+KRM_OUTPUT_DIR = "kubectl-dagster"  # where kpt writes the objects we add: <package>/kubectl-dagster/<location>.yaml
+# A render option set on a CodeLocations functionConfig: kubectl-dagster.io/<option> (rollout, release, ...).
+OPTION_ANNOTATION_PREFIX = "kubectl-dagster.io/"
+
 # Helm 4 throws a post-renderer's stderr away: when we run as its plugin we also write the error here.
 HELM_PLUGIN_ENV = "HELM_PLUGIN_NAME"
 ERROR_FILE_ENV = "KUBECTL_DAGSTER_ERROR_FILE"

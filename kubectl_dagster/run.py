@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Callable, NamedTuple, Optional, Sequence
+from typing import Any, Callable, NamedTuple, Optional, Sequence, Tuple
 
 from . import errors, sources
 from .core import render as core
@@ -31,6 +31,7 @@ class Config(NamedTuple):
     options: core.Options = core.Options()
     request_timeout: Optional[str] = None  # kubectl's --request-timeout, for the cluster registry
     allow_empty: bool = False  # let an empty registry remove the locations an earlier render added
+    inline: Sequence[Tuple[str, Any]] = ()  # (source, parsed document): locations given as data (KRM functionConfig)
 
 
 def say(line: str) -> None:
@@ -52,7 +53,7 @@ def execute(text: str, config: Config, note: Callable[[str], None] = say) -> cor
 def load_locations(config: Config, text: str = "", note: Callable[[str], None] = say):
     """Locations from files and, when asked, the cluster registry; one name in both is an error."""
     if not config.from_cluster:
-        return sources.load(config.locations)
+        return sources.load(config.locations, extra=config.inline)
     inspected = core.inspect(text, config.options.release)
     namespace = config.registry_namespace or inspected.namespace
     if not namespace:
@@ -61,7 +62,7 @@ def load_locations(config: Config, text: str = "", note: Callable[[str], None] =
     store = _store(config, namespace)
     entries = store.entries()
     note(f"read {len(entries)} location(s) from the cluster registry in namespace {namespace}")
-    found = sources.load(config.locations, extra=[(entry.source, entry.spec) for entry in entries])
+    found = sources.load(config.locations, extra=list(config.inline) + [(entry.source, entry.spec) for entry in entries])
     if not entries and not config.allow_empty:
         live = inspected.namespace or namespace  # where Helm applies the release, whatever registry was read
         _refuse_to_prune(store if live == namespace else _store(config, live), inspected,

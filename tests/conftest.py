@@ -38,6 +38,13 @@ def tool(name: str) -> str:
     return str(path)
 
 
+def kpt() -> str:
+    """The real kpt (the machine image's apt package google-cloud-cli-kpt; $KPT overrides). Missing is a failure."""
+    found = os.environ.get("KPT") or shutil.which("kpt")
+    assert found, "kpt is missing: it comes with the machine image (apt package google-cloud-cli-kpt), see .ci/run"
+    return found
+
+
 def entry_point() -> str:
     """The installed console script (what pip/pipx put on PATH)."""
     found = shutil.which("kubectl-dagster", path=os.path.dirname(sys.executable))

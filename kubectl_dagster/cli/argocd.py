@@ -1,4 +1,6 @@
-"""``argocd-init`` and ``argocd-generate``: the commands plugin.yaml runs in the ArgoCD CMP sidecar.
+"""``argocd-init`` and ``argocd-generate``: the commands plugin.yaml runs in the ArgoCD CMP sidecar;
+``argocd-location``: what deploy/argocd/plugin-location.yaml runs for per-PR Applications (only the
+PR's registry ConfigMap, see core/previews.py).
 
 Both run in the Application's source directory (ArgoCD's cwd) and read ArgoCD's environment.
 ``argocd-generate`` runs ``helm template`` itself and then merges through the same ``render`` core
@@ -104,3 +106,45 @@ def safe_path(root: str, relative: str, what: str) -> str:
     if resolved != base and not resolved.startswith(base + os.sep):
         raise errors.InputError(f"{what} {relative!r} leads outside the app's source path", "keep files inside the repository path of the Application")
     return resolved
+
+
+@click.command("argocd-location")
+@options.debug
+def location():
+    """ArgoCD CMP `generate` for per-PR Applications: only this PR's registry ConfigMap, to stdout."""
+    from ..core import previews
+    from ..registry import configmaps
+
+    preview = previews.settings(os.environ)
+    root = os.getcwd()
+    file = safe_path(root, preview.location_file, "location file")
+    base: dict = {}
+    if os.path.isfile(file):
+        text = sources.read_text(file)
+        base = previews.from_file(yamlio.load_untrusted(text, preview.location_file), preview.location_file)
+    elif preview.location_file_explicit:
+        raise errors.InputError(f"location file {preview.location_file} does not exist in the repository",
+                                "add it, or drop the location-file parameter")
+    spec = previews.spec(preview, base, preview.location_file if base else "the plugin parameters")
+    if preview.check_registry:
+        _check_registry(preview)
+    sys.stdout.write(yamlio.dump(configmaps.to_configmap(preview.name, spec, preview.namespace)))
+    sys.stdout.flush()
+    click.echo(f"kubectl-dagster: location {preview.name} (PR #{preview.number}, {preview.image}) for namespace "
+               f"{preview.namespace}", err=True)
+
+
+def _check_registry(preview) -> None:
+    """Refuse a name another PR, writer or the chart holds: one list of the namespace's ConfigMaps."""
+    from .. import constants, kube
+    from ..core import previews
+    from ..registry import configmaps
+
+    cluster = kube.Cluster(kube.KubeFlags(namespace=preview.namespace))
+    what = "list configmaps (check-registry)"
+    items = kube.items_of(cluster.request(what, "GET", kube.namespaced(preview.namespace, "configmaps")), what,
+                          cluster.server)
+    registered = [configmaps.from_configmap(item) for item in items
+                  if (item.get("metadata") or {}).get("name") == configmaps.configmap_name(preview.name)
+                  and ((item.get("metadata") or {}).get("labels") or {}).get(constants.REGISTRY_LABEL)]
+    previews.collision(preview, next((e for e in registered if e is not None), None), previews.workspace_names(items))

@@ -22,6 +22,9 @@ COMMANDS = {
     "reload": ("reload", "command"),
     "argocd-generate": ("argocd", "generate"),
     "argocd-init": ("argocd", "init"),
+    "argocd-location": ("argocd", "location"),
+    "krm": ("krm", "command"),
+    "watch": ("watch", "command"),
     "version": ("version", "command"),
     "last-error": ("last_error", "command"),
 }

@@ -77,16 +77,18 @@ def _env_name(name: str) -> str:
     return re.sub(r"[^A-Z0-9]", "_", name.upper())
 
 
-def parameters(env: Mapping[str, str]) -> Dict[str, Any]:
-    """Explicitly set parameters, lowest to highest precedence: plugin env (``ARGOCD_ENV_*``),
-    ``PARAM_*``, ``ARGOCD_APP_PARAMETERS``. Unknown names are an error (a typo would otherwise be ignored)."""
+def parameters(env: Mapping[str, str], declared: Sequence[Param] = PARAMS) -> Dict[str, Any]:
+    """Explicitly set parameters of a plugin that announces ``declared``, lowest to highest precedence:
+    plugin env (``ARGOCD_ENV_*``), ``PARAM_*``, ``ARGOCD_APP_PARAMETERS``. Unknown names are an error
+    (a typo would otherwise be ignored)."""
+    by_key = BY_KEY if declared is PARAMS else {_key(p.name): p for p in declared}
     found: Dict[str, Any] = {}
     for name, value in env.items():
         if name.startswith("ARGOCD_ENV_"):
-            param = BY_KEY.get(_key(name[len("ARGOCD_ENV_"):]))
+            param = by_key.get(_key(name[len("ARGOCD_ENV_"):]))
             if param is not None:
                 found[param.name] = _from_text(param, value)
-    for param in PARAMS:
+    for param in declared:
         prefix = "PARAM_" + _env_name(param.name)
         if param.kind == "string" and prefix in env:
             found[param.name] = env[prefix]
@@ -95,9 +97,9 @@ def parameters(env: Mapping[str, str]) -> Dict[str, Any]:
             if items:
                 found[param.name] = [v for _, v in sorted(items)]
     for item in _json_parameters(env.get("ARGOCD_APP_PARAMETERS")):
-        param = BY_KEY.get(_key(item["name"]))
+        param = by_key.get(_key(item["name"]))
         if param is None:
-            known = ", ".join(p.name for p in PARAMS)
+            known = ", ".join(p.name for p in declared)
             raise errors.InputError(f"unknown plugin parameter {errors.excerpt(item['name'])}", f"use one of {known}")
         found[param.name] = _from_json(param, item)
     return found

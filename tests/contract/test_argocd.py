@@ -298,18 +298,25 @@ def test_kustomize_component_adds_the_sidecar(tmp_path):
     assert config["data"]["plugin.yaml"] == (ROOT / "plugin.yaml").read_text()  # the copy is the shipped plugin.yaml
     pod = docs[("Deployment", "argocd-repo-server")]["spec"]["template"]["spec"]
     containers = {c["name"]: c for c in pod["containers"]}
-    assert sorted(containers) == ["argocd-repo-server", "kubectl-dagster"]  # added, the repo-server untouched
-    sidecar = containers["kubectl-dagster"]
-    assert sidecar["command"] == ["/var/run/argocd/argocd-cmp-server"]
-    assert sidecar["securityContext"]["runAsUser"] == 999
-    mounts = {m["mountPath"]: m for m in sidecar["volumeMounts"]}
-    assert mounts["/var/run/argocd"]["name"] == "var-files"
-    assert mounts["/home/argocd/cmp-server/plugins"]["name"] == "plugins"
-    assert mounts["/home/argocd/cmp-server/config/plugin.yaml"]["subPath"] == "plugin.yaml"
+    # added, the repo-server untouched: one sidecar per plugin (a cmp-server serves one plugin.yaml)
+    assert sorted(containers) == ["argocd-repo-server", "kubectl-dagster", "kubectl-dagster-location"]
+    location = docs[("ConfigMap", "kubectl-dagster-cmp-location-plugin")]
+    assert location["data"]["plugin.yaml"] == (ROOT / "deploy" / "argocd" / "plugin-location.yaml").read_text()
     volumes = {v["name"]: v for v in pod["volumes"]}
-    assert volumes[mounts["/tmp"]["name"]] == {"name": "kubectl-dagster-tmp", "emptyDir": {}}
-    token = volumes[mounts["/var/run/secrets/kubernetes.io/serviceaccount"]["name"]]["projected"]["sources"]
-    assert token[0]["serviceAccountToken"]["path"] == "token"
+    for name, config, tmp in (("kubectl-dagster", config, "kubectl-dagster-tmp"),
+                              ("kubectl-dagster-location", location, "kubectl-dagster-location-tmp")):
+        sidecar = containers[name]
+        assert sidecar["command"] == ["/var/run/argocd/argocd-cmp-server"]
+        assert sidecar["securityContext"]["runAsUser"] == 999
+        mounts = {m["mountPath"]: m for m in sidecar["volumeMounts"]}
+        assert mounts["/var/run/argocd"]["name"] == "var-files"
+        assert mounts["/home/argocd/cmp-server/plugins"]["name"] == "plugins"
+        plugin = mounts["/home/argocd/cmp-server/config/plugin.yaml"]
+        assert plugin["subPath"] == "plugin.yaml"
+        assert volumes[plugin["name"]]["configMap"]["name"] == config["metadata"]["name"]
+        assert volumes[mounts["/tmp"]["name"]] == {"name": tmp, "emptyDir": {}}
+        token = volumes[mounts["/var/run/secrets/kubernetes.io/serviceaccount"]["name"]]["projected"]["sources"]
+        assert token[0]["serviceAccountToken"]["path"] == "token"
 
 
 def test_shipped_rbac_is_what_the_rbac_command_prints():
