@@ -13,7 +13,7 @@ from conftest import cli
 from test_dagster_reload import BROKEN, Dagster, free_port, wait_port, write_in_place
 
 from kubectl_dagster import constants, yamlio
-from kubectl_dagster.core import workspace
+from kubectl_dagster.core import assetdiff, workspace
 
 GOLDEN = pathlib.Path(__file__).resolve().parents[1] / "golden" / "asset-diff.md"
 
@@ -246,6 +246,11 @@ def test_base_snapshot_survives_the_base_moving_ahead(dagster, tmp_path):
     assert sorted(entry["baseSnapshot"]["assets"]) == ["audit", "customers", "events", "legacy", "orders",
                                                        "raw/stable", "report", "summary"]
     assert len(path.read_text()) < 2000
+    plain = assetdiff.Asset(("orders",), code_version="1")  # what Dagster serves is exactly what the definitions say
+    stable = assetdiff.Asset(("raw", "stable"), code_version="7", tags={"team": "data"},
+                             metadata={"rows": {"__typename": "IntMetadataEntry", "intRepr": "10"}})
+    assert entry["baseSnapshot"]["assets"]["orders"] == assetdiff.fingerprint(plain)
+    assert entry["baseSnapshot"]["assets"]["raw/stable"] == assetdiff.fingerprint(stable)
     result = web(dagster, "diff", "sales--feat-x", registry=path)
     assert result.code == 0, result.stderr
     assert table_rows(result.stdout) == EXPECTED_ROWS
