@@ -65,7 +65,9 @@ def fetch(post, name: str) -> Served:
     return parse(post(query(name)))
 
 
-def parse(answer: Dict[str, Any]) -> Served:
+def parse(answer: Any) -> Served:
+    if not isinstance(answer, dict):
+        raise reloadhook.WebserverError(f"the webserver answered {type(answer).__name__}, not a GraphQL result")
     if answer.get("errors"):
         raise reloadhook.WebserverError("GraphQL error: " + "; ".join(str(e.get("message")) for e in answer["errors"]))
     entry = (answer.get("data") or {}).get("workspaceLocationEntryOrError")

@@ -204,3 +204,15 @@ def test_a_new_base_drops_the_snapshot_of_the_old_one():
     assert entries.apply_flags(spec, entries.Flags(base="sales"), None) == {"name": "feat-x", "base": "sales"}
     retaken = {**snapshot, "location": "sales"}
     assert entries.apply_flags(spec, entries.Flags(base="sales", base_snapshot=retaken), None)["baseSnapshot"] == retaken
+
+
+@pytest.mark.parametrize("answer, expected", [
+    ([], "the webserver answered list, not a GraphQL result"),
+    ({"errors": [{"message": "Cannot query field 'opVersion'"}]}, "GraphQL error: Cannot query field 'opVersion'"),
+])
+def test_answers_that_are_not_asset_nodes_are_webserver_errors(answer, expected):
+    """What a proxy or an incompatible webserver may send: one error line (exit 1), never a traceback."""
+    from kubectl_dagster import assetnodes, reloadhook
+
+    with pytest.raises(reloadhook.WebserverError, match=re.escape(expected)):
+        assetnodes.parse(answer)
