@@ -12,6 +12,7 @@ PULL_REQUEST_ANNOTATION = "kubectl-dagster.io/pull-request"
 COMMIT_ANNOTATION = "kubectl-dagster.io/commit"
 EXPIRES_ANNOTATION = "kubectl-dagster.io/expires-at"
 GIT_URL_ANNOTATION = "kubectl-dagster.io/git-url"
+BASE_ANNOTATION = "kubectl-dagster.io/base"  # the permanent location a branch location derives from
 MANAGED_BY = "kubectl-dagster"  # the app.kubernetes.io/managed-by value of what we create
 
 # The cluster registry: one ConfigMap per location.
@@ -98,3 +99,9 @@ OPTION_ANNOTATION_PREFIX = "kubectl-dagster.io/"
 # Helm 4 throws a post-renderer's stderr away: when we run as its plugin we also write the error here.
 HELM_PLUGIN_ENV = "HELM_PLUGIN_NAME"
 ERROR_FILE_ENV = "KUBECTL_DAGSTER_ERROR_FILE"
+
+# Change tracking of branch locations against their base (``kubectl dagster diff``).
+PROJECT_SEPARATOR = "--"  # ``project--branch``: the base of etl--feat-x is etl, when such a location exists
+GITHUB_COMMENT_LIMIT = 65536  # characters in one GitHub issue or pull-request comment
+SNAPSHOT_MAX_ASSETS = 2000  # assets in a recorded base snapshot (``add-location --base-snapshot``)
+SNAPSHOT_MAX_BYTES = 256 * 1024  # its encoded size: the cluster registry keeps an entry in a 1 MiB ConfigMap

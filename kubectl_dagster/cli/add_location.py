@@ -8,7 +8,7 @@ import click
 
 from .. import errors, sources
 from ..core import entries, locations as locs
-from . import options, stores, waiting
+from . import diff, options, stores, waiting
 
 
 @click.command("add-location")
@@ -20,10 +20,13 @@ from . import options, stores, waiting
 @click.option("--wait", default=None, is_flag=False, flag_value="10m", metavar="[TIMEOUT]",
               help="After the write, wait until Dagster has LOADED the location (default bound 10m), "
                    "or print its load error and fail.")
+@click.option("--base-snapshot", is_flag=True,
+              help="Record the base location's asset fingerprints now, so `diff` compares against the base as it "
+                   "was when the branch was deployed (asks the webserver).")
 @options.webserver
 @options.writes
 @options.output(("table", "yaml", "json", "name"), "table")
-def command(name, location_file, replace, wait, **params):
+def command(name, location_file, replace, wait, base_snapshot, **params):
     """Add a code location to the registry.
 
     \b
@@ -40,6 +43,8 @@ def command(name, location_file, replace, wait, **params):
     store = stores.open_store(params, params["dry_run"])
     moment = stores.now()
     reserved = store.reserved_ports() if flags.port is None and not (base or {}).get("port") else set()
+    if base_snapshot:
+        flags = diff.with_snapshot(name, flags, store.entries(), params)
 
     def build() -> Dict[str, Any]:
         return entries.named_first(entries.build_spec(explicit, flags, moment, base), name)

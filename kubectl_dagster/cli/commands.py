@@ -20,6 +20,7 @@ COMMANDS = {
     "check-images": ("check_images", "command"),
     "status": ("status", "command"),
     "reload": ("reload", "command"),
+    "diff": ("diff", "command"),
     "argocd-generate": ("argocd", "generate"),
     "argocd-init": ("argocd", "init"),
     "argocd-location": ("argocd", "location"),

@@ -172,6 +172,8 @@ LOCATION = (
     Opt(("--pull-request",), "pull_request", "The pull request number.", metavar="N", kind="int"),
     Opt(("--ttl",), "ttl", "Expire after this long (e.g. 7d); `gc` removes it then.", metavar="DURATION"),
     Opt(("--port",), "port", "gRPC port (default: a free one from 3031).", kind="port"),
+    Opt(("--base",), "base", "The permanent location this branch location derives from; `diff` compares against it "
+        "(default: the location named after the project prefix, etl for etl--feat-x).", metavar="NAME"),
 )
 
 

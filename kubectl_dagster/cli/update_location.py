@@ -4,15 +4,18 @@ from __future__ import annotations
 import click
 
 from ..core import entries
-from . import options, stores
+from . import diff, options, stores
 
 
 @click.command("update-location")
 @click.argument("name", required=False)
 @options.location
+@click.option("--base-snapshot", is_flag=True,
+              help="Take the base location's asset fingerprints again (e.g. after rebasing the branch).")
+@options.webserver
 @options.writes
 @options.output(("table", "yaml", "json", "name"), "table")
-def command(name, **params):
+def command(name, base_snapshot, **params):
     """Change a registered location; only what the flags give changes.
 
     \b
@@ -23,5 +26,7 @@ def command(name, **params):
     flags = options.location_flags(params)
     name = entries.entry_name(name, flags.branch)
     store = stores.open_store(params, params["dry_run"])
+    if base_snapshot:
+        flags = diff.with_snapshot(name, flags, store.entries(), params)
     edit = entries.updating(name, flags, stores.now(), store.describe())
     stores.apply(store, name, edit, params, stores.created_details)

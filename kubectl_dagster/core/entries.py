@@ -137,6 +137,8 @@ class Flags:
     pull_request: Optional[int] = None
     ttl: Optional[str] = None
     port: Optional[int] = None
+    base: Optional[str] = None
+    base_snapshot: Optional[Dict[str, Any]] = None  # taken by the CLI (--base-snapshot), recorded as is
 
 
 def parse_image(ref: str) -> Dict[str, str]:
@@ -240,6 +242,12 @@ def apply_flags(spec: Dict[str, Any], flags: Flags, now: datetime.datetime, allo
         spec["expiresAt"] = locs.format_time(now + parse_ttl(flags.ttl))
     if flags.port is not None:
         spec["port"] = flags.port
+    if flags.base is not None:
+        spec["base"] = flags.base
+        if (spec.get("baseSnapshot") or {}).get("location") not in (None, flags.base):
+            del spec["baseSnapshot"]  # a snapshot of the previous base is of no use any more
+    if flags.base_snapshot is not None:
+        spec["baseSnapshot"] = flags.base_snapshot
     return spec
 
 

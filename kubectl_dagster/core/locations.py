@@ -16,7 +16,7 @@ import re
 from typing import Any, Dict, Iterable, List, NamedTuple, Optional, Sequence, Tuple
 
 from .. import constants, errors, naming, yamlio
-from . import k8s
+from . import assetdiff, k8s
 
 # Keys of one dagster-user-deployments.deployments[] item, as the chart reads them.
 CHART_KEYS = {
@@ -29,7 +29,9 @@ CHART_KEYS = {
 BRANCH_KEYS = {"branch", "pullRequest", "commit"}
 SOURCE_SHORTCUTS = {"pythonFile": "-f", "moduleName": "-m", "packageName": "--package-name"}
 SOURCE_MODIFIERS = {"workingDirectory": "-d", "attribute": "-a"}
-EXTRA_KEYS = BRANCH_KEYS | {"expiresAt", "patches", "includeInstance"} | set(SOURCE_SHORTCUTS) | set(SOURCE_MODIFIERS)
+BASE_KEYS = {"base", "baseSnapshot"}  # change tracking: the location a branch derives from, and its snapshot
+EXTRA_KEYS = (BRANCH_KEYS | BASE_KEYS | {"expiresAt", "patches", "includeInstance"} | set(SOURCE_SHORTCUTS)
+              | set(SOURCE_MODIFIERS))
 LOCATION_KEYS = CHART_KEYS | EXTRA_KEYS
 SUBKEYS = {
     "image": {"repository", "tag", "digest", "pullPolicy"},
@@ -180,6 +182,17 @@ def check(spec: dict) -> Iterable[Tuple[tuple, str]]:
         value = spec.get(key)
         if value is not None and (isinstance(value, bool) or not isinstance(value, (str, int))):
             yield (key,), f"{key} must be a string"
+    yield from _check_base(spec)
+
+
+def _check_base(spec: dict) -> Iterable[Tuple[tuple, str]]:
+    base = spec.get("base")
+    if base is not None and (not isinstance(base, str) or not base):
+        yield ("base",), "base must be the name of a location"
+    elif base is not None and base == resolve_name(spec):
+        yield ("base",), f"base {base!r} is the location itself; name the permanent location it derives from"
+    if spec.get("baseSnapshot") is not None:
+        yield from assetdiff.check_snapshot(spec["baseSnapshot"])
 
 
 def _check_name(spec: dict) -> Iterable[Tuple[tuple, str]]:

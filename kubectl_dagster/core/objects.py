@@ -260,7 +260,7 @@ def _new_labels(base: Base, name: str) -> Dict[str, str]:
 def _location_annotations(location: locations.Location) -> Dict[str, str]:
     spec, out = location.spec, {}
     for key, annotation in (("branch", c.BRANCH_ANNOTATION), ("pullRequest", c.PULL_REQUEST_ANNOTATION),
-                            ("commit", c.COMMIT_ANNOTATION)):
+                            ("commit", c.COMMIT_ANNOTATION), ("base", c.BASE_ANNOTATION)):
         if spec.get(key) is not None:
             out[annotation] = str(spec[key])
     if spec.get("expiresAt") is not None:
