@@ -17,7 +17,7 @@ PROXY_TIMEOUT = (5.0, 60.0)  # a reload can take a while: the webserver loads ev
 def http(url: str) -> Callable[[str], Dict[str, Any]]:
     parts = urllib.parse.urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise errors.InputError(f"--webserver-url {yamlio.excerpt(url)!r} is not an http(s) URL",
+        raise errors.InputError(f"--webserver-url {errors.excerpt(url)} is not an http(s) URL",
                                 "pass the webserver's address, e.g. http://localhost:3000")
     return reloadhook.http_transport(url)
 

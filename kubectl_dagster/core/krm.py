@@ -47,15 +47,17 @@ class FnConfig(NamedTuple):
 def parse(text: str) -> Request:
     """A ResourceList (YAML or JSON) as a manifest stream plus its functionConfig."""
     try:
-        data = yamlio.make_yaml("safe").load(text)
+        data = yamlio.load(text)  # bounded: a ResourceList is input nobody vetted
         root = yamlio.make_yaml("rt").compose(text) if isinstance(data, dict) else None
-    except Exception as exc:  # ruamel's scanner, parser and constructor errors
-        if "another document" in str(exc):
+    except yamlio.LoadError as exc:
+        if "another document" in exc.message:
             raise errors.InputError("stdin holds several YAML documents, not one ResourceList",
                                     "pipe a plain stream to `kubectl-dagster render`, or wrap it with "
                                     "`kpt fn eval - --exec ...`") from exc
-        problem = yamlio.excerpt(getattr(exc, "problem", None) or exc)
-        raise errors.InputError(f"the ResourceList is not valid YAML: {problem}",
+        raise errors.InputError(f"the ResourceList is {exc.what()}: {exc.message}",
+                                "run the function through kpt or kustomize, or pipe in a ResourceList") from exc
+    except Exception as exc:  # ruamel's composer errors from the round-trip pass
+        raise errors.InputError(f"the ResourceList is not valid YAML: {type(exc).__name__}",
                                 "run the function through kpt or kustomize, or pipe in a ResourceList") from exc
     if data is None:
         raise errors.InputError("stdin holds no ResourceList (it is empty)",

@@ -91,7 +91,7 @@ def test_an_alias_bomb_in_a_registry_configmap_is_refused_briefly(registered, na
         "data": {"location.yaml": ALIAS_BOMB}})
     result = _run(registered, COMMANDS[name])
     _one_error_line(result)
-    assert "configmap/dagster-location-bomb location.yaml expands to more than" in result.stderr
+    assert "configmap/dagster-location-bomb location.yaml is YAML past kubectl-dagster's bounds: the YAML aliases expand to more than" in result.stderr
     assert len(result.stderr) < 400
 
 
