@@ -83,60 +83,77 @@ def is_document(data: Any) -> bool:
     return isinstance(data, dict) and ("apiVersion" in data or "kind" in data)
 
 
-def parse_documents(docs: Sequence[Any], filename: str, dir_defaults: Optional[dict] = None) -> Parsed:
-    """Turn the YAML documents of one file into locations (``docs`` as loaded by a safe loader)."""
-    out = Parsed()
+class Item(NamedTuple):
+    """One entry as a file holds it: document ``doc``, item ``position`` of its ``locations``
+    (None: a bare document), the entry as written, and with the document's (or directory's) defaults."""
+
+    doc: int
+    position: Optional[int]
+    raw: dict
+    spec: dict
+
+    @property
+    def path(self) -> tuple:
+        return () if self.position is None else ("locations", self.position)
+
+
+def walk(docs: Sequence[Any], dir_defaults: Optional[dict] = None, problem=None) -> Iterable[Item]:
+    """Every entry of one file's documents: the one reading of the CodeLocations format, shared by
+    render (``parse_documents``, strict) and the registry's text edits (``registry.fileedit``).
+    ``problem(doc, path, message)`` hears about malformed structure; without it, malformed parts are
+    skipped, so that a registry with one broken entry can still be listed and edited."""
+    report = problem or (lambda doc, path, message: None)
     for index, data in enumerate(docs):
         if data is None:
             continue
-        problem = _problem_factory(filename, index, out.problems)
         if is_document(data):
-            _parse_codelocations(data, problem, out, filename, index)
+            yield from _walk_document(data, index, report, strict=problem is not None)
         elif isinstance(data, dict):  # a bare location, one per file in a directory
-            spec = deep_merge(dir_defaults or {}, data)
-            _add(out, spec, filename, (), index, problem)
+            yield Item(index, None, data, deep_merge(dir_defaults or {}, data))
         else:
-            problem((), None, f"expected a mapping (kind: {constants.KIND}, or one location), got {type(data).__name__}")
-    return out
+            report(index, (), f"expected a mapping (kind: {constants.KIND}, or one location), got {type(data).__name__}")
 
 
-def _problem_factory(filename: str, doc: int, sink: List[errors.Problem]):
-    def problem(path: tuple, location: Optional[str], message: str) -> None:
-        sink.append(errors.Problem(filename, None, location, message, (doc,) + tuple(path)))
-    return problem
-
-
-def _parse_codelocations(data: dict, problem, out: Parsed, filename: str, index: int) -> None:
+def _walk_document(data: dict, index: int, report, strict: bool) -> Iterable[Item]:
     if data.get("apiVersion") != constants.API_VERSION or data.get("kind") != constants.KIND:
-        problem(("apiVersion",), None, f"expected apiVersion: {constants.API_VERSION} and kind: {constants.KIND}, "
-                f"got {errors.excerpt(data.get('apiVersion'))}/{errors.excerpt(data.get('kind'))}")
-        return
+        report(index, ("apiVersion",), f"expected apiVersion: {constants.API_VERSION} and kind: {constants.KIND}, "
+               f"got {errors.excerpt(data.get('apiVersion'))}/{errors.excerpt(data.get('kind'))}")
+        if strict:
+            return
     for key in sorted(set(data) - {"apiVersion", "kind", "metadata", "defaults", "locations"}):
-        problem((key,), None, f"unknown key {errors.excerpt(key)} (expected defaults, locations)")
+        report(index, (key,), f"unknown key {errors.excerpt(key)} (expected defaults, locations)")
     defaults = data.get("defaults") or {}
     if not isinstance(defaults, dict):
-        problem(("defaults",), None, "defaults must be a mapping")
+        report(index, ("defaults",), "defaults must be a mapping")
         defaults = {}
     for key in sorted({"name", "branch"} & set(defaults)):
-        problem(("defaults", key), None, f"{errors.excerpt(key)} cannot be a default: it must differ per location")
+        report(index, ("defaults", key), f"{errors.excerpt(key)} cannot be a default: it must differ per location")
     items = data.get("locations") or []
     if not isinstance(items, list):
-        problem(("locations",), None, "locations must be a list")
+        report(index, ("locations",), "locations must be a list")
         return
     for position, item in enumerate(items):
         if not isinstance(item, dict):
-            problem(("locations", position), None, "a location must be a mapping")
+            report(index, ("locations", position), "a location must be a mapping")
             continue
-        _add(out, deep_merge(defaults, item), filename, ("locations", position), index, problem)
+        yield Item(index, position, item, deep_merge(defaults, item))
 
 
-def _add(out: Parsed, spec: dict, filename: str, path: tuple, index: int, problem) -> None:
-    name = resolve_name(spec)
-    before = len(out.problems)
-    for sub_path, message in check(spec):
-        problem(path + sub_path, name or None, message)
-    if len(out.problems) == before and name:
-        out.locations.append(Location(name, spec, filename, path, index))
+def parse_documents(docs: Sequence[Any], filename: str, dir_defaults: Optional[dict] = None) -> Parsed:
+    """Turn the YAML documents of one file into validated locations (``docs`` as a safe loader loads them)."""
+    out = Parsed()
+
+    def problem(doc: int, path: tuple, message: str, location: Optional[str] = None) -> None:
+        out.problems.append(errors.Problem(filename, None, location, message, (doc,) + tuple(path)))
+
+    for item in walk(docs, dir_defaults, problem):
+        name = resolve_name(item.spec)
+        before = len(out.problems)
+        for sub_path, message in check(item.spec):
+            problem(item.doc, item.path + sub_path, message, name or None)
+        if len(out.problems) == before and name:
+            out.locations.append(Location(name, item.spec, filename, item.path, item.doc))
+    return out
 
 
 def resolve_name(spec: dict) -> str:

@@ -41,17 +41,9 @@ def load_docs(text: str, filename: str) -> List[Any]:
 
 
 def slots(text: str, filename: str, dir_defaults: Optional[dict] = None) -> List[Slot]:
-    """Every entry of one file, in order."""
-    out = []
-    for index, data in enumerate(load_docs(text, filename)):
-        if locs.is_document(data):
-            defaults = data.get("defaults") or {}
-            for position, item in enumerate(data.get("locations") or []):
-                if isinstance(item, dict):
-                    out.append(Slot(locs.resolve_name(item), index, position, item, locs.deep_merge(defaults, item)))
-        elif isinstance(data, dict):
-            out.append(Slot(locs.resolve_name(data), index, None, data, locs.deep_merge(dir_defaults or {}, data)))
-    return out
+    """Every entry of one file, in order (read as ``core.locations.walk`` reads it, leniently)."""
+    return [Slot(locs.resolve_name(item.raw), item.doc, item.position, item.raw, item.spec)
+            for item in locs.walk(load_docs(text, filename), dir_defaults)]
 
 
 def file_defaults(text: str, filename: str) -> Dict[str, Any]:
