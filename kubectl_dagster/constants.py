@@ -105,3 +105,34 @@ PROJECT_SEPARATOR = "--"  # ``project--branch``: the base of etl--feat-x is etl,
 GITHUB_COMMENT_LIMIT = 65536  # characters in one GitHub issue or pull-request comment
 SNAPSHOT_MAX_ASSETS = 2000  # assets in a recorded base snapshot (``add-location --base-snapshot``)
 SNAPSHOT_MAX_BYTES = 256 * 1024  # its encoded size: the cluster registry keeps an entry in a 1 MiB ConfigMap
+
+# The project config file read by `deploy` and `config view` (found like git finds .git).
+PROJECT_KIND = "ProjectConfig"
+PROJECT_CONFIG_FILES = (".kubectl-dagster.yaml", ".kubectl-dagster.yml")
+CONFIG_ENV = "KUBECTL_DAGSTER_CONFIG"  # an explicit path to it
+ENVIRONMENT_ENV = "KUBECTL_DAGSTER_ENVIRONMENT"  # the environment, when -e is not given
+PYPROJECT_TABLE = "kubectl-dagster"  # [tool.kubectl-dagster] in pyproject.toml: project = "etl"
+# PROJECT_SEPARATOR (above): etl--feat-x, the project prefix, then the branch (dagster-uc's separator)
+
+# Branch context in every branch location's code server and its runs (render adds them to `env`).
+BRANCH_ENV_MODES = ("default", "dagster-cloud", "off")  # the entry's `branchEnv`: ours, ours + Dagster+'s, none
+IS_BRANCH_DEPLOYMENT_ENV = "KUBECTL_DAGSTER_IS_BRANCH_DEPLOYMENT"
+BRANCH_ENV = "KUBECTL_DAGSTER_BRANCH"
+COMMIT_ENV = "KUBECTL_DAGSTER_COMMIT"
+PULL_REQUEST_ENV = "KUBECTL_DAGSTER_PULL_REQUEST"
+REPOSITORY_URL_ENV = "KUBECTL_DAGSTER_REPOSITORY_URL"
+LOCATION_ENV = "KUBECTL_DAGSTER_LOCATION"
+# The names Dagster+ sets in branch deployments (docs.dagster.io, "Built-in environment variables").
+CLOUD_IS_BRANCH_DEPLOYMENT_ENV = "DAGSTER_CLOUD_IS_BRANCH_DEPLOYMENT"
+CLOUD_DEPLOYMENT_NAME_ENV = "DAGSTER_CLOUD_DEPLOYMENT_NAME"
+CLOUD_GIT_SHA_ENV = "DAGSTER_CLOUD_GIT_SHA"
+CLOUD_GIT_BRANCH_ENV = "DAGSTER_CLOUD_GIT_BRANCH"
+CLOUD_GIT_REPO_ENV = "DAGSTER_CLOUD_GIT_REPO"
+CLOUD_PULL_REQUEST_ID_ENV = "DAGSTER_CLOUD_PULL_REQUEST_ID"
+CLOUD_PULL_REQUEST_STATUS_ENV = "DAGSTER_CLOUD_PULL_REQUEST_STATUS"
+
+# Lifecycle and pull-request feedback.
+SUSPENDED_ANNOTATION = "kubectl-dagster.io/suspended"
+EXPIRING_WITHIN_SECONDS = 86400  # list-locations flags locations that expire sooner than this
+STATUS_COMMENT_MARKER = "<!-- kubectl-dagster:status -->"  # finds the sticky pull-request comment again
+UI_LOCATION_PATH = "/locations/__repository__@{name}"  # the Dagster UI's page of a Definitions code location

@@ -96,3 +96,14 @@ class LocationError(Error):
         listed += f"; and {rest} more" if rest > 0 else ""
         more = f" (and {len(problems) - 1} more problem(s): {listed})" if len(problems) > 1 else ""
         super().__init__(f"invalid locations: {first}{more}", "fix the locations file and run again")
+
+
+class ConfigError(Error):
+    """The project config file (.kubectl-dagster.yaml) is invalid. All problems are reported together."""
+
+    def __init__(self, problems: List[Problem]):
+        self.problems = problems
+        first = problems[0].render()
+        more = f" (and {len(problems) - 1} more problem(s): {'; '.join(p.render() for p in problems[1:])})" \
+            if len(problems) > 1 else ""
+        super().__init__(f"invalid project config: {first}{more}", "fix the project config file and run again")

@@ -9,6 +9,11 @@ import click
 # name -> (module under kubectl_dagster.cli, attribute), in the order --help lists them
 COMMANDS = {
     "render": ("render", "command"),
+    "deploy": ("deploy", "command"),
+    "teardown": ("deploy", "teardown"),
+    "suspend": ("suspend", "suspend"),
+    "resume": ("suspend", "resume"),
+    "config": ("config", "group"),
     "add-location": ("add_location", "command"),
     "update-location": ("update_location", "command"),
     "remove-location": ("remove_location", "command"),

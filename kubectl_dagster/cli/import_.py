@@ -1,22 +1,26 @@
-"""``import``: Dagster+ ``dagster_cloud.yaml`` locations as registry entries."""
+"""``import``: Dagster+ ``dagster_cloud.yaml`` locations as registry entries, or (``--from dagster-uc``)
+a dagster-uc config as a project config on stdout."""
 from __future__ import annotations
 
 import click
 
-from .. import errors, sources
-from ..core import entries, importer
+from .. import errors, sources, yamlio
+from ..core import entries, importer, projectconfig, ucimport
 from ..registry import store as store_mod
 from . import options, output, stores
 
 
 @click.command("import")
-@click.argument("dagster_cloud_yaml", type=click.Path(dir_okay=False))
+@click.argument("dagster_cloud_yaml", metavar="FILE", type=click.Path(dir_okay=False))
+@click.option("--from", "source", type=click.Choice(["dagster-cloud", "dagster-uc"]), default="dagster-cloud",
+              show_default=True, help="dagster-cloud: a dagster_cloud.yaml, into the registry. dagster-uc: a "
+              ".config_user_code_deployments.yaml, printed as a .kubectl-dagster.yaml.")
 @click.option("--image", default=None, metavar="REPOSITORY[:TAG]", help="Image for locations that name none.")
 @click.option("--replace", is_flag=True, help="Replace locations that already exist.")
 @options.writes
 @options.output(("table", "name"), "table")
-def command(dagster_cloud_yaml, image, replace, **params):
-    """Turn a Dagster+ dagster_cloud.yaml into registry entries.
+def command(dagster_cloud_yaml, source, image, replace, **params):
+    """Turn a Dagster+ dagster_cloud.yaml into registry entries, or a dagster-uc config into a project config.
 
     Keys without an equivalent are listed on stderr, one line each; nothing is dropped silently.
 
@@ -24,7 +28,10 @@ def command(dagster_cloud_yaml, image, replace, **params):
     Examples:
       kubectl dagster import dagster_cloud.yaml --locations deploy/locations/
       kubectl dagster import dagster_cloud.yaml --image ghcr.io/acme/code:1.0 --cluster --dry-run
+      kubectl dagster import --from dagster-uc .config_user_code_deployments.yaml > .kubectl-dagster.yaml
     """
+    if source == "dagster-uc":
+        return from_dagster_uc(dagster_cloud_yaml)
     docs = sources.load_docs(sources.read_text(dagster_cloud_yaml), dagster_cloud_yaml)
     found, notes = importer.translate(docs[0] if docs else None, image)
     for entry in found:
@@ -44,3 +51,20 @@ def command(dagster_cloud_yaml, image, replace, **params):
         details = stores.created_details(outcome.new) if outcome.verb == "created" else []
         output.change(outcome, params["output"], params["dry_run"], details)
     stores.refresh(params, store, changed)
+
+
+def from_dagster_uc(path: str) -> None:
+    docs = sources.load_docs(sources.read_text(path), path)
+    document, notes = ucimport.translate(docs[0] if len(docs) == 1 else None)
+    if document is None:
+        raise errors.InputError(f"{path} is not a dagster-uc config (one mapping of environment sections)",
+                                "pass a .config_user_code_deployments.yaml")
+    problems = projectconfig.check_document(document)
+    if problems:  # a bug of the translation, or values of the wrong type in the source
+        where, message = problems[0]
+        raise errors.InputError(f"{path} gives an invalid project config: {'.'.join(map(str, where))}: {message}",
+                                "fix that value in the dagster-uc config")
+    for note in notes:
+        output.echo(f"warning: {note}", err=True)
+    output.echo(f"# Converted from {path} by `kubectl dagster import --from dagster-uc`.")
+    output.echo(yamlio.dump(document).rstrip("\n"))

@@ -12,7 +12,8 @@ from . import options, output, stores
 @options.output(("table", "wide", "yaml", "json", "name"), "table")
 @click.option("--no-headers", is_flag=True, help="Leave out the header row (table output).")
 def command(no_headers, **params):
-    """List registered locations: name, branch, image, port, age, expires, source.
+    """List registered locations: name, branch, image, port, age, expires, source. Locations that
+    expire within a day are marked "(soon)" and named on stderr.
 
     \b
     Examples:
@@ -27,7 +28,16 @@ def command(no_headers, **params):
             output.echo(f"No locations found in {store.describe()}.", err=True)
             return
         headers = entries.WIDE_HEADERS if style == "wide" else entries.HEADERS
-        output.table([entries.row(e, moment, style == "wide") for e in found], headers, no_headers)
+        soon = {e.name for e in entries.expiring(found, moment)}
+        rows = [entries.row(e, moment, style == "wide") for e in found]
+        for row in rows:
+            if row[0] in soon:
+                row[5] += " (soon)"  # EXPIRES
+        output.table(rows, headers, no_headers)
+        if soon:
+            listed = ", ".join(f"{e.name} ({entries.expires(e, moment)})" for e in found if e.name in soon)
+            output.echo(f"warning: {len(soon)} location(s) expire within a day: {listed}; deploy again or "
+                        "update-location --ttl to keep them", err=True)
     elif style == "name":
         for entry in found:
             output.echo(f"location/{entry.name}")

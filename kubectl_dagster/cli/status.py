@@ -1,14 +1,17 @@
 """``status``: per location, whether it is declared in the registry, in the live workspace
-ConfigMap, its Deployment's readiness, and Dagster's load status with the innermost error."""
+ConfigMap, its Deployment's readiness, and Dagster's load status with the innermost error; the
+Dagster version skew between a code server and the webserver; ``-o markdown`` for a sticky
+pull-request comment."""
 from __future__ import annotations
 
 from typing import Any, Dict, List, Optional, Set
 
 import click
 
+from .. import constants as c
 from .. import errors, reloadhook
-from ..core import assetdiff
-from . import diff, options, output, stores, waiting
+from ..core import assetdiff, feedback, locations as locs
+from . import diff, options, output, project, stores, waiting
 
 HEADERS = ["NAME", "DECLARED", "WORKSPACE", "READY", "DAGSTER", "MESSAGE"]
 
@@ -41,7 +44,7 @@ def cells(row: Dict[str, Any]) -> List[str]:
 
     return [row["name"], yes_no(row["declared"]), yes_no(row["workspace"]),
             "-" if row["ready"] is None and row["workspace"] is None else (row["ready"] or "<none>"),
-            row["dagster"] or "-", reloadhook.root_cause(row)]
+            row["dagster"] or "-", reloadhook.root_cause(row) or row.get("skew") or ""]
 
 
 def assets_cell(row: Dict[str, Any]) -> str:
@@ -55,21 +58,33 @@ def assets_cell(row: Dict[str, Any]) -> str:
 @click.option("--assets", is_flag=True,
               help="Per branch location, which assets it adds, changes or removes against its base "
                    "(see `kubectl dagster diff`), or why there is no comparison.")
+@click.option("--branch", default=None, help="Only the registry's locations of this branch (as a pull-request "
+              "comment shows them).")
 @options.webserver
 @options.registry
-@options.output(("table", "json", "yaml"), "table")
-def command(name, assets, **params):
+@options.project
+@options.decorate(options.UI)
+@options.output(("table", "json", "yaml", "markdown"), "table")
+def command(name, assets, branch, **params):
     """Per location: declared, in the live workspace, Deployment ready, and Dagster's load status
-    (with the error and stack when loading failed).
+    (with the error and stack when loading failed), and a Dagster version skew between the code
+    server and the webserver. -o markdown prints the table of a sticky pull-request comment.
 
     \b
     Examples:
       kubectl dagster status --cluster
       kubectl dagster status feat-x --webserver-url http://localhost:3000 -o json
       kubectl dagster status --cluster --assets
+      kubectl dagster status -e dev --branch "$BRANCH" --assets -o markdown > comment.md
     """
+    merged = project.load(params, project.given_on_command_line()).merged
+    params = project.fill(params, merged)
+    ui_url = params.get("ui_url") or merged.get("uiUrl")
     on_cluster = params["cluster"] or params["kubeconfig"] or params["context"]
     registered = diff.registry_entries(params)
+    if branch is not None and not (params["cluster"] or params["locations_path"]):
+        raise errors.UsageError("--branch needs the registry", "pass --cluster or --locations PATH (or set registry "
+                                "in the project config)")
     declared = {e.name for e in registered}
     in_workspace = ready = None
     if on_cluster:
@@ -83,15 +98,50 @@ def command(name, assets, **params):
     post, where = waiting.transport(params) if (params["webserver_url"] or on_cluster) else (None, "")
     dagster = waiting.call(reloadhook.status, post) if post else None
     found = rows(declared, in_workspace, ready, dagster, name)
-    if name and not found:
+    if branch is not None:
+        mine = {e.name for e in registered if str(e.resolved.get("branch")) == branch}
+        found = [row for row in found if row["name"] in mine]
+    elif name and not found:
         raise errors.RegistryError(f"location {name!r} is not declared, not in the workspace and unknown to Dagster",
                                    "check the name with list-locations")
+    diffs = {}
     if assets:
         diffs = diff.for_status([r["name"] for r in found], registered, diff.Reader(post, where))
         for row in found:
             row["assets"] = assetdiff.as_data(diffs[row["name"]]) if row["name"] in diffs else None
+    annotate(found, registered, _details(post) if post else None)
     if params["output"] == "table":
         extra = ["ASSETS"] if assets else []
         output.table([cells(r) + [assets_cell(r) for _ in extra] for r in found], HEADERS + extra)
+    elif params["output"] == "markdown":
+        title = f"Dagster code locations of `{branch}`" if branch else "Dagster code locations"
+        taken = feedback.updated_text(stores.now().timestamp())
+        table = feedback.markdown(found, ui_url, taken, title)
+        changed = [diffs[r["name"]] for r in found if r["name"] in diffs] if assets else []
+        room = c.GITHUB_COMMENT_LIMIT - len(table.encode("utf-8")) - 1
+        output.echo((table + ("\n" + assetdiff.markdown(changed, room) if changed else "")).rstrip("\n"))
     else:
         output.data({"locations": found}, params["output"])
+
+
+def _details(post) -> Optional[feedback.Details]:
+    """Versions and update times; None when the webserver cannot say (an older Dagster, say): not fatal."""
+    try:
+        return feedback.parse_details(post(feedback.DETAILS))
+    except reloadhook.WebserverError:
+        return None
+
+
+def annotate(found: List[Dict[str, Any]], registry, details: Optional[feedback.Details]) -> None:
+    """Suspended (from the registry), versions, skew and the update time (from Dagster), per row."""
+    suspended = {e.name for e in registry if locs.is_suspended(e.resolved)}
+    for row in found:
+        known = (details.locations.get(row["name"]) if details else None) or {}
+        row["suspended"] = row["name"] in suspended
+        if row["suspended"] and row["dagster"] in (None, reloadhook.MISSING):
+            row["dagster"] = "SUSPENDED"  # out of the workspace on purpose
+        row["cause"] = reloadhook.root_cause(row)
+        row["dagster_version"] = known.get("dagster_version")
+        row["webserver_version"] = details.webserver_version if details else None
+        row["skew"] = feedback.skew(row["dagster_version"], row["webserver_version"])
+        row["updated"] = feedback.updated_text(known.get("updated"))

@@ -460,3 +460,14 @@ def table(rows: List[List[str]], headers: List[str]) -> str:
     widths = [max(len(r[i]) for r in grid) for i in range(len(headers))]
     lines = ["   ".join(cell.ljust(widths[i]) for i, cell in enumerate(r)).rstrip() for r in grid]
     return "\n".join(lines) + "\n"
+
+
+def expiring(found: Iterable[Entry], now: datetime.datetime,
+             within: datetime.timedelta = datetime.timedelta(seconds=constants.EXPIRING_WITHIN_SECONDS)) -> List[Entry]:
+    """Entries that have not expired yet but will within ``within`` (list-locations flags them)."""
+    out = []
+    for entry in found:
+        when = locs.parse_time(entry.resolved.get("expiresAt")) if entry.resolved.get("expiresAt") else None
+        if when is not None and now < when <= now + within:
+            out.append(entry)
+    return out

@@ -30,8 +30,9 @@ BRANCH_KEYS = {"branch", "pullRequest", "commit"}
 SOURCE_SHORTCUTS = {"pythonFile": "-f", "moduleName": "-m", "packageName": "--package-name"}
 SOURCE_MODIFIERS = {"workingDirectory": "-d", "attribute": "-a"}
 BASE_KEYS = {"base", "baseSnapshot"}  # change tracking: the location a branch derives from, and its snapshot
-EXTRA_KEYS = (BRANCH_KEYS | BASE_KEYS | {"expiresAt", "patches", "includeInstance"} | set(SOURCE_SHORTCUTS)
-              | set(SOURCE_MODIFIERS))
+LIFECYCLE_KEYS = {"suspended", "branchEnv"}  # kubectl dagster suspend/resume; which branch env vars (core/branchenv)
+EXTRA_KEYS = (BRANCH_KEYS | BASE_KEYS | LIFECYCLE_KEYS | {"expiresAt", "patches", "includeInstance"}
+              | set(SOURCE_SHORTCUTS) | set(SOURCE_MODIFIERS))
 LOCATION_KEYS = CHART_KEYS | EXTRA_KEYS
 SUBKEYS = {
     "image": {"repository", "tag", "digest", "pullPolicy"},
@@ -195,6 +196,7 @@ def check(spec: dict) -> Iterable[Tuple[tuple, str]]:
         yield ("includeInstance",), "includeInstance must be true or false"
     yield from _check_expiry(spec)
     yield from _check_patches(spec.get("patches"))
+    yield from _check_lifecycle(spec)
     for key in BRANCH_KEYS:
         value = spec.get(key)
         if value is not None and (isinstance(value, bool) or not isinstance(value, (str, int))):
@@ -210,6 +212,18 @@ def _check_base(spec: dict) -> Iterable[Tuple[tuple, str]]:
         yield ("base",), f"base {base!r} is the location itself; name the permanent location it derives from"
     if spec.get("baseSnapshot") is not None:
         yield from assetdiff.check_snapshot(spec["baseSnapshot"])
+
+
+def _check_lifecycle(spec: dict) -> Iterable[Tuple[tuple, str]]:
+    if spec.get("suspended") is not None and not isinstance(spec["suspended"], bool):
+        yield ("suspended",), "suspended must be true or false"
+    if spec.get("branchEnv") is not None and spec["branchEnv"] not in constants.BRANCH_ENV_MODES:
+        yield ("branchEnv",), f"branchEnv must be one of {', '.join(constants.BRANCH_ENV_MODES)}, got {spec['branchEnv']!r}"
+
+
+def is_suspended(spec: dict) -> bool:
+    """``kubectl dagster suspend``: no replicas and out of the workspace; the entry and its TTL stay."""
+    return spec.get("suspended") is True
 
 
 def _check_name(spec: dict) -> Iterable[Tuple[tuple, str]]:

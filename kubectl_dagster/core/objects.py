@@ -15,7 +15,7 @@ from typing import Any, Dict, List, NamedTuple, Optional, Tuple
 
 from .. import constants as c
 from .. import errors
-from . import locations, release as rel
+from . import branchenv, locations, release as rel
 
 RELEASE_ENV = ("DAGSTER_PG_PASSWORD",)
 RELEASE_VOLUMES = ("dagster-instance",)
@@ -310,13 +310,23 @@ def _init_containers(item: Dict[str, Any], base: Base) -> List[Dict[str, Any]]:
 
 def build(location: locations.Location, base: Base, source: str) -> List[Dict[str, Any]]:
     """[env ConfigMap, Service, Deployment] for one location, as plain data."""
-    item = locations.chart_item(location)
+    item = branchenv.with_env(locations.chart_item(location), location.name, location.spec)
     name = location.name
     ours = {c.LOCATION_LABEL: name}
     meta_extra = {c.HELM4_FILENAME_ANNOTATION: source, **_location_annotations(location)}
     instance = location.spec.get("includeInstance")
-    return [_env_configmap(item, base, ours, meta_extra), _service(item, base, ours, meta_extra),
-            _deployment(item, base, ours, meta_extra, instance)]
+    built = [_env_configmap(item, base, ours, meta_extra), _service(item, base, ours, meta_extra),
+             _deployment(item, base, ours, meta_extra, instance)]
+    return _suspended(built, location)
+
+
+def _suspended(built: List[Dict[str, Any]], location: locations.Location) -> List[Dict[str, Any]]:
+    """A suspended location keeps its objects, with no replicas (render also leaves it out of the workspace)."""
+    if locations.is_suspended(location.spec):
+        deployment = built[-1]
+        deployment["spec"]["replicas"] = 0
+        deployment["metadata"]["annotations"][c.SUSPENDED_ANNOTATION] = "true"
+    return built
 
 
 def _env_configmap(item, base, ours, meta_extra) -> Dict[str, Any]:

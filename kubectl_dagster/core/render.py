@@ -254,7 +254,8 @@ def _workspace(release: rel.Release, ordered, replaced: Set[str], rollout: str) 
     current = doc.data["data"][c.WORKSPACE_KEY] or ""
     chart_entries, previous = workspace.split_entries(current)
     kept = [entry for entry in chart_entries if workspace.entry_name(entry) not in replaced]
-    ours = [workspace.grpc_entry(loc.name, loc.name, loc.spec.get("port", c.FIRST_PORT)) for loc in ordered]
+    ours = [workspace.grpc_entry(loc.name, loc.name, loc.spec.get("port", c.FIRST_PORT)) for loc in ordered
+            if not locs.is_suspended(loc.spec)]
     if not ours and not previous and len(kept) == len(chart_entries):
         return  # nothing of ours, before or now: the document passes through untouched
     value = workspace.build_text(kept, ours)

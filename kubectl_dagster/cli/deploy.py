@@ -1,0 +1,125 @@
+"""``deploy`` and ``teardown``: the branch's location, in one command, in CI or on a laptop.
+
+The git context comes from flags, the CI variables or the working tree (``gitinfo``); everything else
+from the project config (``cli/project.py``). The write is ``add-location --replace``'s (the same edit,
+store and output), limited to this branch's own location and to ``maxBranchLocations``; ``--wait``
+is add-location's. ``deploy --close`` and ``teardown`` remove the location and succeed when it is gone.
+"""
+from __future__ import annotations
+
+from typing import Any, Dict
+
+import click
+
+from .. import gitinfo
+from ..core import branchdeploy, gitctx
+from . import options, output, project, stores, waiting
+
+
+def _common(func):
+    for decorator in reversed((options.project, options.decorate(options.GIT + options.NAMING))):
+        func = decorator(func)
+    return func
+
+
+@click.command("deploy")
+@_common
+@options.decorate(options.DEPLOY + options.UI)
+@click.option("--close", is_flag=True, help="Remove the branch's location instead (as teardown does).")
+@click.option("--wait", default=None, is_flag=False, flag_value="10m", metavar="[TIMEOUT]",
+              help="After the write, wait until Dagster has LOADED the location (default bound 10m), "
+                   "or print its load error and fail.")
+@options.webserver
+@options.writes
+@options.output(("table", "yaml", "json", "name"), "table")
+def command(close, wait, **params):
+    """Deploy the checked-out branch as a code location (as add-location --replace would).
+
+    Branch, commit, pull request and repository URL come from the CI variables (GitHub Actions,
+    GitLab CI, Buildkite, CircleCI, Jenkins, Azure Pipelines) or the git working tree; a flag wins.
+    Image, code source, registry and the rest come from .kubectl-dagster.yaml (see `config view`).
+
+    \b
+    Examples:
+      kubectl dagster deploy -e dev --wait
+      kubectl dagster deploy --image ghcr.io/acme/etl:sha-$SHA -f defs.py --cluster --dry-run
+      kubectl dagster deploy --close -e dev
+    """
+    given = project.given_on_command_line()
+    if close:
+        return teardown_run(None, params, given)
+    timeout = waiting.parse_duration(wait, "--wait") if wait is not None else None
+    loaded = project.load(params, given)
+    merged = loaded.merged
+    context, tree = _context(params)
+    branch = gitctx.require_branch(context, tree)
+    prefix = branchdeploy.project_prefix(merged, loaded.pyproject)
+    name = branchdeploy.explicit_name(params["name"]) if params.get("name") else \
+        branchdeploy.location_name(branch, prefix, params.get("suffix"))
+    target = branchdeploy.Target(name, branch)
+    fields = branchdeploy.template_fields(context, name, prefix)
+    image = branchdeploy.image_ref(merged, params.get("image") if "image" in given else None, fields)
+    flags = branchdeploy.flags_for(merged, context, image, [])
+    base = branchdeploy.base_spec(merged)
+    moment = stores.now()
+    branchdeploy.build(target, flags, base, moment)  # every input problem before the registry is touched
+    _say_context(context, name)
+    filled = project.fill(params, merged)
+    store = stores.open_store(filled, filled["dry_run"])
+    reserved = store.reserved_ports() if "port" not in base else set()
+    edit = branchdeploy.deploying(target, lambda: branchdeploy.build(target, flags, base, moment), reserved,
+                                  merged.get("maxBranchLocations"))
+    stores.apply(store, name, edit, filled, stores.created_details)
+    if timeout is not None and filled["dry_run"] == "none":
+        waiting.wait_for_location(name, waiting.transport(filled), timeout)
+
+
+@click.command("teardown")
+@click.argument("location", required=False)
+@_common
+@options.writes
+@options.output(("table", "name"), "table")
+def teardown(location, **params):
+    """Remove the branch's location (deploy --close); succeeds when it is already gone.
+
+    Without LOCATION the name is derived as deploy derives it (project, branch, --suffix); a
+    location of another branch, or a permanent one, is never removed this way.
+
+    \b
+    Examples:
+      kubectl dagster teardown -e dev                 # in the pull request's "closed" job
+      kubectl dagster teardown etl:feat-x --cluster   # by name
+    """
+    teardown_run(location, params, project.given_on_command_line())
+
+
+def teardown_run(location, params: Dict[str, Any], given) -> None:
+    loaded = project.load(params, given)
+    if location or params.get("name"):
+        target = branchdeploy.Target(branchdeploy.explicit_name(location or params["name"]), None)
+    else:
+        context, tree = _context(params)
+        branch = gitctx.require_branch(context, tree)
+        prefix = branchdeploy.project_prefix(loaded.merged, loaded.pyproject)
+        target = branchdeploy.Target(branchdeploy.location_name(branch, prefix, params.get("suffix")), branch)
+    filled = project.fill(params, loaded.merged)
+    store = stores.open_store(filled, filled["dry_run"])
+    outcome = stores.apply(store, target.name, branchdeploy.closing(target), filled, stores.created_details,
+                           missing_ok=True)
+    if outcome.verb == "absent":
+        output.echo(f"location/{target.name} not found in {store.describe()}: nothing to remove", err=True)
+
+
+def _context(params):
+    flags = gitctx.Context(params.get("branch"), params.get("commit"), params.get("pull_request"),
+                           params.get("repository_url"))
+    return gitinfo.context(flags)
+
+
+def _say_context(context: gitctx.Context, name: str) -> None:
+    parts = [f"branch {context.branch!r} ({context.system})"]
+    if context.commit:
+        parts.append(f"commit {context.commit[:12]}")
+    if context.pull_request is not None:
+        parts.append(f"pull request #{context.pull_request}")
+    output.echo(f"deploy: {', '.join(parts)} -> location {name}", err=True)
