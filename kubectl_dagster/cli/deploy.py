@@ -63,13 +63,13 @@ def command(close, wait, **params):
     base = branchdeploy.base_spec(merged)
     moment = stores.now()
     branchdeploy.build(target, flags, base, moment)  # every input problem before the registry is touched
-    _say_context(context, name)
     filled = project.fill(params, merged)
     store = stores.open_store(filled, filled["dry_run"])
     reserved = store.reserved_ports() if "port" not in base else set()
     edit = branchdeploy.deploying(target, lambda: branchdeploy.build(target, flags, base, moment), reserved,
                                   merged.get("maxBranchLocations"))
     stores.apply(store, name, edit, filled, stores.created_details)
+    _say_context(context, name)
     if timeout is not None and filled["dry_run"] == "none":
         waiting.wait_for_location(name, waiting.transport(filled), timeout)
 

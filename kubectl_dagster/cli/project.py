@@ -131,7 +131,7 @@ def registry_path(merged: projectconfig.Merged) -> Optional[str]:
         return path
     source = merged.sources.get(("registry",), "")
     if source.startswith(("defaults (", "environment ")):
-        return os.path.join(os.path.dirname(os.path.abspath(merged.file)), path)
+        return os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(merged.file)), path))
     return path
 
 
