@@ -78,7 +78,8 @@ def test_deploy_from_a_checked_out_branch_writes_what_add_location_would(repo):
     code, out, err = run(["deploy"], repo)
     assert code == 0, err
     path = repo / "deploy/locations/etl--feat-login-page.yaml"
-    assert out == f"location/etl--feat-login-page created (image ghcr.io/acme/etl:sha-{sha[:7]}; port 3031; in {path})\n"
+    assert out == f"location/etl--feat-login-page created (image ghcr.io/acme/etl:sha-{sha[:7]}; port 3031; " \
+                  f"in {path})\n"
     assert err == f"deploy: branch 'feat/Login-page' (git), commit {sha[:12]} -> location etl--feat-login-page\n"
     (location,) = sources.load([str(repo / "deploy/locations")])
     assert location.spec["branch"] == "feat/Login-page" and location.spec["commit"] == sha
@@ -116,7 +117,8 @@ CI_SYSTEMS = {
                        "GITHUB_REPOSITORY": "acme/etl"},
     "gitlab-ci": {"GITLAB_CI": "true", "CI": "true", "CI_PIPELINE_SOURCE": "merge_request_event",
                   "CI_MERGE_REQUEST_IID": "42", "CI_MERGE_REQUEST_SOURCE_BRANCH_NAME": "feat/ci",
-                  "CI_COMMIT_REF_NAME": "feat/ci", "CI_COMMIT_SHA": SHA, "CI_PROJECT_URL": "https://github.com/acme/etl"},
+                  "CI_COMMIT_REF_NAME": "feat/ci", "CI_COMMIT_SHA": SHA,
+                  "CI_PROJECT_URL": "https://github.com/acme/etl"},
     "buildkite": {"BUILDKITE": "true", "CI": "true", "BUILDKITE_BRANCH": "feat/ci", "BUILDKITE_COMMIT": SHA,
                   "BUILDKITE_PULL_REQUEST": "42", "BUILDKITE_REPO": "git@github.com:acme/etl.git"},
     "circleci": {"CIRCLECI": "true", "CI": "true", "CIRCLE_BRANCH": "feat/ci", "CIRCLE_SHA1": SHA,
@@ -125,7 +127,8 @@ CI_SYSTEMS = {
     "jenkins": {"JENKINS_URL": "https://jenkins.acme.test/", "BUILD_NUMBER": "7", "BRANCH_NAME": "PR-42",
                 "CHANGE_ID": "42", "CHANGE_BRANCH": "feat/ci", "CHANGE_TARGET": "main", "GIT_COMMIT": SHA,
                 "GIT_URL": "https://github.com/acme/etl.git"},
-    "azure-pipelines": {"TF_BUILD": "True", "BUILD_SOURCEBRANCH": "refs/pull/42/merge", "BUILD_SOURCEBRANCHNAME": "merge",
+    "azure-pipelines": {"TF_BUILD": "True", "BUILD_SOURCEBRANCH": "refs/pull/42/merge",
+                        "BUILD_SOURCEBRANCHNAME": "merge",
                         "BUILD_SOURCEVERSION": "9" * 40, "BUILD_REPOSITORY_URI": "https://github.com/acme/etl",
                         "SYSTEM_PULLREQUEST_PULLREQUESTID": "1042", "SYSTEM_PULLREQUEST_PULLREQUESTNUMBER": "42",
                         "SYSTEM_PULLREQUEST_SOURCEBRANCH": "refs/heads/feat/ci",
@@ -197,7 +200,8 @@ def test_bad_configs_are_one_line_and_write_nothing(repo, case, text, args, mess
 
 def test_a_missing_config_when_one_is_asked_for(repo, tmp_path):
     code, _, err = run(["deploy", "--config", str(tmp_path / "nope.yaml")], repo)
-    assert (code, err) == (1, f"error: project config {tmp_path / 'nope.yaml'} does not exist (--config); fix --config\n")
+    missing = tmp_path / "nope.yaml"
+    assert (code, err) == (1, f"error: project config {missing} does not exist (--config); fix --config\n")
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     code, _, err = run(["deploy", "-e", "dev", "--branch", "x"], elsewhere)

@@ -212,7 +212,8 @@ def suspending(name: str, suspend: bool) -> entries.Edit:
     """``suspended: true`` (or its removal); everything else, the TTL included, stays."""
     def edit(snap: entries.Snapshot) -> Optional[Dict[str, Any]]:
         if snap.old is None:
-            raise errors.RegistryError(f"location {name!r} not found in {snap.where}", "check the name with list-locations")
+            raise errors.RegistryError(f"location {name!r} not found in {snap.where}",
+                                       "check the name with list-locations")
         spec = dict(snap.old.spec)
         if suspend:
             spec["suspended"] = True

@@ -65,7 +65,8 @@ def _github(env: Mapping[str, str], event: Optional[Dict[str, Any]]) -> Context:
     if env.get("GITHUB_HEAD_REF") or pull is not None or ref.startswith("refs/pull/"):
         head = pull.get("head") if pull is not None and isinstance(pull.get("head"), dict) else {}
         number = _number((pull or {}).get("number")) or _number(ref.split("/")[2] if ref.count("/") >= 3 else None)
-        return Context(env.get("GITHUB_HEAD_REF") or head.get("ref"), _sha(head.get("sha")), number, url, "github-actions")
+        branch = env.get("GITHUB_HEAD_REF") or head.get("ref")
+        return Context(branch, _sha(head.get("sha")), number, url, "github-actions")
     branch = _strip(ref, "refs/heads/") if ref.startswith("refs/heads/") else None
     return Context(branch, _sha(env.get("GITHUB_SHA")), None, url, "github-actions")
 
@@ -106,7 +107,8 @@ def _jenkins(env: Mapping[str, str], event: Optional[Dict[str, Any]]) -> Context
     if env.get("CHANGE_ID"):
         branch = env.get("CHANGE_BRANCH")
     else:
-        branch = env.get("BRANCH_NAME") or _strip(env.get("GIT_BRANCH"), "refs/heads/", "origin/", "refs/remotes/origin/")
+        branch = env.get("BRANCH_NAME") or _strip(env.get("GIT_BRANCH"), "refs/heads/", "origin/",
+                                                  "refs/remotes/origin/")
     return Context(branch or None, _sha(env.get("GIT_COMMIT")), _number(env.get("CHANGE_ID")),
                    env.get("GIT_URL") or None, "jenkins")
 
@@ -161,9 +163,11 @@ def combine(flags: Context, ci: Optional[Context], tree: Optional[Context]) -> C
     layers = [layer for layer in (flags, ci, tree) if layer is not None]
     values = {}
     for field in ("branch", "commit", "pull_request", "repository_url"):
-        values[field] = next((getattr(layer, field) for layer in layers if getattr(layer, field) not in (None, "")), None)
+        given = [getattr(layer, field) for layer in layers if getattr(layer, field) not in (None, "")]
+        values[field] = given[0] if given else None
     system = next((layer.system for layer in layers if layer.branch), "flags")
-    return Context(values["branch"], values["commit"], values["pull_request"], web_url(values["repository_url"]), system)
+    return Context(values["branch"], values["commit"], values["pull_request"], web_url(values["repository_url"]),
+                   system)
 
 
 def require_branch(context: Context, tree: Optional[WorkingTree]) -> str:

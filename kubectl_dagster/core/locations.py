@@ -218,7 +218,8 @@ def _check_lifecycle(spec: dict) -> Iterable[Tuple[tuple, str]]:
     if spec.get("suspended") is not None and not isinstance(spec["suspended"], bool):
         yield ("suspended",), "suspended must be true or false"
     if spec.get("branchEnv") is not None and spec["branchEnv"] not in constants.BRANCH_ENV_MODES:
-        yield ("branchEnv",), f"branchEnv must be one of {', '.join(constants.BRANCH_ENV_MODES)}, got {spec['branchEnv']!r}"
+        yield ("branchEnv",), (f"branchEnv must be one of {', '.join(constants.BRANCH_ENV_MODES)}, "
+                               f"got {spec['branchEnv']!r}")
 
 
 def is_suspended(spec: dict) -> bool:

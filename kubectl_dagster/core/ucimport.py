@@ -9,7 +9,6 @@ platform's own release renders the locations). Pure.
 """
 from __future__ import annotations
 
-import posixpath
 from typing import Any, Dict, List, Optional, Tuple
 
 from .. import constants as c
@@ -42,7 +41,8 @@ DROPPED = {
     "deployment_semaphore_name": "no lock ConfigMap: registry writes are atomic",
     "uc_deployment_semaphore_name": "no lock ConfigMap: registry writes are atomic",
     "release_name": "no release of its own: the platform's release renders the locations",
-    "image_pull_secrets": "image pull secrets are release-wide in the chart (dagster-user-deployments.imagePullSecrets)",
+    "image_pull_secrets": "image pull secrets are release-wide in the chart "
+                          "(dagster-user-deployments.imagePullSecrets)",
     "service_account_annotations": "the service account is release-wide in the chart",
 }
 SIMPLE = {  # key -> ProjectConfig key path
@@ -81,8 +81,22 @@ def _composite(view: Dict[str, Tuple[Any, str]]) -> Dict[str, Any]:
                                                            else []) + ["{name}"]
         out["repository"] = "/".join(parts)
     if get.get("code_path"):
-        out["pythonFile"] = posixpath.normpath(posixpath.join(get.get("docker_root") or "", get["code_path"]))
+        out["pythonFile"] = _join(get.get("docker_root") or "", get["code_path"])
     return out
+
+
+def _join(root: str, path: str) -> str:
+    """``os.path.join`` then ``normpath``, as dagster-uc builds ``-f``, on POSIX paths (pure: no os module)."""
+    parts: List[str] = []
+    for piece in (path if path.startswith("/") else f"{root}/{path}").split("/"):
+        if piece in ("", "."):
+            continue
+        if piece == ".." and parts and parts[-1] != "..":
+            parts.pop()
+        else:
+            parts.append(piece)
+    lead = "/" if (path.startswith("/") or root.startswith("/")) else ""
+    return lead + "/".join(parts) or "."
 
 
 def _put(target: Dict[str, Any], path: Tuple[str, ...], value: Any) -> None:
@@ -136,8 +150,8 @@ def _env(items: List[Any], where: str, notes: List[str]) -> Dict[str, str]:
             continue
         value = "" if item.get("value") is None else str(item["value"])
         if "${" in value:
-            notes.append(f"{where}.{item['name']} is filled in from the environment by dagster-uc; kubectl-dagster does "
-                         "not substitute: pass --env NAME=VALUE in CI, or use envSecrets")
+            notes.append(f"{where}.{item['name']} is filled in from the environment by dagster-uc; "
+                         "kubectl-dagster does not substitute: pass --env NAME=VALUE in CI, or use envSecrets")
             continue
         out[str(item["name"])] = value
     return out
@@ -178,8 +192,8 @@ def translate(data: Any) -> Tuple[Optional[Dict[str, Any]], List[str]]:
         for where, section in [("defaults", defaults)] + [(name, data[name]) for name in names]:
             value = _flatten(section, where).get(key)
             if value is not None and isinstance(value[0], str) and "${" in value[0]:
-                notes.append(f"{value[1]}: {value[0]!r} is filled in from the environment by dagster-uc; kubectl-dagster "
-                             "does not substitute: set image.repository / codeSource in the new config")
+                notes.append(f"{value[1]}: {value[0]!r} is filled in from the environment by dagster-uc; "
+                             "kubectl-dagster does not substitute: set image.repository / codeSource in the new config")
     if not any(layer.get("image", {}).get("repository") for layer in [out_defaults, *environments.values()]):
         notes.append("no container_registry anywhere: set image.repository in the new config")
     else:

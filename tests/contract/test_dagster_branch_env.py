@@ -20,7 +20,8 @@ from kubectl_dagster.core import manifests, workspace
 from test_deploy import clean_env, git
 
 SHA = "3f2c1ab9d5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0"
-GITLAB_MR = {"GITLAB_CI": "true", "CI": "true", "CI_PIPELINE_SOURCE": "merge_request_event", "CI_MERGE_REQUEST_IID": "17",
+GITLAB_MR = {"GITLAB_CI": "true", "CI": "true", "CI_PIPELINE_SOURCE": "merge_request_event",
+             "CI_MERGE_REQUEST_IID": "17",
              "CI_MERGE_REQUEST_SOURCE_BRANCH_NAME": "feat/branch-env", "CI_COMMIT_REF_NAME": "feat/branch-env",
              "CI_COMMIT_SHA": SHA, "CI_PROJECT_URL": "https://gitlab.example.com/acme/etl"}
 CONFIG = """\
@@ -92,7 +93,8 @@ def old():
 
 defs = dg.Definitions(assets=[old])
 """
-RUN_NOW = "run_coordinator:\n  module: dagster._core.run_coordinator\n  class: DefaultRunCoordinator\n"  # no daemon here
+# runs start at once: no daemon here to dequeue them
+RUN_NOW = "run_coordinator:\n  module: dagster._core.run_coordinator\n  class: DefaultRunCoordinator\n"
 ASSETS = ("query { workspaceOrError { ... on Workspace { locationEntries { name locationOrLoadError { __typename "
           "... on PythonError { message } ... on RepositoryLocation { repositories { assetNodes { assetKey { path } "
           "description } } } } } } } }")
@@ -161,7 +163,8 @@ def served(tmp_path_factory):
         d.started = {name: _start(d, docs, name, repo) for name in ("etl--feat-branch-env", "feat-listed", "old")}
         for port, proc in d.ports.values():
             wait_port(port, proc)
-        config = next(doc for doc in docs if doc.kind == "ConfigMap" and "workspace.yaml" in (doc.data.get("data") or {}))
+        config = next(doc for doc in docs
+                      if doc.kind == "ConfigMap" and "workspace.yaml" in (doc.data.get("data") or {}))
         _, ours = workspace.split_entries(config.data["data"]["workspace.yaml"])
         for item in ours:
             item["grpc_server"].update(host="127.0.0.1", port=d.ports[item["grpc_server"]["location_name"]][0])
@@ -204,15 +207,20 @@ def test_definitions_reading_the_branch_env_load(served):
     assert entries["old"]["__typename"] == "RepositoryLocation"
 
 
+def _context(container):
+    value = next(e["value"] for e in container["env"] if e["name"] == "DAGSTER_CLI_API_GRPC_CONTAINER_CONTEXT")
+    return json.loads(value)
+
+
 def test_where_the_variables_are_rendered(served):
     """Map-form env goes to the location's env ConfigMap (runs load it: env_config_maps); list form or none
     goes to the container env and the container context's env, which the chart hands to launched runs."""
     container, _ = served.started["etl--feat-branch-env"]
-    context = json.loads(next(e["value"] for e in container["env"] if e["name"] == "DAGSTER_CLI_API_GRPC_CONTAINER_CONTEXT"))
+    context = _context(container)
     assert context["k8s"]["env_config_maps"][0].endswith("-etl--feat-branch-env-user-env")
     assert not any(e["name"].startswith("KUBECTL_DAGSTER_") for e in container["env"])
     container, _ = served.started["feat-listed"]
-    context = json.loads(next(e["value"] for e in container["env"] if e["name"] == "DAGSTER_CLI_API_GRPC_CONTAINER_CONTEXT"))
+    context = _context(container)
     assert {"name": "KUBECTL_DAGSTER_BRANCH", "value": "feat/listed"} in context["k8s"]["env"]
     container, env = served.started["old"]
     assert not any(name.startswith("KUBECTL_DAGSTER_") for name in env)  # no branch, nothing new

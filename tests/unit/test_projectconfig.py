@@ -38,7 +38,8 @@ def test_a_good_document_has_no_problems():
     ({"defaults": {"branchEnv": "dagster-plus"}}, ("defaults", "branchEnv"), "branchEnv must be one of"),
     ({"environments": {"dev": {"envSecrets": "s"}}}, ("environments", "dev", "envSecrets"), "list of names"),
     ({"defaultEnvironment": "qa"}, ("defaultEnvironment",), "not one of the environments"),
-    ({"kind": "CodeLocations"}, ("apiVersion",), "expected apiVersion: kubectl-dagster/v1alpha1 and kind: ProjectConfig"),
+    ({"kind": "CodeLocations"}, ("apiVersion",),
+     "expected apiVersion: kubectl-dagster/v1alpha1 and kind: ProjectConfig"),
 ])
 def test_strict_checks_name_the_key(change, path, message):
     doc = dict(DOC)
@@ -206,7 +207,7 @@ def test_the_cap_counts_branch_locations_only_for_new_ones():
     target = branchdeploy.Target("feat-z", "feat/z")
     full = [_entry("a", branch="a"), _entry("b", branch="b"), _entry("perm", name="perm")]
     edit = branchdeploy.deploying(target, lambda: {"branch": "feat/z"}, set(), 2)
-    with pytest.raises(errors.RegistryError, match=r"already holds 2 branch locations, the most maxBranchLocations \(2\)"):
+    with pytest.raises(errors.RegistryError, match=r"holds 2 branch locations, the most maxBranchLocations \(2\)"):
         edit(_snap(None, *full))
     assert edit(_snap(_entry("feat-z", branch="feat/z"), *full)) is not None  # a redeploy is not a new one
 

@@ -136,3 +136,9 @@ def test_flat_layout_of_older_releases():
 def test_not_a_dagster_uc_config():
     assert ucimport.translate(["a"]) == (None, [])
     assert ucimport.translate({"defaults": {"namespace": "x"}})[0] is None
+
+
+def test_code_path_joins_as_dagster_uc_does():
+    assert ucimport._join(".", "example/repo.py") == "example/repo.py"
+    assert ucimport._join("/app", "../defs.py") == "/defs.py"
+    assert ucimport._join("", "defs.py") == "defs.py"
