@@ -111,6 +111,18 @@ PROJECT_KIND = "ProjectConfig"
 PROJECT_CONFIG_FILES = (".kubectl-dagster.yaml", ".kubectl-dagster.yml")
 CONFIG_ENV = "KUBECTL_DAGSTER_CONFIG"  # an explicit path to it
 ENVIRONMENT_ENV = "KUBECTL_DAGSTER_ENVIRONMENT"  # the environment, when -e is not given
+# Variables that set project config keys (the layer between the environment and the flags).
+CONTEXT_ENV = "KUBECTL_DAGSTER_CONTEXT"
+CLUSTER_ENV = "KUBECTL_DAGSTER_CLUSTER"
+PROJECT_ENV = "KUBECTL_DAGSTER_PROJECT"
+IMAGE_REPOSITORY_ENV = "KUBECTL_DAGSTER_IMAGE_REPOSITORY"
+IMAGE_TAG_ENV = "KUBECTL_DAGSTER_IMAGE_TAG"
+TTL_ENV = "KUBECTL_DAGSTER_TTL"
+MAX_BRANCH_LOCATIONS_ENV = "KUBECTL_DAGSTER_MAX_BRANCH_LOCATIONS"
+BRANCH_ENV_MODE_ENV = "KUBECTL_DAGSTER_BRANCH_ENV"
+UI_URL_ENV = "KUBECTL_DAGSTER_UI_URL"
+ARGOCD_APP_ENV = "KUBECTL_DAGSTER_ARGOCD_APP"
+WEBSERVER_URL_ENV = "DAGSTER_WEBSERVER_URL"  # also --webserver-url's
 PYPROJECT_TABLE = "kubectl-dagster"  # [tool.kubectl-dagster] in pyproject.toml: project = "etl"
 # PROJECT_SEPARATOR (above): etl--feat-x, the project prefix, then the branch (dagster-uc's separator)
 

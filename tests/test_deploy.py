@@ -296,7 +296,8 @@ def test_suspend_and_resume_on_real_chart_output(repo):
     assert "etl--feat-login-page" not in served and deployment["spec"]["replicas"] == 0
     assert deployment["metadata"]["annotations"]["kubectl-dagster.io/suspended"] == "true"
     assert sources.load([str(registry)])[0].spec["expiresAt"] == expires  # the TTL stays
-    assert run(["resume", "etl--feat-login-page", "--locations", str(registry)], repo)[0] == 0
+    assert run(["resume", "--branch", "feat/Login-page", "--locations", str(registry)], repo)[1] == \
+        "location/etl--feat-login-page configured (suspended True -> <none>)\n"
     served, deployment = _render(registry)
     assert "etl--feat-login-page" in served and deployment["spec"]["replicas"] == 1
 
@@ -330,6 +331,8 @@ def test_import_from_dagster_uc_gives_a_config_deploy_reads(repo, tmp_path):
     uc.write_text("defaults:\n  code_path: defs.py\n  docker: {image_prefix: team, dockerfile: Dockerfile}\n"
                   "  kubernetes: {namespace: dagster}\n"
                   "dev:\n  docker: {container_registry: acr.example.io}\n  kubernetes: {context: aks-dev}\n")
+    code, out, err = run(["import", "--from", "dagster-uc", str(uc), "--cluster"], repo)
+    assert (code, out) == (2, "") and err.startswith("error: --from dagster-uc prints a project config")
     code, out, err = run(["import", "--from", "dagster-uc", str(uc)], repo)
     assert code == 0, err
     assert err.splitlines()[0] == "warning: defaults.docker.dockerfile not carried over: kubectl-dagster builds no " \

@@ -24,7 +24,7 @@ def _common(func):
 
 @click.command("deploy")
 @_common
-@options.decorate(options.DEPLOY + options.UI)
+@options.decorate(options.DEPLOY)
 @click.option("--close", is_flag=True, help="Remove the branch's location instead (as teardown does).")
 @click.option("--wait", default=None, is_flag=False, flag_value="10m", metavar="[TIMEOUT]",
               help="After the write, wait until Dagster has LOADED the location (default bound 10m), "

@@ -31,6 +31,9 @@ def command(dagster_cloud_yaml, source, image, replace, **params):
       kubectl dagster import --from dagster-uc .config_user_code_deployments.yaml > .kubectl-dagster.yaml
     """
     if source == "dagster-uc":
+        if params.get("cluster") or params.get("locations_path") or image or replace:
+            raise errors.UsageError("--from dagster-uc prints a project config and writes no registry",
+                                    "leave out --cluster, --locations, --image and --replace")
         return from_dagster_uc(dagster_cloud_yaml)
     docs = sources.load_docs(sources.read_text(dagster_cloud_yaml), dagster_cloud_yaml)
     found, notes = importer.translate(docs[0] if docs else None, image)

@@ -142,7 +142,7 @@ ARGOCD_REFRESH = (
 
 WEBSERVER = (
     Opt(("--webserver-url",), "webserver_url", "The webserver's URL, e.g. http://localhost:3000 through a "
-        "port-forward.", envvar="DAGSTER_WEBSERVER_URL", metavar="URL"),
+        "port-forward.", envvar=constants.WEBSERVER_URL_ENV, metavar="URL"),
     Opt(("--webserver-service",), "webserver_service", "Reach the webserver through the API server's service proxy "
         "(default: the Service labelled component=dagster-webserver in the namespace).", metavar="NAME[:PORT]"),
 )

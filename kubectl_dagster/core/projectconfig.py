@@ -55,18 +55,18 @@ _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
 # KUBECTL_DAGSTER_* variables (and the webserver URL the other commands already read) -> key path
 ENV_KEYS = {
     c.NAMESPACE_ENV: ("namespace",),
-    "KUBECTL_DAGSTER_CONTEXT": ("context",),
+    c.CONTEXT_ENV: ("context",),
     c.LOCATIONS_ENV: ("registry", "locations"),
-    "KUBECTL_DAGSTER_CLUSTER": ("registry", "cluster"),
-    "KUBECTL_DAGSTER_PROJECT": ("project",),
-    "KUBECTL_DAGSTER_IMAGE_REPOSITORY": ("image", "repository"),
-    "KUBECTL_DAGSTER_IMAGE_TAG": ("image", "tag"),
-    "KUBECTL_DAGSTER_TTL": ("ttl",),
-    "KUBECTL_DAGSTER_MAX_BRANCH_LOCATIONS": ("maxBranchLocations",),
-    "KUBECTL_DAGSTER_BRANCH_ENV": ("branchEnv",),
-    "KUBECTL_DAGSTER_UI_URL": ("uiUrl",),
-    "KUBECTL_DAGSTER_ARGOCD_APP": ("argocdApp",),
-    "DAGSTER_WEBSERVER_URL": ("webserverUrl",),
+    c.CLUSTER_ENV: ("registry", "cluster"),
+    c.PROJECT_ENV: ("project",),
+    c.IMAGE_REPOSITORY_ENV: ("image", "repository"),
+    c.IMAGE_TAG_ENV: ("image", "tag"),
+    c.TTL_ENV: ("ttl",),
+    c.MAX_BRANCH_LOCATIONS_ENV: ("maxBranchLocations",),
+    c.BRANCH_ENV_MODE_ENV: ("branchEnv",),
+    c.UI_URL_ENV: ("uiUrl",),
+    c.ARGOCD_APP_ENV: ("argocdApp",),
+    c.WEBSERVER_URL_ENV: ("webserverUrl",),
 }
 
 
@@ -248,8 +248,8 @@ def env_layers(env: Mapping[str, str]) -> Tuple[List[Layer], List[str]]:
         _put(values, path, value)
         problems += [f"${name}: {message}" for _, message in check_layer(values, ()) if path[0] != "registry"]
         layers.append(Layer(f"env {name}", values))
-    if env.get(c.LOCATIONS_ENV) and (env.get("KUBECTL_DAGSTER_CLUSTER") or "").lower() in ("1", "true", "yes"):
-        problems.append(f"${c.LOCATIONS_ENV} and $KUBECTL_DAGSTER_CLUSTER name two registries")
+    if env.get(c.LOCATIONS_ENV) and (env.get(c.CLUSTER_ENV) or "").lower() in ("1", "true", "yes"):
+        problems.append(f"${c.LOCATIONS_ENV} and ${c.CLUSTER_ENV} name two registries")
     return layers, problems
 
 

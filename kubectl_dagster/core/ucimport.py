@@ -51,8 +51,7 @@ SIMPLE = {  # key -> ProjectConfig key path
     "project_name_override": ("project",), "pull_policy": ("image", "pullPolicy"),
 }
 COMPOSITE = ("container_registry", "image_prefix", "code_path", "docker_root")
-ENV_HINTS = {"namespace": c.NAMESPACE_ENV, "context": "KUBECTL_DAGSTER_CONTEXT",
-             "kubernetes_context": "KUBECTL_DAGSTER_CONTEXT"}
+ENV_HINTS = {"namespace": c.NAMESPACE_ENV, "context": c.CONTEXT_ENV, "kubernetes_context": c.CONTEXT_ENV}
 
 
 def _flatten(section: Dict[str, Any], where: str) -> Dict[str, Tuple[Any, str]]:
