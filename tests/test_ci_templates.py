@@ -13,6 +13,7 @@ import subprocess
 
 import pytest
 from conftest import EXAMPLES, ROOT, tool
+from ruamel.yaml import YAML
 
 from kubectl_dagster import yamlio
 from test_deploy import clean_env, git
@@ -24,7 +25,8 @@ HEAD = "3f2c1ab9d5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0"
 
 
 def load(name):
-    return yamlio.make_yaml("safe").load((TEMPLATES / name).read_text())
+    """As the CI systems read workflow files: YAML 1.2, where `on` is a key, not a boolean."""
+    return YAML(typ="safe", pure=True).load((TEMPLATES / name).read_text())
 
 
 def scripts_github(doc, job):

@@ -15,7 +15,7 @@ from typing import Any, Callable, Dict, List, NamedTuple, Optional
 
 from .. import constants as c
 from .. import errors, naming
-from . import entries, gitctx, locations as locs, projectconfig
+from . import entries, gitctx, k8s, locations as locs, projectconfig
 
 TEMPLATE_FIELDS = ("branch", "commit", "short_commit", "pr", "name", "project")
 SHORT_COMMIT = 7
@@ -65,7 +65,7 @@ def location_name(branch: str, prefix: Optional[str], suffix: Optional[str]) -> 
         raise errors.InputError(f"branch {branch!r} leaves no usable location name",
                                 "pass --name NAME, or deploy from a branch whose name has letters or digits")
     name = head + slug + tail
-    if not naming.is_dns1035(name):
+    if not k8s.is_dns1035_label(name):
         raise errors.InputError(f"name {name!r} is not a DNS-1035 label", "pass --name NAME")
     return name
 

@@ -17,7 +17,7 @@ from typing import Any, Dict, Iterable, List, Mapping, NamedTuple, Optional, Tup
 
 from .. import constants as c
 from .. import errors
-from . import locations as locs
+from . import k8s, locations as locs
 
 TOP_KEYS = ("apiVersion", "kind", "metadata", "defaultEnvironment", "defaults", "environments")
 SCALAR_KEYS = {  # key: (python types, what to say)
@@ -50,7 +50,6 @@ PASSTHROUGH = locs.LOCATION_KEYS - {
     "envConfigMaps", *locs.SOURCE_SHORTCUTS, *locs.SOURCE_MODIFIERS, "suspended", "branchEnv",
 }
 _DURATION = re.compile(r"^[1-9][0-9]*[smhdw]$")
-_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
 
 # KUBECTL_DAGSTER_* variables (and the webserver URL the other commands already read) -> key path
 ENV_KEYS = {
@@ -188,17 +187,17 @@ def _check_resources(resources: Any, where: tuple) -> Iterable[Tuple[tuple, str]
         value = resources.get(group)
         if value is None:
             continue
-        if not isinstance(value, dict) or not all(isinstance(v, (str, int, float)) and not isinstance(v, bool)
-                                                  for v in value.values()):
-            yield where + ("resources", group), f"resources.{group} must map resource names to quantities"
+        if not isinstance(value, dict) or not all(k8s.is_quantity(v) for v in value.values()):
+            yield where + ("resources", group), f"resources.{group} must map resource names to quantities " \
+                                                "(such as 500m or 1Gi)"
 
 
 def _check_env(env: Any, where: tuple) -> Iterable[Tuple[tuple, str]]:
     if not isinstance(env, dict):
         return
     for name, value in env.items():
-        if not isinstance(name, str) or not _ENV_NAME.fullmatch(name):
-            yield where + ("env",), f"env name {name!r} is not a valid environment variable name"
+        if not k8s.is_env_name(name):
+            yield where + ("env",), f"env name {name!r} is not valid: {k8s.env_name_problem(name)}"
         elif isinstance(value, (dict, list)):
             yield where + ("env", name), f"env {name} must be a plain value (a string, number or boolean)"
 
