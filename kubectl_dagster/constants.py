@@ -123,6 +123,7 @@ BRANCH_ENV_MODE_ENV = "KUBECTL_DAGSTER_BRANCH_ENV"
 UI_URL_ENV = "KUBECTL_DAGSTER_UI_URL"
 ARGOCD_APP_ENV = "KUBECTL_DAGSTER_ARGOCD_APP"
 WEBSERVER_URL_ENV = "DAGSTER_WEBSERVER_URL"  # also --webserver-url's
+BASE_ENV = "KUBECTL_DAGSTER_BASE"
 PYPROJECT_TABLE = "kubectl-dagster"  # [tool.kubectl-dagster] in pyproject.toml: project = "etl"
 # PROJECT_SEPARATOR (above): etl--feat-x, the project prefix, then the branch (dagster-uc's separator)
 

@@ -163,6 +163,15 @@ def test_flags_win_over_ci_variables(repo):
     assert (code, entry["name"], entry["commit"], entry["pullRequest"]) == (0, "etl--hotfix", "a" * 40, 7), err
 
 
+def test_the_base_of_the_branch_location(repo):
+    """issue 16's base: from the project config, a variable, or --base (the flag wins)."""
+    (repo / ".kubectl-dagster.yaml").write_text(CONFIG.replace("  ttl: 7d\n", "  ttl: 7d\n  base: etl\n"))
+    for args, env, base in (([], {}, "etl"), ([], {"KUBECTL_DAGSTER_BASE": "etl-staging"}, "etl-staging"),
+                            (["--base", "etl-main"], {"KUBECTL_DAGSTER_BASE": "etl-staging"}, "etl-main")):
+        code, out, err = run(["deploy", "--dry-run", "-o", "json", *args], repo, **env)
+        assert (code, json.loads(out)["base"]) == (0, base), err
+
+
 def test_layers_env_variables_and_flags_with_their_sources(repo):
     env = {"KUBECTL_DAGSTER_IMAGE_TAG": "{pr}-{short_commit}", "KUBECTL_DAGSTER_TTL": "2d"}
     code, out, err = run(["config", "view", "--ttl", "3d", "-o", "json"], repo, **env)

@@ -13,7 +13,7 @@ import click
 
 from .. import gitinfo
 from ..core import branchdeploy, gitctx
-from . import options, output, project, stores, waiting
+from . import diff, options, output, project, stores, waiting
 
 
 def _common(func):
@@ -26,13 +26,16 @@ def _common(func):
 @_common
 @options.decorate(options.DEPLOY)
 @click.option("--close", is_flag=True, help="Remove the branch's location instead (as teardown does).")
+@click.option("--base-snapshot", is_flag=True,
+              help="Record the base location's asset fingerprints now, so `diff` compares against the base as it "
+                   "was when the branch was deployed (asks the webserver).")
 @click.option("--wait", default=None, is_flag=False, flag_value="10m", metavar="[TIMEOUT]",
               help="After the write, wait until Dagster has LOADED the location (default bound 10m), "
                    "or print its load error and fail.")
 @options.webserver
 @options.writes
 @options.output(("table", "yaml", "json", "name"), "table")
-def command(close, wait, **params):
+def command(close, wait, base_snapshot, **params):
     """Deploy the checked-out branch as a code location (as add-location --replace would).
 
     Branch, commit, pull request and repository URL come from the CI variables (GitHub Actions,
@@ -60,13 +63,15 @@ def command(close, wait, **params):
     fields = branchdeploy.template_fields(context, name, prefix)
     image = branchdeploy.image_ref(merged, params.get("image") if "image" in given else None, fields)
     flags = branchdeploy.flags_for(merged, context, image, [])
-    base = branchdeploy.base_spec(merged)
+    extras = branchdeploy.base_spec(merged)
     moment = stores.now()
-    branchdeploy.build(target, flags, base, moment)  # every input problem before the registry is touched
+    branchdeploy.build(target, flags, extras, moment)  # every input problem before the registry is touched
     filled = project.fill(params, merged)
     store = stores.open_store(filled, filled["dry_run"])
-    reserved = store.reserved_ports() if "port" not in base else set()
-    edit = branchdeploy.deploying(target, lambda: branchdeploy.build(target, flags, base, moment), reserved,
+    reserved = store.reserved_ports() if "port" not in extras else set()
+    if base_snapshot:
+        flags = diff.with_snapshot(name, flags, store.entries(), filled)
+    edit = branchdeploy.deploying(target, lambda: branchdeploy.build(target, flags, extras, moment), reserved,
                                   merged.get("maxBranchLocations"))
     stores.apply(store, name, edit, filled, stores.created_details)
     _say_context(context, name)

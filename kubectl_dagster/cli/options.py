@@ -266,6 +266,8 @@ DEPLOY = (
         "already holds this many.", metavar="N", kind="int"),
     Opt(("--branch-env",), "branch_env", "Branch context in the code's environment: default (KUBECTL_DAGSTER_*), "
         "dagster-cloud (also Dagster+'s DAGSTER_CLOUD_* names), off.", choices=constants.BRANCH_ENV_MODES),
+    Opt(("--base",), "base", "The permanent location this branch derives from; `diff` compares against it "
+        "(default: base in the project config, else the location named after the project prefix).", metavar="NAME"),
 )
 UI = (
     Opt(("--ui-url",), "ui_url", "The Dagster UI's base URL, for links (default: uiUrl in the project config).",

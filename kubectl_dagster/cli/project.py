@@ -14,7 +14,7 @@ FLAG_KEYS = {
     "namespace": ("namespace",), "context": ("context",), "project": ("project",), "ttl": ("ttl",),
     "max_branch_locations": ("maxBranchLocations",), "branch_env": ("branchEnv",), "ui_url": ("uiUrl",),
     "webserver_url": ("webserverUrl",), "argocd_app": ("argocdApp",), "image_tag": ("image", "tag"),
-    "pull_policy": ("image", "pullPolicy"),
+    "pull_policy": ("image", "pullPolicy"), "base": ("base",),
 }
 FLAG_NAMES = {"namespace": "-n", "locations_path": "--locations", "cluster": "--cluster", "python_file": "-f",
               "module_name": "-m", "package_name": "-p"}

@@ -132,7 +132,7 @@ def flags_for(merged: projectconfig.Merged, context: gitctx.Context, image: str,
         attribute=source.get("attribute"), commit_hash=context.commit, git_url=context.repository_url,
         env=list(extra_env), env_secrets=list(merged.get("envSecrets") or []),
         env_config_maps=list(merged.get("envConfigMaps") or []), pull_request=context.pull_request,
-        ttl=merged.get("ttl"))
+        ttl=merged.get("ttl"), base=merged.get("base"))
 
 
 def base_spec(merged: projectconfig.Merged) -> Dict[str, Any]:

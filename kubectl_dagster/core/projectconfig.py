@@ -31,6 +31,7 @@ SCALAR_KEYS = {  # key: (python types, what to say)
     "webserverUrl": (str, "a URL"),
     "uiUrl": (str, "a URL"),
     "argocdApp": (str, "a string"),
+    "base": (str, "the name of a location"),  # the permanent location a branch derives from (`diff`)
 }
 MAPPING_KEYS = {
     "registry": {"locations", "cluster"},
@@ -66,6 +67,7 @@ ENV_KEYS = {
     c.UI_URL_ENV: ("uiUrl",),
     c.ARGOCD_APP_ENV: ("argocdApp",),
     c.WEBSERVER_URL_ENV: ("webserverUrl",),
+    c.BASE_ENV: ("base",),
 }
 
 

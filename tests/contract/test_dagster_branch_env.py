@@ -268,3 +268,14 @@ def test_status_reports_version_skew_and_markdown(served):
     assert markdown[5].startswith("| `etl--feat-branch-env` | ✅ LOADED | [Open in Dagster](http://ui/locations/"
                                   "__repository__@etl--feat-branch-env) | 20")
     assert len(markdown) == 6
+
+
+def test_deploy_records_a_snapshot_of_its_base(served):
+    """deploy --base-snapshot (issue 16) takes the base's asset fingerprints from the real webserver."""
+    proc = subprocess.run([entry_point(), "deploy", "--base", "old", "--base-snapshot", "--webserver-url", served.url,
+                           "--dry-run", "-o", "json"], cwd=served.tmp / "etl", env=clean_env(**GITLAB_MR),
+                          capture_output=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr.decode()
+    entry = json.loads(proc.stdout)
+    assert entry["base"] == "old" and entry["baseSnapshot"]["location"] == "old"
+    assert list(entry["baseSnapshot"]["assets"]) == ["old"]

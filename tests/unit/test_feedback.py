@@ -46,3 +46,11 @@ def test_details_from_a_graphql_answer():
     assert feedback.updated_text(1795435200.5) == "2026-11-23 12:00 UTC"
     assert feedback.parse_details({"errors": [{"message": "Cannot query field"}]}) is None
 
+
+
+def test_an_assets_column_when_rows_carry_the_diff():
+    rows = [{"name": "etl--feat-x", "dagster": "LOADED", "cause": "", "assets": {"summary": "1 new, 2 changed"}},
+            {"name": "etl", "dagster": "LOADED", "cause": "", "assets": None}]
+    lines = feedback.markdown(rows, None, "t", "T").splitlines()
+    assert lines[3:7] == ["| Location | Status | Link | Updated | Assets |", "| --- | --- | --- | --- | --- |",
+                          "| `etl--feat-x` | ✅ LOADED | — | t | 1 new, 2 changed |", "| `etl` | ✅ LOADED | — | t | — |"]
