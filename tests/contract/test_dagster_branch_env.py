@@ -279,3 +279,22 @@ def test_deploy_records_a_snapshot_of_its_base(served):
     entry = json.loads(proc.stdout)
     assert entry["base"] == "old" and entry["baseSnapshot"]["location"] == "old"
     assert list(entry["baseSnapshot"]["assets"]) == ["old"]
+
+
+def test_status_markdown_with_the_assets_a_branch_changes(served, tmp_path):
+    """status --assets -o markdown (issue 16 in the comment of issue 12): the Assets column and the details."""
+    import shutil
+
+    registry = tmp_path / "registry"
+    shutil.copytree(served.registry, registry)
+    updated = subprocess.run([entry_point(), "update-location", "feat-listed", "--base", "old", "--locations",
+                              str(registry)], capture_output=True, env=clean_env(), timeout=120)
+    assert updated.returncode == 0, updated.stderr.decode()
+    proc = subprocess.run([entry_point(), "status", "--branch", "feat/listed", "--assets", "-o", "markdown",
+                           "--webserver-url", served.url, "--locations", str(registry)],
+                          capture_output=True, env=clean_env(), timeout=120)
+    assert proc.returncode == 0, proc.stderr.decode()
+    lines = proc.stdout.decode().splitlines()
+    assert lines[3] == "| Location | Status | Link | Updated | Assets |"
+    assert lines[5].startswith("| `feat-listed` | ✅ LOADED | — | ") and lines[5].endswith(" | 1 new, 0 changed, 1 removed |")
+    assert "<details><summary><b>feat-listed</b> against old (live): 1 new, 0 changed, 1 removed</summary>" in lines
