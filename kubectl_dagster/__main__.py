@@ -1,4 +1,5 @@
 """``python -m kubectl_dagster``."""
+
 import sys
 
 from .cli import main

@@ -9,6 +9,7 @@ repository's own definitions, so a base and a branch location that define the sa
 webserver are read apart. Every field asked for exists in Dagster 1.9.0's schema and in 1.13's; so
 each metadata entry type of 1.9.0 gives its value, and a later type (e.g. a pool) compares by type.
 """
+
 from __future__ import annotations
 
 import json
@@ -17,8 +18,9 @@ from typing import Any, Dict, NamedTuple, Optional
 from . import reloadhook
 from .core import assetdiff
 
-_SCHEMA = ("columns { name type description constraints { nullable unique other } tags { key value } } "
-           "constraints { other }")
+_SCHEMA = (
+    "columns { name type description constraints { nullable unique other } tags { key value } } constraints { other }"
+)
 _METADATA = (
     "metadataEntries { __typename label "
     "... on TextMetadataEntry { text } ... on UrlMetadataEntry { url } ... on PathMetadataEntry { path } "
@@ -46,11 +48,13 @@ ASSET_FIELDS = (
 
 def query(name: str) -> str:
     """The GraphQL document for location ``name`` (a JSON string literal is a GraphQL string literal)."""
-    return ("query KubectlDagsterAssets { workspaceLocationEntryOrError(name: " + json.dumps(name) + ") { "
-            "__typename ... on WorkspaceLocationEntry { name loadStatus locationOrLoadError { __typename "
-            "... on RepositoryLocation { repositories { name assetNodes { " + ASSET_FIELDS + " } } } "
-            "... on PythonError { message errorChain { error { message } } } } } "
-            "... on PythonError { message } } }")
+    return (
+        "query KubectlDagsterAssets { workspaceLocationEntryOrError(name: " + json.dumps(name) + ") { "
+        "__typename ... on WorkspaceLocationEntry { name loadStatus locationOrLoadError { __typename "
+        "... on RepositoryLocation { repositories { name assetNodes { " + ASSET_FIELDS + " } } } "
+        "... on PythonError { message errorChain { error { message } } } } } "
+        "... on PythonError { message } } }"
+    )
 
 
 class Served(NamedTuple):
@@ -98,8 +102,9 @@ def asset_of(node: Dict[str, Any]) -> assetdiff.Asset:
     for dependency in node.get("dependencies") or []:
         mapping = dependency.get("partitionMapping")
         if mapping:
-            mappings[_path((dependency.get("asset") or {}).get("assetKey"))] = \
+            mappings[_path((dependency.get("asset") or {}).get("assetKey"))] = (
                 f"{mapping.get('className')}: {mapping.get('description')}"
+            )
     upstream = sorted({_path(key) for key in node.get("dependencyKeys") or []})
     partitions = node.get("partitionDefinition")
     metadata = {}

@@ -1,4 +1,5 @@
 """One exception tree. Each error carries the problem and the fix; cli.main prints it on one line."""
+
 from __future__ import annotations
 
 from typing import Any, List, NamedTuple, Optional
@@ -91,7 +92,7 @@ class LocationError(Error):
     def __init__(self, problems: List[Problem]):
         self.problems = problems
         first = problems[0].render()
-        listed = "; ".join(p.render() for p in problems[1:1 + MORE_PROBLEMS])
+        listed = "; ".join(p.render() for p in problems[1 : 1 + MORE_PROBLEMS])
         rest = len(problems) - 1 - MORE_PROBLEMS
         listed += f"; and {rest} more" if rest > 0 else ""
         more = f" (and {len(problems) - 1} more problem(s): {listed})" if len(problems) > 1 else ""
@@ -104,6 +105,9 @@ class ConfigError(Error):
     def __init__(self, problems: List[Problem]):
         self.problems = problems
         first = problems[0].render()
-        more = f" (and {len(problems) - 1} more problem(s): {'; '.join(p.render() for p in problems[1:])})" \
-            if len(problems) > 1 else ""
+        more = (
+            f" (and {len(problems) - 1} more problem(s): {'; '.join(p.render() for p in problems[1:])})"
+            if len(problems) > 1
+            else ""
+        )
         super().__init__(f"invalid project config: {first}{more}", "fix the project config file and run again")

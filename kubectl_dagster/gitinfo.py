@@ -1,5 +1,6 @@
 """The thin shell around ``core.gitctx``: ask ``git`` about the working tree, read the CI
 variables and GitHub's event payload. Everything it finds is handed to the pure core."""
+
 from __future__ import annotations
 
 import json
@@ -50,13 +51,16 @@ def github_event(env: Mapping[str, str]) -> Optional[Dict[str, Any]]:
         with open(path, encoding="utf-8") as handle:
             data = json.load(handle)
     except (OSError, ValueError) as exc:
-        raise errors.InputError(f"cannot read the GitHub event payload {path}: {exc}",
-                                "run inside GitHub Actions, or pass --branch/--commit/--pull-request") from exc
+        raise errors.InputError(
+            f"cannot read the GitHub event payload {path}: {exc}",
+            "run inside GitHub Actions, or pass --branch/--commit/--pull-request",
+        ) from exc
     return data if isinstance(data, dict) else None
 
 
-def context(flags: gitctx.Context, env: Optional[Mapping[str, str]] = None,
-            cwd: Optional[str] = None) -> Tuple[gitctx.Context, gitctx.WorkingTree]:
+def context(
+    flags: gitctx.Context, env: Optional[Mapping[str, str]] = None, cwd: Optional[str] = None
+) -> Tuple[gitctx.Context, gitctx.WorkingTree]:
     """The combined context (flag, else CI, else working tree) and the working tree it looked at."""
     env = os.environ if env is None else env
     tree = working_tree(cwd)

@@ -6,6 +6,7 @@ Requests go through its ``ApiClient`` as plain paths with JSON bodies: the gener
 and their models cost about half a second to import and add nothing a JSON dict does not give.
 Every request has a finite timeout (``--request-timeout``, kubectl's meaning).
 """
+
 from __future__ import annotations
 
 import json
@@ -45,8 +46,10 @@ def parse_timeout(value: Optional[str]):
         return DEFAULT_TIMEOUT
     match = _DURATION.fullmatch(value.strip())
     if not match:
-        raise errors.InputError(f"--request-timeout {value!r} is not a duration",
-                                "use a number of seconds or a duration such as 30s or 1m (0: no timeout)")
+        raise errors.InputError(
+            f"--request-timeout {value!r} is not a duration",
+            "use a number of seconds or a duration such as 30s or 1m (0: no timeout)",
+        )
     seconds = float(match.group(1)) * _UNITS[match.group(2)]
     return None if seconds == 0 else seconds
 
@@ -64,8 +67,16 @@ class Cluster:
         self.api = ApiClient(configuration)
         self.namespace = flags.namespace or default_namespace or "default"
 
-    def request(self, what: str, method: str, path: str, query: Optional[Dict[str, Any]] = None,
-                body: Any = None, content_type: str = "application/json", tolerate: Tuple[int, ...] = ()) -> Any:
+    def request(
+        self,
+        what: str,
+        method: str,
+        path: str,
+        query: Optional[Dict[str, Any]] = None,
+        body: Any = None,
+        content_type: str = "application/json",
+        tolerate: Tuple[int, ...] = (),
+    ) -> Any:
         """One API call; the decoded JSON answer. A status in ``tolerate`` comes back as :class:`Refused`;
         every other failure is one ClusterError line."""
         response = self.open(what, method, path, query, body, content_type)
@@ -76,24 +87,36 @@ class Cluster:
         finally:
             response.response.release_conn()
         if len(data) > MAX_BODY:
-            raise errors.ClusterError(f"the API server at {self.server} answered more than {MAX_BODY} bytes ({what})",
-                                      "check the server and --kubeconfig")
+            raise errors.ClusterError(
+                f"the API server at {self.server} answered more than {MAX_BODY} bytes ({what})",
+                "check the server and --kubeconfig",
+            )
         if response.status >= 400:
             if response.status in tolerate:
                 return Refused(response.status, status_message(data))
             raise api_error(what, response.status, data, self.namespace)
         return decode(data, what, self.server)
 
-    def open(self, what: str, method: str, path: str, query: Optional[Dict[str, Any]] = None, body: Any = None,
-             content_type: str = "application/json", timeout: Any = "default"):
+    def open(
+        self,
+        what: str,
+        method: str,
+        path: str,
+        query: Optional[Dict[str, Any]] = None,
+        body: Any = None,
+        content_type: str = "application/json",
+        timeout: Any = "default",
+    ):
         """Send one request and return the client's unread response (for streams such as watches)."""
         url_path = path + ("?" + urlencode(query, doseq=True) if query else "")
         headers = {"Accept": "application/json", "Content-Type": content_type}
         try:
             method, url, headers, body, post = self.api.param_serialize(
-                method, url_path, header_params=headers, body=body, auth_settings=["BearerToken"])
-            return self.api.call_api(method, url, headers, body, post,
-                                     _request_timeout=self.timeout if timeout == "default" else timeout)
+                method, url_path, header_params=headers, body=body, auth_settings=["BearerToken"]
+            )
+            return self.api.call_api(
+                method, url, headers, body, post, _request_timeout=self.timeout if timeout == "default" else timeout
+            )
         except Exception as exc:  # urllib3 connection, TLS, timeout and protocol errors; credential plugins
             raise self._unreachable(what, exc) from exc
 
@@ -101,13 +124,19 @@ class Cluster:
         reason = type(exc).__name__
         text = str(exc)
         if "timed out" in text.lower() or "timeout" in reason.lower():
-            return errors.ClusterError(f"the API server at {self.server} did not answer in time ({what})",
-                                       "check the cluster and your network, or raise --request-timeout")
+            return errors.ClusterError(
+                f"the API server at {self.server} did not answer in time ({what})",
+                "check the cluster and your network, or raise --request-timeout",
+            )
         if "ssl" in text.lower() or "certificate" in text.lower():
-            return errors.ClusterError(f"TLS with the API server at {self.server} failed ({what}): {reason}",
-                                       "check the kubeconfig's certificate-authority data and the server address")
-        return errors.ClusterError(f"cannot reach the API server at {self.server} ({what}): {reason}",
-                                   "check the cluster, --context and --kubeconfig")
+            return errors.ClusterError(
+                f"TLS with the API server at {self.server} failed ({what}): {reason}",
+                "check the kubeconfig's certificate-authority data and the server address",
+            )
+        return errors.ClusterError(
+            f"cannot reach the API server at {self.server} ({what}): {reason}",
+            "check the cluster, --context and --kubeconfig",
+        )
 
 
 def _configure(flags: KubeFlags):
@@ -121,25 +150,32 @@ def _configure(flags: KubeFlags):
     configuration = Configuration()
     if flags.kubeconfig and not os.path.isfile(flags.kubeconfig):
         raise errors.ClusterError(f"kubeconfig {flags.kubeconfig} does not exist", "check --kubeconfig")
-    paths = flags.kubeconfig or os.environ.get("KUBECONFIG") or os.path.expanduser(kube_config.KUBE_CONFIG_DEFAULT_LOCATION)
+    paths = (
+        flags.kubeconfig or os.environ.get("KUBECONFIG") or os.path.expanduser(kube_config.KUBE_CONFIG_DEFAULT_LOCATION)
+    )
     present = [p for p in paths.split(os.pathsep) if p and os.path.exists(p)]
     if not present and not flags.context and os.environ.get("KUBERNETES_SERVICE_HOST"):
         try:
-            incluster_config.InClusterConfigLoader(incluster_config.SERVICE_TOKEN_FILENAME,
-                                                   incluster_config.SERVICE_CERT_FILENAME).load_and_set(configuration)
+            incluster_config.InClusterConfigLoader(
+                incluster_config.SERVICE_TOKEN_FILENAME, incluster_config.SERVICE_CERT_FILENAME
+            ).load_and_set(configuration)
         except config_exception.ConfigException as exc:
-            raise errors.ClusterError(f"in-cluster config failed: {_one_line(exc)}", "check the pod's service account") from exc
+            raise errors.ClusterError(
+                f"in-cluster config failed: {_one_line(exc)}", "check the pod's service account"
+            ) from exc
         return configuration, _read(SA_NAMESPACE)
     if not present:
         missing = paths.split(os.pathsep)[0]
         if flags.kubeconfig or os.environ.get("KUBECONFIG"):
             raise errors.ClusterError(f"kubeconfig {missing} does not exist", "check --kubeconfig or KUBECONFIG")
-        raise errors.ClusterError("no kubeconfig found and not running in a cluster",
-                                  "pass --kubeconfig, set KUBECONFIG, or run inside a pod")
+        raise errors.ClusterError(
+            "no kubeconfig found and not running in a cluster", "pass --kubeconfig, set KUBECONFIG, or run inside a pod"
+        )
     files = os.pathsep.join(present)  # the client merges several files as kubectl does
     try:
-        kube_config.load_kube_config(config_file=files, context=flags.context, client_configuration=configuration,
-                                     persist_config=False)
+        kube_config.load_kube_config(
+            config_file=files, context=flags.context, client_configuration=configuration, persist_config=False
+        )
         contexts, active = kube_config.list_kube_config_contexts(config_file=files)
         chosen = next((c for c in contexts if c.get("name") == flags.context), None) if flags.context else active
         namespace = ((chosen or {}).get("context") or {}).get("namespace")
@@ -147,8 +183,9 @@ def _configure(flags: KubeFlags):
         raise errors.ClusterError(f"bad kubeconfig: {_one_line(exc)}", "check --kubeconfig and --context") from exc
     except Exception as exc:  # garbage files: YAML errors, wrong shapes, undecodable certificate data
         where = flags.kubeconfig or os.pathsep.join(present)
-        raise errors.ClusterError(f"bad kubeconfig {where}: {type(exc).__name__}: {_one_line(exc)}",
-                                  "check --kubeconfig and KUBECONFIG") from exc
+        raise errors.ClusterError(
+            f"bad kubeconfig {where}: {type(exc).__name__}: {_one_line(exc)}", "check --kubeconfig and KUBECONFIG"
+        ) from exc
     return configuration, namespace
 
 
@@ -162,11 +199,15 @@ def decode(data: bytes, what: str, server: str) -> Any:
     try:
         value = json.loads(data) if data else {}
     except ValueError as exc:
-        raise errors.ClusterError(f"the API server at {server} answered with something that is not JSON ({what})",
-                                  "check the server address in the kubeconfig (a proxy or a web page?)") from exc
+        raise errors.ClusterError(
+            f"the API server at {server} answered with something that is not JSON ({what})",
+            "check the server address in the kubeconfig (a proxy or a web page?)",
+        ) from exc
     if not isinstance(value, dict):
-        raise errors.ClusterError(f"the API server at {server} answered with a JSON {type(value).__name__}, "
-                                  f"not an object ({what})", "check the server address in the kubeconfig")
+        raise errors.ClusterError(
+            f"the API server at {server} answered with a JSON {type(value).__name__}, not an object ({what})",
+            "check the server address in the kubeconfig",
+        )
     return value
 
 
@@ -175,20 +216,28 @@ def items_of(answer: Dict[str, Any], what: str, server: str) -> list:
     error line: a read that went wrong must never look like an empty registry."""
     items = answer.get("items")
     if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
-        raise errors.ClusterError(f"the API server at {server} answered a malformed list ({what}): items must be a "
-                                  "list of objects", "check the server address in the kubeconfig")
+        raise errors.ClusterError(
+            f"the API server at {server} answered a malformed list ({what}): items must be a list of objects",
+            "check the server address in the kubeconfig",
+        )
     return items
 
 
 def api_error(what: str, status: int, body: Any, namespace: str) -> errors.Error:
     message = status_message(body)
     if status == 401:
-        return errors.ClusterError(f"unauthorized ({what}): {message}", "log in again or check the kubeconfig's credentials")
+        return errors.ClusterError(
+            f"unauthorized ({what}): {message}", "log in again or check the kubeconfig's credentials"
+        )
     if status == 403:
-        return errors.ClusterError(f"forbidden ({what}): {message}",
-                                   "grant the Roles printed by `kubectl dagster rbac` in namespace " + namespace)
+        return errors.ClusterError(
+            f"forbidden ({what}): {message}",
+            "grant the Roles printed by `kubectl dagster rbac` in namespace " + namespace,
+        )
     if status == 404 and message.startswith("namespaces ") and "not found" in message:
-        return errors.ClusterError(f"namespace {namespace} not found ({what})", "pass -n/--namespace with the Dagster namespace")
+        return errors.ClusterError(
+            f"namespace {namespace} not found ({what})", "pass -n/--namespace with the Dagster namespace"
+        )
     if status == 409:
         return errors.WriteConflictError(f"conflict ({what}): {message}", "retry the command")
     if status == 422:
@@ -202,7 +251,7 @@ def status_message(body: Any) -> str:
         data = json.loads(body) if isinstance(body, (str, bytes)) else {}
     except ValueError:
         data = {}
-    text = (data.get("message") if isinstance(data, dict) else None)
+    text = data.get("message") if isinstance(data, dict) else None
     if not isinstance(text, str):
         text = body.decode("utf-8", "replace") if isinstance(body, bytes) else str(body or "")
     return " ".join(text.split())[:300]
@@ -226,6 +275,10 @@ def namespaced(namespace: str, resource: str, name: Optional[str] = None, group:
 def refresh_argocd_app(cluster: Cluster, app: str, namespace: str) -> None:
     """Ask ArgoCD for a hard refresh of one Application (it caches manifests per commit)."""
     body = {"metadata": {"annotations": {constants.ARGOCD_REFRESH_ANNOTATION: "hard"}}}
-    cluster.request(f"refresh Application {namespace}/{app}", "PATCH",
-                    namespaced(namespace, "applications", app, group="argoproj.io/v1alpha1"), body=body,
-                    content_type="application/merge-patch+json")
+    cluster.request(
+        f"refresh Application {namespace}/{app}",
+        "PATCH",
+        namespaced(namespace, "applications", app, group="argoproj.io/v1alpha1"),
+        body=body,
+        content_type="application/merge-patch+json",
+    )

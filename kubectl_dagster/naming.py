@@ -1,4 +1,5 @@
 """Names: branch -> location name, and the chart's own naming helpers (Kubernetes' name rules are in core/k8s.py)."""
+
 from __future__ import annotations
 
 import hashlib

@@ -1,6 +1,7 @@
 """Find and read the project's files: ``.kubectl-dagster.yaml`` (looked up as git looks up ``.git``:
 the current directory, then each parent) and the nearest ``pyproject.toml``. Validation is
 ``core.projectconfig``'s; this module adds the file and line to every problem."""
+
 from __future__ import annotations
 
 import os
@@ -79,6 +80,7 @@ def pyproject_layer(pyproject: Optional[Dict[str, Any]]) -> List[projectconfig.L
     unknown = sorted(set(table) - {"project"})
     if unknown or not isinstance(table.get("project", ""), str):
         what = f"unknown key {unknown[0]!r}" if unknown else "project must be a string"
-        raise errors.InputError(f"{path}: [tool.{constants.PYPROJECT_TABLE}] {what}",
-                                "[tool.kubectl-dagster] takes only project = \"NAME\"")
+        raise errors.InputError(
+            f"{path}: [tool.{constants.PYPROJECT_TABLE}] {what}", '[tool.kubectl-dagster] takes only project = "NAME"'
+        )
     return [projectconfig.Layer(f"pyproject ({path})", {"project": table["project"]})] if "project" in table else []

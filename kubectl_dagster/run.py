@@ -10,6 +10,7 @@ locations that an earlier render added (the live workspace ConfigMap lists them 
 their env ConfigMaps carry our label) and that this render would remove: a wrong namespace, context or
 kubeconfig would otherwise prune every location. ``allow_empty`` lets that removal go ahead.
 """
+
 from __future__ import annotations
 
 import os
@@ -41,8 +42,9 @@ def say(line: str) -> None:
 def execute(text: str, config: Config, note: Callable[[str], None] = say) -> core.Result:
     """Render ``text`` with the configured locations; every problem carries its file and line."""
     found = load_locations(config, text, note)
-    options = config.options._replace(hook_script=hook_script(),
-                                      locations_given=bool(config.locations) or config.from_cluster)
+    options = config.options._replace(
+        hook_script=hook_script(), locations_given=bool(config.locations) or config.from_cluster
+    )
     try:
         return core.render(text, found, options)
     except errors.LocationError as exc:
@@ -57,16 +59,25 @@ def load_locations(config: Config, text: str = "", note: Callable[[str], None] =
     inspected = core.inspect(text, config.options.release)
     namespace = config.registry_namespace or inspected.namespace
     if not namespace:
-        raise errors.InputError(f"cannot tell the namespace of release {inspected.release} from the input, so not "
-                                "which cluster registry to read", "pass -n/--namespace NAMESPACE")
+        raise errors.InputError(
+            f"cannot tell the namespace of release {inspected.release} from the input, so not "
+            "which cluster registry to read",
+            "pass -n/--namespace NAMESPACE",
+        )
     store = _store(config, namespace)
     entries = store.entries()
     note(f"read {len(entries)} location(s) from the cluster registry in namespace {namespace}")
-    found = sources.load(config.locations, extra=list(config.inline) + [(entry.source, entry.spec) for entry in entries])
+    found = sources.load(
+        config.locations, extra=list(config.inline) + [(entry.source, entry.spec) for entry in entries]
+    )
     if not entries and not config.allow_empty:
         live = inspected.namespace or namespace  # where Helm applies the release, whatever registry was read
-        _refuse_to_prune(store if live == namespace else _store(config, live), inspected,
-                         {location.name for location in found}, namespace)
+        _refuse_to_prune(
+            store if live == namespace else _store(config, live),
+            inspected,
+            {location.name for location in found},
+            namespace,
+        )
     return found
 
 
@@ -88,7 +99,8 @@ def _refuse_to_prune(store, inspected: core.Inspected, kept, namespace: str) -> 
             f"the cluster registry in namespace {namespace} has no locations, but release {inspected.release} "
             f"runs {len(removed)} that an earlier render added ({shown}); this render would remove them all",
             "check -n/--namespace, --context and --kubeconfig; to remove them, pass --allow-empty "
-            "(ArgoCD: the allow-empty parameter)")
+            "(ArgoCD: the allow-empty parameter)",
+        )
 
 
 def hook_script() -> str:

@@ -5,6 +5,7 @@ round-trip loader, to point each problem at its line. Every read is bounded (``c
 a path such as /dev/zero, or a huge file given by mistake, fails at once with one line instead of
 filling memory.
 """
+
 from __future__ import annotations
 
 import os
@@ -19,8 +20,11 @@ SUFFIXES = (".yaml", ".yml")
 def files_of(path: str) -> List[str]:
     check_path(path)
     if os.path.isdir(path):
-        return sorted(os.path.join(path, name) for name in os.listdir(path)
-                      if name.endswith(SUFFIXES) and not name.startswith(".") and os.path.isfile(os.path.join(path, name)))
+        return sorted(
+            os.path.join(path, name)
+            for name in os.listdir(path)
+            if name.endswith(SUFFIXES) and not name.startswith(".") and os.path.isfile(os.path.join(path, name))
+        )
     if os.path.exists(path):
         return [path]
     raise errors.InputError(f"locations path {path} does not exist", "check --locations")
@@ -29,8 +33,10 @@ def files_of(path: str) -> List[str]:
 def check_path(path: str) -> None:
     """A path written as a directory (``x.yaml/``) that is a file is a mistake, not a missing path."""
     if path.endswith(os.sep) and os.path.isfile(path.rstrip(os.sep)):
-        raise errors.InputError(f"{path} ends with {os.sep} but {path.rstrip(os.sep)} is a file, not a directory",
-                                f"drop the trailing {os.sep}")
+        raise errors.InputError(
+            f"{path} ends with {os.sep} but {path.rstrip(os.sep)} is a file, not a directory",
+            f"drop the trailing {os.sep}",
+        )
 
 
 def read_text(path: str, limit: int = constants.MAX_FILE_BYTES) -> str:
@@ -39,8 +45,9 @@ def read_text(path: str, limit: int = constants.MAX_FILE_BYTES) -> str:
         with open(path, "rb") as handle:
             return read_stream(handle, path, limit)
     except OSError as exc:
-        raise errors.InputError(f"cannot read {path}: {exc.strerror or exc}",
-                                "check the file and its permissions") from exc
+        raise errors.InputError(
+            f"cannot read {path}: {exc.strerror or exc}", "check the file and its permissions"
+        ) from exc
 
 
 FILE_FIX = "pass the file meant (a YAML or text file, not a device or an archive)"

@@ -11,6 +11,7 @@ is sent once the registry has been quiet for ``quiet`` seconds, and at the lates
 after the first change of a burst. Each refresh is one log line. The first list after a start also
 refreshes (a change made while the watcher was down would be missed otherwise).
 """
+
 from __future__ import annotations
 
 import datetime
@@ -36,8 +37,11 @@ def changes(old: State, new: State) -> List[str]:
     """``+location`` added, ``~location`` changed, ``-location`` removed, in name order."""
     out = []
     for name in sorted(set(old) | set(new)):
-        shown = name[len(constants.REGISTRY_CONFIGMAP_PREFIX):] if name.startswith(
-            constants.REGISTRY_CONFIGMAP_PREFIX) else name
+        shown = (
+            name[len(constants.REGISTRY_CONFIGMAP_PREFIX) :]
+            if name.startswith(constants.REGISTRY_CONFIGMAP_PREFIX)
+            else name
+        )
         if name not in old:
             out.append("+" + shown)
         elif name not in new:
@@ -90,8 +94,16 @@ def log(line: str) -> None:
 
 
 class Watcher:
-    def __init__(self, cluster: kube.Cluster, namespace: str, apps: Sequence[Tuple[str, str]], quiet: float,
-                 longest: float, stop: threading.Event, say: Callable[[str], None] = log):
+    def __init__(
+        self,
+        cluster: kube.Cluster,
+        namespace: str,
+        apps: Sequence[Tuple[str, str]],
+        quiet: float,
+        longest: float,
+        stop: threading.Event,
+        say: Callable[[str], None] = log,
+    ):
         self.cluster, self.namespace, self.apps = cluster, namespace, list(apps)
         self.debounce = Debounce(quiet, longest)
         self.stop, self.say = stop, say
@@ -99,8 +111,10 @@ class Watcher:
 
     # -- the refresh loop (main thread) -------------------------------------------------------------
     def run(self) -> None:
-        self.say(f"watching registry ConfigMaps ({constants.REGISTRY_SELECTOR}) in namespace {self.namespace}; "
-                 f"refreshing {', '.join(f'{ns}/{name}' for ns, name in self.apps)}")
+        self.say(
+            f"watching registry ConfigMaps ({constants.REGISTRY_SELECTOR}) in namespace {self.namespace}; "
+            f"refreshing {', '.join(f'{ns}/{name}' for ns, name in self.apps)}"
+        )
         # a daemon thread: a stop does not wait for its blocking read (closing the stream from here would)
         thread = threading.Thread(target=self._watch_loop, name="registry-watch", daemon=True)
         thread.start()
@@ -112,7 +126,7 @@ class Watcher:
             failed = self._refresh(what)
             if failed:
                 failures += 1
-                self.debounce.retry(time.monotonic(), what, min(BACKOFF[0] * 2 ** failures, BACKOFF[1]))
+                self.debounce.retry(time.monotonic(), what, min(BACKOFF[0] * 2**failures, BACKOFF[1]))
             else:
                 failures = 0
         self.say("stopped")
@@ -167,11 +181,17 @@ class Watcher:
 
     def _follow(self, version: str) -> Optional[str]:
         """Watch from ``version`` until the stream ends: the last resourceVersion seen, or None after 410 Gone."""
-        query = {"watch": "true", "labelSelector": constants.REGISTRY_SELECTOR, "resourceVersion": version,
-                 "allowWatchBookmarks": "true", "timeoutSeconds": str(WATCH_SECONDS)}
+        query = {
+            "watch": "true",
+            "labelSelector": constants.REGISTRY_SELECTOR,
+            "resourceVersion": version,
+            "allowWatchBookmarks": "true",
+            "timeoutSeconds": str(WATCH_SECONDS),
+        }
         connect = self.cluster.timeout[0] if isinstance(self.cluster.timeout, tuple) else self.cluster.timeout
-        response = self.cluster.open("watch registry ConfigMaps", "GET", self._path(), query,
-                                     timeout=(connect, WATCH_SECONDS + 30))
+        response = self.cluster.open(
+            "watch registry ConfigMaps", "GET", self._path(), query, timeout=(connect, WATCH_SECONDS + 30)
+        )
         if response.status >= 400:
             body = response.response.read()
             raise kube.api_error("watch registry ConfigMaps", response.status, body, self.namespace)
@@ -183,8 +203,9 @@ class Watcher:
                     if obj.get("code") == 410:
                         self.say(f"resourceVersion {version} is too old (410 Gone); relisting")
                         return None
-                    raise errors.ClusterError(f"the registry watch failed: {kube.status_message(json.dumps(obj))}",
-                                              "check the watcher's RBAC")
+                    raise errors.ClusterError(
+                        f"the registry watch failed: {kube.status_message(json.dumps(obj))}", "check the watcher's RBAC"
+                    )
                 version = str((obj.get("metadata") or {}).get("resourceVersion") or version)
                 if kind in ("ADDED", "MODIFIED", "DELETED"):
                     self._event(kind, obj)
@@ -203,6 +224,7 @@ class Watcher:
         self.state = state
         if found:
             self.debounce.changed(time.monotonic(), found)
+
 
 def _lines(raw: Any):
     """The newline-delimited JSON events of a chunked watch response, as they arrive."""

@@ -11,6 +11,7 @@ lists, str, int, float, bool, None), is deterministic, and is an order of magnit
 ruamel's pure-Python emitter, which matters at a thousand locations. Every scalar it cannot print
 plainly is printed as a JSON string, which is also a valid YAML double-quoted scalar.
 """
+
 from __future__ import annotations
 
 import json
@@ -20,6 +21,8 @@ from typing import Any, List, Optional
 from ruamel.yaml import YAML
 from ruamel.yaml.constructor import SafeConstructor
 from ruamel.yaml.resolver import VersionedResolver
+
+from . import errors
 
 MAX_DEPTH = 100  # containers inside containers; Kubernetes objects stay far below
 MAX_EXPANSION = 1_000_000  # the size (in characters, roughly) aliases may add to what the text holds
@@ -68,8 +71,6 @@ class _Resolver(VersionedResolver):
                 table.setdefault(first, []).insert(0, ("tag:yaml.org,2002:bool", _YAML11_BOOL))
             self._go_bools = True
         return table
-
-from . import errors
 
 
 _SAFE: List[YAML] = []

@@ -1,5 +1,6 @@
 """Shared test helpers: paths to the real tools and fixtures, and a CLI runner that keeps
 stdout, stderr and the exit code apart."""
+
 from __future__ import annotations
 
 import os
@@ -68,8 +69,9 @@ def run(args: List[str], stdin: str = "", env: Optional[Dict[str, str]] = None, 
     full_env = dict(os.environ)
     full_env["PATH"] = path_with_plugin()
     full_env.update(env or {})
-    proc = subprocess.run(args, input=stdin.encode("utf-8"), capture_output=True, env=full_env, cwd=cwd,
-                          timeout=timeout)
+    proc = subprocess.run(
+        args, input=stdin.encode("utf-8"), capture_output=True, env=full_env, cwd=cwd, timeout=timeout
+    )
     return Run(proc.returncode, proc.stdout.decode("utf-8"), proc.stderr.decode("utf-8"))
 
 

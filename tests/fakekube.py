@@ -61,6 +61,7 @@ Hooks for tests
   again on the same port with the same objects; :meth:`restart` does both and, like an API server whose watch cache
   is rebuilt, compacts history unless told not to.
 """
+
 from __future__ import annotations
 
 import base64
@@ -90,8 +91,10 @@ NOT_JSON = b"<html><body><h1>Sign in to continue</h1></body></html>\n"
 _HANDLED = ("get", "list", "watch", "create", "update", "patch", "delete")
 FAULTS = ("hang", "disconnect", "not-json", "items-not-list", "items-null", "null-item", "raw")
 
-_NAMESPACED = re.compile(r"^/(?:api/(?P<core>v1)|apis/(?P<group>[^/]+)/(?P<version>[^/]+))/namespaces/(?P<ns>[^/]+)"
-                         r"/(?P<plural>[^/]+)(?:/(?P<name>[^/]+))?(?P<sub>/.*)?$")
+_NAMESPACED = re.compile(
+    r"^/(?:api/(?P<core>v1)|apis/(?P<group>[^/]+)/(?P<version>[^/]+))/namespaces/(?P<ns>[^/]+)"
+    r"/(?P<plural>[^/]+)(?:/(?P<name>[^/]+))?(?P<sub>/.*)?$"
+)
 _NAMESPACES = re.compile(r"^/api/v1/namespaces(?:/(?P<name>[^/]+))?$")
 _SVC_PROXY = re.compile(r"^/api/v1/namespaces/([^/]+)/services/([^/:]+)(?::(\d+))?/proxy(/.*)?$")
 
@@ -100,25 +103,37 @@ _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
 _NAME_PART = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$")
 _CONFIG_KEY = re.compile(r"^[-._a-zA-Z0-9]+$")
-SUBDOMAIN_RULE = ("a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and "
-                  "must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is "
-                  "'[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')")
-DNS_LABEL_RULE = ("a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must "
-                  "start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for "
-                  "validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')")
-LABEL_VALUE_RULE = ("a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and "
-                    "must start and end with an alphanumeric character (e.g. 'MyValue',  or 'my_value',  or '12345', "
-                    "regex used for validation is '(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')")
-NAME_PART_RULE = ("name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an "
-                  "alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is "
-                  "'([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')")
-CONFIG_KEY_RULE = ("a valid config key must consist of alphanumeric characters, '-', '_' or '.' (e.g. 'key.name',  or "
-                   "'KEY_NAME',  or 'key-name', regex used for validation is '[-._a-zA-Z0-9]+')")
-CONTINUE_EXPIRED = ("The provided continue parameter is too old to display a consistent list result. You can start a "
-                    "new list without the continue parameter, or use the continue token in this response to retrieve "
-                    "the remainder of the results. Continuing with the provided token results in an inconsistent list "
-                    "- objects that were created, modified, or deleted between the time the first chunk was returned "
-                    "and now may show up in the list.")
+SUBDOMAIN_RULE = (
+    "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and "
+    "must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is "
+    "'[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')"
+)
+DNS_LABEL_RULE = (
+    "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must "
+    "start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for "
+    "validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')"
+)
+LABEL_VALUE_RULE = (
+    "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and "
+    "must start and end with an alphanumeric character (e.g. 'MyValue',  or 'my_value',  or '12345', "
+    "regex used for validation is '(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')"
+)
+NAME_PART_RULE = (
+    "name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an "
+    "alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is "
+    "'([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')"
+)
+CONFIG_KEY_RULE = (
+    "a valid config key must consist of alphanumeric characters, '-', '_' or '.' (e.g. 'key.name',  or "
+    "'KEY_NAME',  or 'key-name', regex used for validation is '[-._a-zA-Z0-9]+')"
+)
+CONTINUE_EXPIRED = (
+    "The provided continue parameter is too old to display a consistent list result. You can start a "
+    "new list without the continue parameter, or use the continue token in this response to retrieve "
+    "the remainder of the results. Continuing with the provided token results in an inconsistent list "
+    "- objects that were created, modified, or deleted between the time the first chunk was returned "
+    "and now may show up in the list."
+)
 MAX_CONFIGMAP_BYTES = 1024 * 1024
 
 
@@ -140,17 +155,20 @@ class Resource:
         return f"{self.plural}.{self.group}" if self.group else self.plural
 
 
-RESOURCES = {(r.group, r.plural): r for r in (
-    Resource("configmaps", "ConfigMap", "", "v1", "configmaps"),
-    Resource("services", "Service", "", "v1", "services"),
-    Resource("deployments", "Deployment", "apps", "v1", "deployments"),
-    Resource("applications", "Application", "argoproj.io", "v1alpha1", "applications", strategic=False),
-    Resource("pods", "Pod", "", "v1", "pods"),
-    Resource("serviceaccounts", "ServiceAccount", "", "v1", "serviceaccounts"),
-    Resource("jobs", "Job", "batch", "v1", "jobs"),
-    Resource("roles", "Role", "rbac.authorization.k8s.io", "v1", "roles"),
-    Resource("rolebindings", "RoleBinding", "rbac.authorization.k8s.io", "v1", "rolebindings"),
-)}
+RESOURCES = {
+    (r.group, r.plural): r
+    for r in (
+        Resource("configmaps", "ConfigMap", "", "v1", "configmaps"),
+        Resource("services", "Service", "", "v1", "services"),
+        Resource("deployments", "Deployment", "apps", "v1", "deployments"),
+        Resource("applications", "Application", "argoproj.io", "v1alpha1", "applications", strategic=False),
+        Resource("pods", "Pod", "", "v1", "pods"),
+        Resource("serviceaccounts", "ServiceAccount", "", "v1", "serviceaccounts"),
+        Resource("jobs", "Job", "batch", "v1", "jobs"),
+        Resource("roles", "Role", "rbac.authorization.k8s.io", "v1", "roles"),
+        Resource("rolebindings", "RoleBinding", "rbac.authorization.k8s.io", "v1", "rolebindings"),
+    )
+}
 OPENAPI_V2_TYPE = "application/com.github.proto-openapi.spec.v2.v1.0+protobuf"  # as kube-apiserver answers
 
 
@@ -165,8 +183,11 @@ def discovery(path: str) -> Optional[Dict[str, Any]]:
     """The legacy discovery documents kubectl reads to map kinds to resources."""
     versions = sorted({r.api_version for r in RESOURCES.values()})
     if path == "/api":
-        return {"kind": "APIVersions", "versions": ["v1"],
-                "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": "127.0.0.1"}]}
+        return {
+            "kind": "APIVersions",
+            "versions": ["v1"],
+            "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": "127.0.0.1"}],
+        }
     if path == "/apis":
         groups = sorted({r.group for r in RESOURCES.values() if r.group})
         entries = []
@@ -174,13 +195,22 @@ def discovery(path: str) -> Optional[Dict[str, Any]]:
             found = [{"groupVersion": v, "version": v.split("/")[1]} for v in versions if v.startswith(group + "/")]
             entries.append({"name": group, "versions": found, "preferredVersion": found[0]})
         return {"kind": "APIGroupList", "apiVersion": "v1", "groups": entries}
-    wanted = path[len("/api/"):] if path.startswith("/api/") else path[len("/apis/"):]
+    wanted = path[len("/api/") :] if path.startswith("/api/") else path[len("/apis/") :]
     if wanted not in versions or path not in (f"/api/{wanted}", f"/apis/{wanted}"):
         return None
     verbs = ["create", "delete", "get", "list", "patch", "update", "watch"]
-    return {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": wanted, "resources": [
-        {"name": r.plural, "singularName": r.kind.lower(), "namespaced": True, "kind": r.kind, "verbs": verbs}
-        for r in RESOURCES.values() if r.api_version == wanted]}
+    return {
+        "kind": "APIResourceList",
+        "apiVersion": "v1",
+        "groupVersion": wanted,
+        "resources": [
+            {"name": r.plural, "singularName": r.kind.lower(), "namespaced": True, "kind": r.kind, "verbs": verbs}
+            for r in RESOURCES.values()
+            if r.api_version == wanted
+        ],
+    }
+
+
 NAMESPACES = Resource("namespaces", "Namespace", "", "v1", "namespace_objects")
 
 
@@ -189,14 +219,21 @@ class ApiError(Exception):
     """A failure the server answers with a ``Status`` body. ``details=None`` leaves ``details`` out, as the server
     does for 400, 401 and some 404s."""
 
-    def __init__(self, code: int, reason: str, message: str, details: Optional[dict] = None,
-                 metadata: Optional[dict] = None):
+    def __init__(
+        self, code: int, reason: str, message: str, details: Optional[dict] = None, metadata: Optional[dict] = None
+    ):
         super().__init__(message)
         self.code, self.reason, self.message, self.details, self.metadata = code, reason, message, details, metadata
 
     def status(self) -> Dict[str, Any]:
-        body = {"kind": "Status", "apiVersion": "v1", "metadata": self.metadata or {}, "status": "Failure",
-                "message": self.message, "reason": self.reason}
+        body = {
+            "kind": "Status",
+            "apiVersion": "v1",
+            "metadata": self.metadata or {},
+            "status": "Failure",
+            "message": self.message,
+            "reason": self.reason,
+        }
         if self.details is not None:
             body["details"] = self.details
         body["code"] = self.code
@@ -231,19 +268,22 @@ def bad_request(message: str) -> ApiError:
 
 
 def conflict(res: Resource, name: str, why: str) -> ApiError:
-    return ApiError(409, "Conflict", f'Operation cannot be fulfilled on {res.qualified} "{name}": {why}',
-                    _details(res, name))
+    return ApiError(
+        409, "Conflict", f'Operation cannot be fulfilled on {res.qualified} "{name}": {why}', _details(res, name)
+    )
 
 
 def stale(res: Resource, name: str) -> ApiError:
-    return conflict(res, name, "the object has been modified; please apply your changes to the latest version and "
-                               "try again")
+    return conflict(
+        res, name, "the object has been modified; please apply your changes to the latest version and try again"
+    )
 
 
 def invalid(kind: str, name: str, causes: List[Cause], group: str = "") -> ApiError:
     texts = [f"{c.field}: {c.message}" for c in causes]
     message = f'{kind}{"." + group if group else ""} "{name}" is invalid: ' + (
-        texts[0] if len(texts) == 1 else "[" + ", ".join(texts) + "]")
+        texts[0] if len(texts) == 1 else "[" + ", ".join(texts) + "]"
+    )
     details: Dict[str, Any] = {"name": name} if name else {}
     if group:
         details["group"] = group
@@ -292,8 +332,15 @@ def _label_causes(labels: Any) -> List[Cause]:
     for key, value in (labels or {}).items():
         causes += _key_causes(key, "metadata.labels")
         if not isinstance(value, str) or len(value) > 63 or not _LABEL_VALUE.match(value):
-            causes.append(_bad("metadata.labels", value, LABEL_VALUE_RULE if isinstance(value, str) and len(value) <= 63
-                               else "must be no more than 63 characters"))
+            causes.append(
+                _bad(
+                    "metadata.labels",
+                    value,
+                    LABEL_VALUE_RULE
+                    if isinstance(value, str) and len(value) <= 63
+                    else "must be no more than 63 characters",
+                )
+            )
     return causes
 
 
@@ -350,8 +397,8 @@ def _lex(text: str) -> List[Tuple[str, str]]:
     while i < len(text):
         if text[i].isspace():
             i += 1
-        elif text[i:i + 2] in ("==", "!="):
-            tokens.append((text[i:i + 2], text[i:i + 2]))
+        elif text[i : i + 2] in ("==", "!="):
+            tokens.append((text[i : i + 2], text[i : i + 2]))
             i += 2
         elif text[i] in _SYMBOLS:
             tokens.append((text[i], text[i]))
@@ -495,8 +542,16 @@ def merge_patch(target: Any, patch: Any) -> Any:
 # -- field ownership (metadata.managedFields) -------------------------------------------------------------------------
 Path = Tuple[str, ...]
 _MISSING = object()
-_SERVER_FIELDS = {"name", "namespace", "uid", "resourceVersion", "creationTimestamp", "generation", "managedFields",
-                  "selfLink"}
+_SERVER_FIELDS = {
+    "name",
+    "namespace",
+    "uid",
+    "resourceVersion",
+    "creationTimestamp",
+    "generation",
+    "managedFields",
+    "selfLink",
+}
 
 
 def _owned(path: Path) -> bool:
@@ -585,13 +640,27 @@ class Manager:
         return json.dumps(self.name) + (f" using {self.api_version}" if self.operation == "Update" else "")
 
     def entry(self) -> Dict[str, Any]:
-        return {"manager": self.name, "operation": self.operation, "apiVersion": self.api_version, "time": self.time,
-                "fieldsType": "FieldsV1", "fieldsV1": fields_v1(self.paths)}
+        return {
+            "manager": self.name,
+            "operation": self.operation,
+            "apiVersion": self.api_version,
+            "time": self.time,
+            "fieldsType": "FieldsV1",
+            "fieldsV1": fields_v1(self.paths),
+        }
 
 
 def managers_of(obj: Dict[str, Any]) -> List[Manager]:
-    return [Manager(e.get("manager", ""), e.get("operation", "Update"), e.get("apiVersion", "v1"), e.get("time", ""),
-                    paths_of(e.get("fieldsV1"))) for e in (obj.get("metadata") or {}).get("managedFields") or []]
+    return [
+        Manager(
+            e.get("manager", ""),
+            e.get("operation", "Update"),
+            e.get("apiVersion", "v1"),
+            e.get("time", ""),
+            paths_of(e.get("fieldsV1")),
+        )
+        for e in (obj.get("metadata") or {}).get("managedFields") or []
+    ]
 
 
 def _mine(managers: List[Manager], name: str, operation: str, api_version: str) -> Manager:
@@ -652,8 +721,15 @@ _END, _ABORT = "end", "abort"
 class Watch:
     """One open watch: the events it selects, queued for the connection that streams them."""
 
-    def __init__(self, res: Resource, namespace: str, selector: List[Requirement], fields: List[Tuple[str, str, str]],
-                 bookmarks: bool, timeout: Optional[float]):
+    def __init__(
+        self,
+        res: Resource,
+        namespace: str,
+        selector: List[Requirement],
+        fields: List[Tuple[str, str, str]],
+        bookmarks: bool,
+        timeout: Optional[float],
+    ):
         self.res, self.namespace, self.selector, self.fields = res, namespace, selector, fields
         self.bookmarks, self.timeout = bookmarks, timeout
         self.queue: "queue.Queue[Any]" = queue.Queue()
@@ -842,26 +918,42 @@ class FakeKube:
         self.start()
 
     def kubeconfig(self, path, namespace: str = "dagster", token: Optional[str] = None) -> str:
-        path.write_text(json.dumps({
-            "apiVersion": "v1", "kind": "Config", "current-context": "test",
-            "clusters": [{"name": "fake", "cluster": {"server": self.url}}],
-            "users": [{"name": "ci", "user": {"token": token or self.token}}],
-            "contexts": [{"name": "test", "context": {"cluster": "fake", "user": "ci", "namespace": namespace}},
-                         {"name": "other", "context": {"cluster": "fake", "user": "ci", "namespace": "argocd"}}],
-        }))
+        path.write_text(
+            json.dumps(
+                {
+                    "apiVersion": "v1",
+                    "kind": "Config",
+                    "current-context": "test",
+                    "clusters": [{"name": "fake", "cluster": {"server": self.url}}],
+                    "users": [{"name": "ci", "user": {"token": token or self.token}}],
+                    "contexts": [
+                        {"name": "test", "context": {"cluster": "fake", "user": "ci", "namespace": namespace}},
+                        {"name": "other", "context": {"cluster": "fake", "user": "ci", "namespace": "argocd"}},
+                    ],
+                }
+            )
+        )
         return str(path)
 
     # -- hooks --------------------------------------------------------------------------------------------------------
     def add_user(self, token: str, name: str) -> None:
         self.users[token] = name
 
-    def deny(self, verb: str = "*", resource: str = "*", namespace: str = "*", user: str = "*",
-             name: str = "*") -> None:
+    def deny(
+        self, verb: str = "*", resource: str = "*", namespace: str = "*", user: str = "*", name: str = "*"
+    ) -> None:
         """RBAC: refuse ``verb`` on ``resource`` (e.g. "configmaps", "services/proxy"); "*" matches any."""
         self.denied.append({"verb": verb, "resource": resource, "namespace": namespace, "user": user, "name": name})
 
-    def inject(self, kind: str, method: Optional[str] = None, path: Optional[str] = None,
-               times: Optional[int] = None, status: int = 200, body: Optional[bytes] = None) -> Fault:
+    def inject(
+        self,
+        kind: str,
+        method: Optional[str] = None,
+        path: Optional[str] = None,
+        times: Optional[int] = None,
+        status: int = 200,
+        body: Optional[bytes] = None,
+    ) -> Fault:
         if kind not in FAULTS:
             raise ValueError(f"unknown fault {kind!r}; one of {', '.join(FAULTS)}")
         fault = Fault(kind, method, path, times, status, body)
@@ -896,8 +988,11 @@ class FakeKube:
             meta = obj.setdefault("metadata", {})
             current = self._store(res).get((namespace, meta["name"]))
             old_meta = (current or {}).get("metadata") or {}
-            meta.update(namespace=namespace, uid=old_meta.get("uid") or str(uuid.uuid4()),
-                        creationTimestamp=old_meta.get("creationTimestamp") or _now())
+            meta.update(
+                namespace=namespace,
+                uid=old_meta.get("uid") or str(uuid.uuid4()),
+                creationTimestamp=old_meta.get("creationTimestamp") or _now(),
+            )
             self._commit(res, namespace, obj, current)
             return copy.deepcopy(obj)
 
@@ -909,20 +1004,34 @@ class FakeKube:
     def add_application(self, namespace: str, name: str) -> None:
         self.put("applications", namespace, {"metadata": {"name": name}, "spec": {}})
 
-    def add_service(self, namespace: str, name: str, port: int, labels: Dict[str, str],
-                    target: Optional[str] = None) -> None:
-        self.put("services", namespace, {"metadata": {"name": name, "labels": labels},
-                                         "spec": {"ports": [{"port": port, "name": "http"}]}})
+    def add_service(
+        self, namespace: str, name: str, port: int, labels: Dict[str, str], target: Optional[str] = None
+    ) -> None:
+        self.put(
+            "services",
+            namespace,
+            {"metadata": {"name": name, "labels": labels}, "spec": {"ports": [{"port": port, "name": "http"}]}},
+        )
         if target:
             self.proxy_targets[(namespace, name, port)] = target
 
     def add_pod(self, namespace: str, name: str, labels: Dict[str, str]) -> None:
-        self.put("pods", namespace, {"metadata": {"name": name, "labels": labels},
-                                     "spec": {"containers": [{"name": "main", "image": "x"}]}})
+        self.put(
+            "pods",
+            namespace,
+            {"metadata": {"name": name, "labels": labels}, "spec": {"containers": [{"name": "main", "image": "x"}]}},
+        )
 
     def add_deployment(self, namespace: str, name: str, labels: Dict[str, str], replicas: int, ready: int) -> None:
-        self.put("deployments", namespace, {"metadata": {"name": name, "labels": labels},
-                                            "spec": {"replicas": replicas}, "status": {"readyReplicas": ready}})
+        self.put(
+            "deployments",
+            namespace,
+            {
+                "metadata": {"name": name, "labels": labels},
+                "spec": {"replicas": replicas},
+                "status": {"readyReplicas": ready},
+            },
+        )
 
     # -- storage ------------------------------------------------------------------------------------------------------
     def _store(self, res: Resource) -> Dict[Tuple[str, str], Dict[str, Any]]:
@@ -944,29 +1053,43 @@ class FakeKube:
         return current
 
     def _emit(self, res: Resource, namespace: str, kind: str, obj: Dict[str, Any], old: Optional[Dict[str, Any]]):
-        event = Event(self.revision, res.plural, namespace, kind, _with_kind(res, obj),
-                      _with_kind(res, old) if old is not None else None)
+        event = Event(
+            self.revision,
+            res.plural,
+            namespace,
+            kind,
+            _with_kind(res, obj),
+            _with_kind(res, old) if old is not None else None,
+        )
         self.events.append(event)
         for watch in self.watches:
             if watch.res is res and watch.namespace == namespace:
                 watch.offer(event.kind, event.obj, event.old)
 
     def _bookmark_object(self, res: Resource) -> Dict[str, Any]:
-        return {"kind": res.kind, "apiVersion": res.api_version,
-                "metadata": {"resourceVersion": str(self.revision), "creationTimestamp": None}}
+        return {
+            "kind": res.kind,
+            "apiVersion": res.api_version,
+            "metadata": {"resourceVersion": str(self.revision), "creationTimestamp": None},
+        }
 
     # -- authentication and authorization -----------------------------------------------------------------------------
     def _authenticate(self, authorization: str) -> str:
         if not authorization and self.anonymous is not None:
             return self.anonymous
-        user = self.users.get(authorization[len("Bearer "):]) if authorization.startswith("Bearer ") else None
+        user = self.users.get(authorization[len("Bearer ") :]) if authorization.startswith("Bearer ") else None
         if user is None:
             raise ApiError(401, "Unauthorized", "Unauthorized")
         return user
 
     def _authorize(self, user: str, verb: str, res: Resource, namespace: str, name: str, sub: str = "") -> None:
-        wanted = {"verb": verb, "resource": res.plural + (f"/{sub}" if sub else ""), "namespace": namespace or "",
-                  "user": user, "name": name or ""}
+        wanted = {
+            "verb": verb,
+            "resource": res.plural + (f"/{sub}" if sub else ""),
+            "namespace": namespace or "",
+            "user": user,
+            "name": name or "",
+        }
         for rule in self.denied:
             if all(rule[key] in ("*", wanted[key]) for key in wanted):
                 raise forbidden(user, verb, res, namespace, name, sub)
@@ -994,8 +1117,9 @@ class FakeKube:
             self._authorize(request.user, verb, res, namespace, name)
             handler = getattr(self, f"_{verb}") if verb in _HANDLED else None
             if handler is None:
-                raise ApiError(405, "MethodNotAllowed", "the server does not allow this method on the requested "
-                               "resource", {})
+                raise ApiError(
+                    405, "MethodNotAllowed", "the server does not allow this method on the requested resource", {}
+                )
             return handler(request, res, namespace, name)
 
     def _get(self, request: Request, res: Resource, namespace: str, name: str) -> Tuple[int, Any]:
@@ -1008,8 +1132,9 @@ class FakeKube:
         selector, fields = _selectors(request)
         limit = _limit(request)
         token = request.query.get("continue")
-        current = sorted((obj for (ns, _), obj in self._store(res).items() if ns == namespace),
-                         key=lambda o: o["metadata"]["name"])
+        current = sorted(
+            (obj for (ns, _), obj in self._store(res).items() if ns == namespace), key=lambda o: o["metadata"]["name"]
+        )
         objects, revision, start = current, self.revision, ""
         if token:
             if request.query.get("resourceVersion") not in (None, "", "0"):
@@ -1043,11 +1168,13 @@ class FakeKube:
                 if ns == namespace and watch.selects(obj):
                     watch.send("ADDED", _with_kind(res, obj))
         elif not since.isdigit():
-            raise bad_request(f'resourceVersion: Invalid value: "{since}": strconv.ParseUint: parsing '
-                              f'"{since}": invalid syntax')
+            raise bad_request(
+                f'resourceVersion: Invalid value: "{since}": strconv.ParseUint: parsing "{since}": invalid syntax'
+            )
         elif int(since) < self.compacted:
-            watch.send("ERROR", ApiError(410, "Expired", f"too old resource version: {since} ({self.compacted})")
-                       .status())
+            watch.send(
+                "ERROR", ApiError(410, "Expired", f"too old resource version: {since} ({self.compacted})").status()
+            )
             watch.queue.put(_END)
             return 200, watch
         else:
@@ -1060,8 +1187,9 @@ class FakeKube:
     def _create(self, request: Request, res: Resource, namespace: str, _name: str) -> Tuple[int, Any]:
         body = _object_body(request)
         if namespace not in self.namespaces:
-            raise ApiError(404, "NotFound", f'namespaces "{namespace}" not found',
-                           {"name": namespace, "kind": "namespaces"})
+            raise ApiError(
+                404, "NotFound", f'namespaces "{namespace}" not found', {"name": namespace, "kind": "namespaces"}
+            )
         meta = body.get("metadata") if isinstance(body.get("metadata"), dict) else {}
         _check_namespace(meta, namespace)
         obj = _with_kind(res, body)
@@ -1093,17 +1221,29 @@ class FakeKube:
         if meta.get("resourceVersion") and meta["resourceVersion"] != current["metadata"]["resourceVersion"]:
             raise stale(res, name)
         obj = _with_kind(res, body)
-        obj["metadata"] = dict(meta, **{k: current["metadata"][k] for k in ("namespace", "uid", "creationTimestamp")
-                                        if k in current["metadata"]})
+        obj["metadata"] = dict(
+            meta,
+            **{
+                k: current["metadata"][k] for k in ("namespace", "uid", "creationTimestamp") if k in current["metadata"]
+            },
+        )
         return self._save(request, res, namespace, current, obj, 200)
 
     def _patch(self, request: Request, res: Resource, namespace: str, name: str) -> Tuple[int, Any]:
         content_type = request.content_type.split(";")[0].strip()
-        accepted = ["application/json-patch+json", "application/merge-patch+json"] + (
-            ["application/strategic-merge-patch+json"] if res.strategic else []) + ["application/apply-patch+yaml"]
+        accepted = (
+            ["application/json-patch+json", "application/merge-patch+json"]
+            + (["application/strategic-merge-patch+json"] if res.strategic else [])
+            + ["application/apply-patch+yaml"]
+        )
         if content_type not in accepted:
-            raise ApiError(415, "UnsupportedMediaType", "the body of the request was in an unknown format - accepted "
-                           f"media types include: {', '.join(accepted)}", {})
+            raise ApiError(
+                415,
+                "UnsupportedMediaType",
+                "the body of the request was in an unknown format - accepted "
+                f"media types include: {', '.join(accepted)}",
+                {},
+            )
         applying = content_type == "application/apply-patch+yaml"
         _check_patch_options(request, applying)
         body = _load_body(request)
@@ -1119,8 +1259,9 @@ class FakeKube:
             raise stale(res, name)
         return self._save(request, res, namespace, current, _with_kind(res, patched), 200)
 
-    def _apply(self, request: Request, res: Resource, namespace: str, name: str, config: Any,
-               current: Optional[Dict[str, Any]]) -> Tuple[int, Any]:
+    def _apply(
+        self, request: Request, res: Resource, namespace: str, name: str, config: Any, current: Optional[Dict[str, Any]]
+    ) -> Tuple[int, Any]:
         """Server-side apply: the applier owns exactly the fields it applies; a field another manager owns with
         another value is a conflict unless forced."""
         if not isinstance(config, dict):
@@ -1130,13 +1271,18 @@ class FakeKube:
         _check_namespace(meta, namespace)
         if current is not None and meta.get("resourceVersion") not in (None, current["metadata"]["resourceVersion"]):
             raise stale(res, name)
-        base = current or {"metadata": {"name": name, "namespace": namespace, "uid": str(uuid.uuid4()),
-                                        "creationTimestamp": _now()}}
+        base = current or {
+            "metadata": {"name": name, "namespace": namespace, "uid": str(uuid.uuid4()), "creationTimestamp": _now()}
+        }
         applied = {p for p in _leaves(config) if _owned(p)}
         managers = managers_of(base)
         mine = _mine(managers, request.manager, "Apply", res.api_version)
-        clashes = [(path, other) for path in sorted(applied) for other in managers if other is not mine
-                   and path in other.paths and _lookup(base, path) != _lookup(config, path)]
+        clashes = [
+            (path, other)
+            for path in sorted(applied)
+            for other in managers
+            if other is not mine and path in other.paths and _lookup(base, path) != _lookup(config, path)
+        ]
         if clashes and not request.flag("force"):
             raise _apply_conflict(clashes)
         obj = _with_kind(res, base)
@@ -1151,8 +1297,16 @@ class FakeKube:
         _store_managers(obj, managers)
         return self._save(request, res, namespace, current, obj, 200 if current is not None else 201, managed=True)
 
-    def _save(self, request: Request, res: Resource, namespace: str, current: Optional[Dict[str, Any]],
-              obj: Dict[str, Any], code: int, managed: bool = False) -> Tuple[int, Any]:
+    def _save(
+        self,
+        request: Request,
+        res: Resource,
+        namespace: str,
+        current: Optional[Dict[str, Any]],
+        obj: Dict[str, Any],
+        code: int,
+        managed: bool = False,
+    ) -> Tuple[int, Any]:
         """Validate and store an update; an update that changes nothing is not a write."""
         validate(res, obj)
         if not managed:
@@ -1174,16 +1328,29 @@ class FakeKube:
         pre = options.get("preconditions") or {}
         meta = current["metadata"]
         if pre.get("uid") and pre["uid"] != meta.get("uid"):
-            raise _precondition(res, name, f'the UID in the precondition ({pre["uid"]}) does not match the UID in '
-                                f'record ({meta.get("uid")}). The object might have been deleted and then recreated')
+            raise _precondition(
+                res,
+                name,
+                f"the UID in the precondition ({pre['uid']}) does not match the UID in "
+                f"record ({meta.get('uid')}). The object might have been deleted and then recreated",
+            )
         if pre.get("resourceVersion") and pre["resourceVersion"] != meta.get("resourceVersion"):
-            raise _precondition(res, name, f'the ResourceVersion in the precondition ({pre["resourceVersion"]}) does '
-                                f'not match the ResourceVersion in record ({meta.get("resourceVersion")}). The object '
-                                'might have been modified')
+            raise _precondition(
+                res,
+                name,
+                f"the ResourceVersion in the precondition ({pre['resourceVersion']}) does "
+                f"not match the ResourceVersion in record ({meta.get('resourceVersion')}). The object "
+                "might have been modified",
+            )
         if not (request.dry_run or "All" in (options.get("dryRun") or [])):
             self._delete_stored(res, namespace, name)
-        return 200, {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
-                     "details": _details(res, name, uid=meta.get("uid"))}
+        return 200, {
+            "kind": "Status",
+            "apiVersion": "v1",
+            "metadata": {},
+            "status": "Success",
+            "details": _details(res, name, uid=meta.get("uid")),
+        }
 
     def _namespaces(self, request: Request, name: Optional[str]) -> Tuple[int, Any]:
         if request.method == "GET" and name:
@@ -1192,8 +1359,9 @@ class FakeKube:
                 raise not_found(NAMESPACES, name)
             return 200, copy.deepcopy(self.namespace_objects.get(("", name)) or _namespace_object(name))
         if request.method != "POST" or name:
-            raise ApiError(405, "MethodNotAllowed", "the server does not allow this method on the requested resource",
-                           {})
+            raise ApiError(
+                405, "MethodNotAllowed", "the server does not allow this method on the requested resource", {}
+            )
         self._authorize(request.user, "create", NAMESPACES, "", "")
         body = _object_body(request)
         obj = _namespace_object((body.get("metadata") or {}).get("name") or "", body)
@@ -1218,13 +1386,18 @@ class FakeKube:
         with self.lock:
             user = self._authenticate(request.authorization)
             verb = {"GET": "get", "POST": "create", "PUT": "update", "PATCH": "patch", "DELETE": "delete"}.get(
-                request.method, request.method.lower())
+                request.method, request.method.lower()
+            )
             self._authorize(user, verb, RESOURCES[("", "services")], namespace, f"{name}:{port}", "proxy")
             target = self.proxy_targets.get((namespace, name, port))
         if target is None:
             raise ApiError(503, "ServiceUnavailable", f'no endpoints available for service "{name}"')
-        forwarded = urllib.request.Request(target.rstrip("/") + rest, data=request.raw or None, method=request.method,
-                                           headers={"Content-Type": request.content_type or "application/json"})
+        forwarded = urllib.request.Request(
+            target.rstrip("/") + rest,
+            data=request.raw or None,
+            method=request.method,
+            headers={"Content-Type": request.content_type or "application/json"},
+        )
         try:
             with urllib.request.urlopen(forwarded, timeout=60) as response:
                 return response.status, response.read()
@@ -1305,8 +1478,15 @@ class FakeKube:
                     now = time.monotonic()
                     fake.requests.append((self.command, parsed.path, now))
                     fake.calls.append(Call(self.command, parsed.path, query, now))
-                return Request(self.command, parsed.path, query, raw, self.headers.get("Content-Type") or "",
-                               self.headers.get("User-Agent") or "", self.headers.get("Authorization") or "")
+                return Request(
+                    self.command,
+                    parsed.path,
+                    query,
+                    raw,
+                    self.headers.get("Content-Type") or "",
+                    self.headers.get("User-Agent") or "",
+                    self.headers.get("Authorization") or "",
+                )
 
             def _misbehave(self, fault: Fault) -> None:
                 if fault.kind == "hang":
@@ -1378,15 +1558,21 @@ def _with_kind(res: Resource, obj: Dict[str, Any]) -> Dict[str, Any]:
 def _verb(request: Request, named: bool) -> str:
     if request.method == "GET":
         return "get" if named else ("watch" if request.flag("watch") else "list")
-    verbs = {"POST": None if named else "create", "PUT": "update" if named else None,
-             "PATCH": "patch" if named else None, "DELETE": "delete" if named else "deletecollection"}
+    verbs = {
+        "POST": None if named else "create",
+        "PUT": "update" if named else None,
+        "PATCH": "patch" if named else None,
+        "DELETE": "delete" if named else "deletecollection",
+    }
     return verbs.get(request.method) or request.method.lower()
 
 
 def _selectors(request: Request) -> Tuple[List[Requirement], List[Tuple[str, str, str]]]:
     try:
-        return (parse_selector(request.query.get("labelSelector", "")),
-                parse_field_selector(request.query.get("fieldSelector", "")))
+        return (
+            parse_selector(request.query.get("labelSelector", "")),
+            parse_field_selector(request.query.get("fieldSelector", "")),
+        )
     except SelectorError as exc:
         raise bad_request(str(exc)) from None
 
@@ -1412,8 +1598,9 @@ def _object_body(request: Request) -> Dict[str, Any]:
 
 def _check_name(meta: Dict[str, Any], name: str) -> None:
     if meta.get("name") != name:
-        raise bad_request(f"the name of the object ({meta.get('name') or ''}) does not match the name on the URL "
-                          f"({name})")
+        raise bad_request(
+            f"the name of the object ({meta.get('name') or ''}) does not match the name on the URL ({name})"
+        )
 
 
 def _check_namespace(meta: Dict[str, Any], namespace: str) -> None:
@@ -1440,8 +1627,9 @@ def _patched(content_type: str, current: Dict[str, Any], body: Any) -> Dict[str,
         except jsonpatch.InvalidJsonPatch as exc:
             raise bad_request(str(exc)) from None
         except (jsonpatch.JsonPatchException, jsonpatch.JsonPointerException, KeyError, IndexError, TypeError):
-            raise ApiError(422, "Invalid", "the server rejected our request due to an error in our request", {}) \
-                from None
+            raise ApiError(
+                422, "Invalid", "the server rejected our request due to an error in our request", {}
+            ) from None
     else:
         if not isinstance(body, dict):
             raise bad_request("the body of the request could not be decoded: a merge patch is an object")
@@ -1461,8 +1649,9 @@ def _apply_conflict(clashes: List[Tuple[Path, Manager]]) -> ApiError:
             parts.append(f"conflicts with {who}:")
             parts += [f"- {path}" for path, other in shown if other == who]
         message = f"Apply failed with {len(shown)} conflicts: " + "\n".join(parts)
-    causes = [{"reason": "FieldManagerConflict", "message": f"conflict with {who}", "field": path}
-              for path, who in shown]
+    causes = [
+        {"reason": "FieldManagerConflict", "message": f"conflict with {who}", "field": path} for path, who in shown
+    ]
     return ApiError(409, "Conflict", message, {"causes": causes})
 
 

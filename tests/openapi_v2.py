@@ -10,6 +10,7 @@ written back as the OpenAPI v2 definitions the API server serves: a ``$ref`` int
 validator reads are encoded (types, formats, refs, properties, items, additional properties,
 required fields). Field numbers are those of gnostic's OpenAPIv2.proto.
 """
+
 from __future__ import annotations
 
 import json
@@ -66,8 +67,12 @@ def schema(node: Dict[str, Any]) -> bytes:
     if isinstance(node.get("items"), dict):
         out += _field(23, _field(1, schema(node["items"])))
     if isinstance(node.get("properties"), dict):
-        out += _field(25, b"".join(_field(1, _text(1, name) + _field(2, schema(value)))
-                                   for name, value in node["properties"].items()))
+        out += _field(
+            25,
+            b"".join(
+                _field(1, _text(1, name) + _field(2, schema(value))) for name, value in node["properties"].items()
+            ),
+        )
     gvk = node.get("x-kubernetes-group-version-kind")
     if gvk:
         out += _field(31, _text(1, "x-kubernetes-group-version-kind") + _field(2, _text(2, json.dumps(gvk))))
@@ -77,14 +82,19 @@ def schema(node: Dict[str, Any]) -> bytes:
 def definitions(version: str = KUBE_VERSION) -> Dict[str, Any]:
     import kubernetes_validate
 
-    path = os.path.join(os.path.dirname(kubernetes_validate.__file__), "kubernetes-json-schema",
-                        f"v{version}-local", "_definitions.json")
+    path = os.path.join(
+        os.path.dirname(kubernetes_validate.__file__),
+        "kubernetes-json-schema",
+        f"v{version}-local",
+        "_definitions.json",
+    )
     with open(path, encoding="utf-8") as handle:
         return json.load(handle)["$defs"]
 
 
 def document(version: str = KUBE_VERSION) -> bytes:
     """The serialized ``openapi_v2.Document``: swagger 2.0, info, and every definition."""
-    named = b"".join(_field(1, _text(1, name) + _field(2, schema(node)))
-                     for name, node in sorted(definitions(version).items()))  # Definitions: repeated NamedSchema
+    named = b"".join(
+        _field(1, _text(1, name) + _field(2, schema(node))) for name, node in sorted(definitions(version).items())
+    )  # Definitions: repeated NamedSchema
     return _text(1, "2.0") + _field(2, _text(1, "Kubernetes") + _text(2, "v" + version)) + _field(9, named)

@@ -1,21 +1,37 @@
 """Render every real chart fixture (plain `helm template` output and the exact Helm 4
 post-renderer stdin) with locations added, and check the merged release hangs together."""
+
 import json
 
 import pytest
+from conftest import CHART_FIXTURES, SCENARIOS, VERSIONS
 from ruamel.yaml import YAML
 
-from conftest import CHART_FIXTURES, SCENARIOS, VERSIONS
 from kubectl_dagster import constants
 from kubectl_dagster.core import k8s, locations, manifests, render
 
 FORMS = {"plain": "{s}.yaml", "helm4": "helm4-postrender/{s}.stdin.yaml"}
 CASES = [(v, s, f) for v in VERSIONS for s in SCENARIOS for f in FORMS]
 NEW = [
-    locations.Location("feat-x", {"branch": "feat/x", "image": {"repository": "ghcr.io/acme/x", "tag": "1"},
-                                  "pythonFile": "defs.py", "port": 3030}),
-    locations.Location("analytics", {"name": "analytics", "image": {"repository": "ghcr.io/acme/a", "tag": "2"},
-                                     "moduleName": "analytics.defs", "port": 4100, "labels": {"team": "bi"}}),
+    locations.Location(
+        "feat-x",
+        {
+            "branch": "feat/x",
+            "image": {"repository": "ghcr.io/acme/x", "tag": "1"},
+            "pythonFile": "defs.py",
+            "port": 3030,
+        },
+    ),
+    locations.Location(
+        "analytics",
+        {
+            "name": "analytics",
+            "image": {"repository": "ghcr.io/acme/a", "tag": "2"},
+            "moduleName": "analytics.defs",
+            "port": 4100,
+            "labels": {"team": "bi"},
+        },
+    ),
 ]
 
 
@@ -40,7 +56,9 @@ def test_merged_release_is_consistent(version, scenario, form):
     by_kind = {}
     for doc in docs:
         by_kind.setdefault(doc.kind, {})[doc.name] = doc.data
-    workspace_docs = [d for d in docs if d.kind == "ConfigMap" and constants.WORKSPACE_KEY in (d.data.get("data") or {})]
+    workspace_docs = [
+        d for d in docs if d.kind == "ConfigMap" and constants.WORKSPACE_KEY in (d.data.get("data") or {})
+    ]
     entries = {}
     for doc in workspace_docs:
         for entry in _safe_load(doc.data["data"][constants.WORKSPACE_KEY])["load_from"]:
@@ -65,15 +83,22 @@ def test_merged_release_is_consistent(version, scenario, form):
             assert all(k8s.is_label_value(str(v)) for v in deployment["metadata"]["labels"].values())
             for obj in (service, deployment):
                 assert obj["metadata"]["annotations"][constants.HELM4_FILENAME_ANNOTATION].endswith(
-                    f"/templates/kubectl-dagster/{name}.yaml")
+                    f"/templates/kubectl-dagster/{name}.yaml"
+                )
     # documents we did not change pass through byte for byte
     before = {d.text for d in manifests.split(original).documents}
     changed = [d for d in manifests.split(result.text).documents if d.text not in before]
     for doc in changed:
-        assert (doc.labels().get(constants.LOCATION_LABEL) or doc in workspace_docs or
-                constants.WORKSPACE_CHECKSUM in doc.text), doc.text[:200]
+        assert (
+            doc.labels().get(constants.LOCATION_LABEL)
+            or doc in workspace_docs
+            or constants.WORKSPACE_CHECKSUM in doc.text
+        ), doc.text[:200]
     # deterministic and idempotent
-    assert render.render(original, list(reversed(NEW)), render.Options(namespace="dagster", rollout="restart")).text == result.text
+    assert (
+        render.render(original, list(reversed(NEW)), render.Options(namespace="dagster", rollout="restart")).text
+        == result.text
+    )
     assert render.render(result.text, NEW, render.Options(namespace="dagster", rollout="restart")).text == result.text
 
 
@@ -115,8 +140,11 @@ def _comparable(obj):
     obj = json.loads(json.dumps(obj))
     meta = obj["metadata"]
     (meta.get("labels") or {}).pop(constants.LOCATION_LABEL, None)
-    meta["annotations"] = {k: v for k, v in (meta.get("annotations") or {}).items()
-                           if not k.startswith(("postrenderer.helm.sh", "kubectl-dagster.io"))}
+    meta["annotations"] = {
+        k: v
+        for k, v in (meta.get("annotations") or {}).items()
+        if not k.startswith(("postrenderer.helm.sh", "kubectl-dagster.io"))
+    }
     if obj["kind"] == "ConfigMap":
         obj.pop("data", None)  # the chart's env ConfigMap holds only a comment
     return _prune(obj)
@@ -136,8 +164,9 @@ def test_generated_objects_equal_what_the_chart_renders(version, scenario, form)
     after = {(d.kind, d.name): d.data for d in _objects(result.text)}
     compared = 0
     for key, chart_obj in before.items():
-        if (chart_obj.get("metadata") or {}).get("labels", {}).get("component") == "user-deployments" or \
-                str(key[1]).endswith("-user-env"):
+        if (chart_obj.get("metadata") or {}).get("labels", {}).get("component") == "user-deployments" or str(
+            key[1]
+        ).endswith("-user-env"):
             assert _comparable(after[key]) == _comparable(chart_obj), key
             assert after[key]["metadata"]["labels"][constants.LOCATION_LABEL]  # it really is ours now
             compared += 1

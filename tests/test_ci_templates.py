@@ -5,6 +5,7 @@ GitLab CI would set for a pull/merge request (see tests/unit/test_gitctx.py for 
 Writes run with --dry-run=client; the registry is a git one here (no API server), by the same
 KUBECTL_DAGSTER_LOCATIONS variable a user may set. No CI runner is available here: the rest of the
 workflow (build, gh) is checked as text only."""
+
 import json
 import os
 import re
@@ -14,9 +15,9 @@ import subprocess
 import pytest
 from conftest import EXAMPLES, ROOT, tool
 from ruamel.yaml import YAML
+from test_deploy import clean_env, git
 
 from kubectl_dagster import yamlio
-from test_deploy import clean_env, git
 
 TEMPLATES = EXAMPLES / "ci"
 COMMAND = re.compile(r"(?:^|[;&|(])[ \t]*(kubectl[ -]dagster[ \t]+[a-z][^\n>|;&)]*)", re.M)  # commands, not packages
@@ -83,13 +84,29 @@ def _run(line, repo, env):
 
 def _github_env(repo, tmp_path, action):
     event = tmp_path / "event.json"
-    event.write_text(json.dumps({"action": action, "number": 42, "pull_request": {
-        "number": 42, "head": {"ref": "feat/login", "sha": HEAD}, "base": {"ref": "main"}}}))
+    event.write_text(
+        json.dumps(
+            {
+                "action": action,
+                "number": 42,
+                "pull_request": {"number": 42, "head": {"ref": "feat/login", "sha": HEAD}, "base": {"ref": "main"}},
+            }
+        )
+    )
     doc = load("github-actions.yml")
-    env = clean_env(GITHUB_ACTIONS="true", CI="true", GITHUB_EVENT_NAME="pull_request", GITHUB_EVENT_PATH=str(event),
-                    GITHUB_REF="refs/pull/42/merge", GITHUB_HEAD_REF="feat/login", GITHUB_BASE_REF="main",
-                    GITHUB_SHA="9" * 40, GITHUB_SERVER_URL="https://github.com", GITHUB_REPOSITORY="acme/etl",
-                    KUBECTL_DAGSTER_LOCATIONS=str(tmp_path / "registry"))
+    env = clean_env(
+        GITHUB_ACTIONS="true",
+        CI="true",
+        GITHUB_EVENT_NAME="pull_request",
+        GITHUB_EVENT_PATH=str(event),
+        GITHUB_REF="refs/pull/42/merge",
+        GITHUB_HEAD_REF="feat/login",
+        GITHUB_BASE_REF="main",
+        GITHUB_SHA="9" * 40,
+        GITHUB_SERVER_URL="https://github.com",
+        GITHUB_REPOSITORY="acme/etl",
+        KUBECTL_DAGSTER_LOCATIONS=str(tmp_path / "registry"),
+    )
     env.update({k: v for k, v in doc["env"].items() if "${{" not in v})
     return env
 
@@ -97,12 +114,14 @@ def _github_env(repo, tmp_path, action):
 def test_github_actions_commands_run(project, tmp_path):
     git(project, "checkout", "-q", "--detach")  # actions/checkout of the head sha
     doc = load("github-actions.yml")
-    for job, action, expected in (("deploy", "synchronize", "location/etl--feat-login created (dry run)"),
-                                  ("teardown", "closed", "")):
+    for job, action, expected in (
+        ("deploy", "synchronize", "location/etl--feat-login created (dry run)"),
+        ("teardown", "closed", ""),
+    ):
         env = _github_env(project, tmp_path, action)
         lines = [(step_env, line) for step_env, script in scripts_github(doc, job) for line in commands(script)]
         assert [line.split()[2] for _, line in lines] == ([job, "status"]), lines
-        for step_env, line in lines:
+        for _step_env, line in lines:
             assert "${{" not in line  # expressions stay in env:, where the test sets their values
             code, out, err = _run(line, project, dict(env, PR="42"))
             assert code == 0, (line, err)
@@ -115,12 +134,21 @@ def test_github_actions_commands_run(project, tmp_path):
 def test_gitlab_ci_commands_run(project, tmp_path):
     git(project, "checkout", "-q", "--detach")  # GitLab checks out the merge request's head detached
     doc = load("gitlab-ci.yml")
-    env = clean_env(GITLAB_CI="true", CI="true", CI_PIPELINE_SOURCE="merge_request_event", CI_MERGE_REQUEST_IID="42",
-                    CI_MERGE_REQUEST_SOURCE_BRANCH_NAME="feat/login", CI_COMMIT_REF_NAME="feat/login",
-                    CI_COMMIT_SHA=HEAD, CI_PROJECT_URL="https://gitlab.com/acme/etl",
-                    KUBECTL_DAGSTER_LOCATIONS=str(tmp_path / "registry"))
-    env.update(KUBECTL_DAGSTER_ENVIRONMENT=doc["variables"]["KUBECTL_DAGSTER_ENVIRONMENT"],
-               KUBECTL_DAGSTER_IMAGE_TAG=doc["variables"]["KUBECTL_DAGSTER_IMAGE_TAG"].replace("$CI_COMMIT_SHA", HEAD))
+    env = clean_env(
+        GITLAB_CI="true",
+        CI="true",
+        CI_PIPELINE_SOURCE="merge_request_event",
+        CI_MERGE_REQUEST_IID="42",
+        CI_MERGE_REQUEST_SOURCE_BRANCH_NAME="feat/login",
+        CI_COMMIT_REF_NAME="feat/login",
+        CI_COMMIT_SHA=HEAD,
+        CI_PROJECT_URL="https://gitlab.com/acme/etl",
+        KUBECTL_DAGSTER_LOCATIONS=str(tmp_path / "registry"),
+    )
+    env.update(
+        KUBECTL_DAGSTER_ENVIRONMENT=doc["variables"]["KUBECTL_DAGSTER_ENVIRONMENT"],
+        KUBECTL_DAGSTER_IMAGE_TAG=doc["variables"]["KUBECTL_DAGSTER_IMAGE_TAG"].replace("$CI_COMMIT_SHA", HEAD),
+    )
     seen = []
     for job in ("deploy-dagster", "stop-dagster"):
         for _, script in scripts_gitlab(doc, job):
@@ -129,8 +157,9 @@ def test_gitlab_ci_commands_run(project, tmp_path):
                 assert code == 0, (line, err)
                 seen.append(line.split()[1])
                 if line.split()[1] == "deploy":
-                    assert out.startswith("location/etl--feat-login created (dry run) (image "
-                                          f"ghcr.io/acme/etl:sha-{HEAD};"), out
+                    assert out.startswith(
+                        f"location/etl--feat-login created (dry run) (image ghcr.io/acme/etl:sha-{HEAD};"
+                    ), out
     assert seen == ["deploy", "status", "teardown"]
 
 

@@ -2,6 +2,7 @@
 installed command, in real git repositories made in tmp_path (branches, a detached HEAD, a worktree),
 with each CI system's variables set as that system sets them (their documentation is cited in
 tests/unit/test_gitctx.py), against the git registry and the stand-in API server (tests/fakekube.py)."""
+
 import json
 import os
 import subprocess
@@ -12,8 +13,24 @@ from conftest import CHART_FIXTURES, entry_point, path_with_plugin
 from kubectl_dagster import sources
 from kubectl_dagster.core import manifests, workspace
 
-CI_MARKERS = ("GITHUB_", "GITLAB_", "CI_", "BUILDKITE", "CIRCLE", "TF_BUILD", "BUILD_", "SYSTEM_", "JENKINS_URL",
-              "CHANGE_", "BRANCH_NAME", "GIT_", "KUBECTL_DAGSTER_", "DAGSTER_WEBSERVER_URL", "KUBECONFIG", "CI")
+CI_MARKERS = (
+    "GITHUB_",
+    "GITLAB_",
+    "CI_",
+    "BUILDKITE",
+    "CIRCLE",
+    "TF_BUILD",
+    "BUILD_",
+    "SYSTEM_",
+    "JENKINS_URL",
+    "CHANGE_",
+    "BRANCH_NAME",
+    "GIT_",
+    "KUBECTL_DAGSTER_",
+    "DAGSTER_WEBSERVER_URL",
+    "KUBECONFIG",
+    "CI",
+)
 CONFIG = """\
 apiVersion: kubectl-dagster/v1alpha1
 kind: ProjectConfig
@@ -47,8 +64,13 @@ def run(args, cwd, **env):
 
 
 def git(repo, *args):
-    out = subprocess.run(["git", "-c", "user.email=ci@acme.test", "-c", "user.name=CI", *args], cwd=repo,
-                         env=clean_env(), capture_output=True, check=True)
+    out = subprocess.run(
+        ["git", "-c", "user.email=ci@acme.test", "-c", "user.name=CI", *args],
+        cwd=repo,
+        env=clean_env(),
+        capture_output=True,
+        check=True,
+    )
     return out.stdout.decode().strip()
 
 
@@ -78,8 +100,9 @@ def test_deploy_from_a_checked_out_branch_writes_what_add_location_would(repo):
     code, out, err = run(["deploy"], repo)
     assert code == 0, err
     path = repo / "deploy/locations/etl--feat-login-page.yaml"
-    assert out == f"location/etl--feat-login-page created (image ghcr.io/acme/etl:sha-{sha[:7]}; port 3031; " \
-                  f"in {path})\n"
+    assert (
+        out == f"location/etl--feat-login-page created (image ghcr.io/acme/etl:sha-{sha[:7]}; port 3031; in {path})\n"
+    )
     assert err == f"deploy: branch 'feat/Login-page' (git), commit {sha[:12]} -> location etl--feat-login-page\n"
     (location,) = sources.load([str(repo / "deploy/locations")])
     assert location.spec["branch"] == "feat/Login-page" and location.spec["commit"] == sha
@@ -104,35 +127,74 @@ def test_a_detached_head_without_ci_variables_is_one_error_and_writes_nothing(re
     git(repo, "checkout", "-q", "--detach")
     code, out, err = run(["deploy"], repo)
     assert (code, out) == (1, "")
-    assert err == "error: HEAD is detached and no CI variables name the branch; pass --branch BRANCH " \
-                  "(or check out a branch)\n"
+    assert (
+        err == "error: HEAD is detached and no CI variables name the branch; pass --branch BRANCH "
+        "(or check out a branch)\n"
+    )
     assert entry_files(repo) == []
 
 
 SHA = "3f2c1ab9d5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0"
 CI_SYSTEMS = {
-    "github-actions": {"GITHUB_ACTIONS": "true", "CI": "true", "GITHUB_EVENT_NAME": "pull_request",
-                       "GITHUB_REF": "refs/pull/42/merge", "GITHUB_REF_NAME": "42/merge", "GITHUB_HEAD_REF": "feat/ci",
-                       "GITHUB_BASE_REF": "main", "GITHUB_SHA": "9" * 40, "GITHUB_SERVER_URL": "https://github.com",
-                       "GITHUB_REPOSITORY": "acme/etl"},
-    "gitlab-ci": {"GITLAB_CI": "true", "CI": "true", "CI_PIPELINE_SOURCE": "merge_request_event",
-                  "CI_MERGE_REQUEST_IID": "42", "CI_MERGE_REQUEST_SOURCE_BRANCH_NAME": "feat/ci",
-                  "CI_COMMIT_REF_NAME": "feat/ci", "CI_COMMIT_SHA": SHA,
-                  "CI_PROJECT_URL": "https://github.com/acme/etl"},
-    "buildkite": {"BUILDKITE": "true", "CI": "true", "BUILDKITE_BRANCH": "feat/ci", "BUILDKITE_COMMIT": SHA,
-                  "BUILDKITE_PULL_REQUEST": "42", "BUILDKITE_REPO": "git@github.com:acme/etl.git"},
-    "circleci": {"CIRCLECI": "true", "CI": "true", "CIRCLE_BRANCH": "feat/ci", "CIRCLE_SHA1": SHA,
-                 "CIRCLE_PULL_REQUEST": "https://github.com/acme/etl/pull/42",
-                 "CIRCLE_REPOSITORY_URL": "git@github.com:acme/etl.git"},
-    "jenkins": {"JENKINS_URL": "https://jenkins.acme.test/", "BUILD_NUMBER": "7", "BRANCH_NAME": "PR-42",
-                "CHANGE_ID": "42", "CHANGE_BRANCH": "feat/ci", "CHANGE_TARGET": "main", "GIT_COMMIT": SHA,
-                "GIT_URL": "https://github.com/acme/etl.git"},
-    "azure-pipelines": {"TF_BUILD": "True", "BUILD_SOURCEBRANCH": "refs/pull/42/merge",
-                        "BUILD_SOURCEBRANCHNAME": "merge",
-                        "BUILD_SOURCEVERSION": "9" * 40, "BUILD_REPOSITORY_URI": "https://github.com/acme/etl",
-                        "SYSTEM_PULLREQUEST_PULLREQUESTID": "1042", "SYSTEM_PULLREQUEST_PULLREQUESTNUMBER": "42",
-                        "SYSTEM_PULLREQUEST_SOURCEBRANCH": "refs/heads/feat/ci",
-                        "SYSTEM_PULLREQUEST_SOURCECOMMITID": SHA},
+    "github-actions": {
+        "GITHUB_ACTIONS": "true",
+        "CI": "true",
+        "GITHUB_EVENT_NAME": "pull_request",
+        "GITHUB_REF": "refs/pull/42/merge",
+        "GITHUB_REF_NAME": "42/merge",
+        "GITHUB_HEAD_REF": "feat/ci",
+        "GITHUB_BASE_REF": "main",
+        "GITHUB_SHA": "9" * 40,
+        "GITHUB_SERVER_URL": "https://github.com",
+        "GITHUB_REPOSITORY": "acme/etl",
+    },
+    "gitlab-ci": {
+        "GITLAB_CI": "true",
+        "CI": "true",
+        "CI_PIPELINE_SOURCE": "merge_request_event",
+        "CI_MERGE_REQUEST_IID": "42",
+        "CI_MERGE_REQUEST_SOURCE_BRANCH_NAME": "feat/ci",
+        "CI_COMMIT_REF_NAME": "feat/ci",
+        "CI_COMMIT_SHA": SHA,
+        "CI_PROJECT_URL": "https://github.com/acme/etl",
+    },
+    "buildkite": {
+        "BUILDKITE": "true",
+        "CI": "true",
+        "BUILDKITE_BRANCH": "feat/ci",
+        "BUILDKITE_COMMIT": SHA,
+        "BUILDKITE_PULL_REQUEST": "42",
+        "BUILDKITE_REPO": "git@github.com:acme/etl.git",
+    },
+    "circleci": {
+        "CIRCLECI": "true",
+        "CI": "true",
+        "CIRCLE_BRANCH": "feat/ci",
+        "CIRCLE_SHA1": SHA,
+        "CIRCLE_PULL_REQUEST": "https://github.com/acme/etl/pull/42",
+        "CIRCLE_REPOSITORY_URL": "git@github.com:acme/etl.git",
+    },
+    "jenkins": {
+        "JENKINS_URL": "https://jenkins.acme.test/",
+        "BUILD_NUMBER": "7",
+        "BRANCH_NAME": "PR-42",
+        "CHANGE_ID": "42",
+        "CHANGE_BRANCH": "feat/ci",
+        "CHANGE_TARGET": "main",
+        "GIT_COMMIT": SHA,
+        "GIT_URL": "https://github.com/acme/etl.git",
+    },
+    "azure-pipelines": {
+        "TF_BUILD": "True",
+        "BUILD_SOURCEBRANCH": "refs/pull/42/merge",
+        "BUILD_SOURCEBRANCHNAME": "merge",
+        "BUILD_SOURCEVERSION": "9" * 40,
+        "BUILD_REPOSITORY_URI": "https://github.com/acme/etl",
+        "SYSTEM_PULLREQUEST_PULLREQUESTID": "1042",
+        "SYSTEM_PULLREQUEST_PULLREQUESTNUMBER": "42",
+        "SYSTEM_PULLREQUEST_SOURCEBRANCH": "refs/heads/feat/ci",
+        "SYSTEM_PULLREQUEST_SOURCECOMMITID": SHA,
+    },
 }
 
 
@@ -143,22 +205,36 @@ def test_each_ci_system_in_a_detached_checkout(repo, tmp_path, system):
     env = dict(CI_SYSTEMS[system])
     if system == "github-actions":
         event = tmp_path / "event.json"
-        event.write_text(json.dumps({"action": "synchronize", "number": 42,
-                                     "pull_request": {"number": 42, "head": {"ref": "feat/ci", "sha": SHA}}}))
+        event.write_text(
+            json.dumps(
+                {
+                    "action": "synchronize",
+                    "number": 42,
+                    "pull_request": {"number": 42, "head": {"ref": "feat/ci", "sha": SHA}},
+                }
+            )
+        )
         env["GITHUB_EVENT_PATH"] = str(event)
     code, out, err = run(["deploy", "--dry-run=client", "-o", "json"], repo, **env)
     assert code == 0, err
     entry = json.loads(out)
-    assert (entry["name"], entry["branch"], entry["commit"], entry["pullRequest"]) == \
-        ("etl--feat-ci", "feat/ci", SHA, 42)
+    assert (entry["name"], entry["branch"], entry["commit"], entry["pullRequest"]) == (
+        "etl--feat-ci",
+        "feat/ci",
+        SHA,
+        42,
+    )
     assert entry["image"] == {"repository": "ghcr.io/acme/etl", "tag": "sha-3f2c1ab"}
     assert entry["annotations"]["kubectl-dagster.io/git-url"] == "https://github.com/acme/etl"
     assert f"({system})" in err and entry_files(repo) == []
 
 
 def test_flags_win_over_ci_variables(repo):
-    code, out, err = run(["deploy", "--dry-run=client", "-o", "json", "--branch", "hotfix", "--commit", "a" * 40,
-                          "--pull-request", "7"], repo, **CI_SYSTEMS["gitlab-ci"])
+    code, out, err = run(
+        ["deploy", "--dry-run=client", "-o", "json", "--branch", "hotfix", "--commit", "a" * 40, "--pull-request", "7"],
+        repo,
+        **CI_SYSTEMS["gitlab-ci"],
+    )
     entry = json.loads(out)
     assert (code, entry["name"], entry["commit"], entry["pullRequest"]) == (0, "etl--hotfix", "a" * 40, 7), err
 
@@ -166,8 +242,11 @@ def test_flags_win_over_ci_variables(repo):
 def test_the_base_of_the_branch_location(repo):
     """issue 16's base: from the project config, a variable, or --base (the flag wins)."""
     (repo / ".kubectl-dagster.yaml").write_text(CONFIG.replace("  ttl: 7d\n", "  ttl: 7d\n  base: etl\n"))
-    for args, env, base in (([], {}, "etl"), ([], {"KUBECTL_DAGSTER_BASE": "etl-staging"}, "etl-staging"),
-                            (["--base", "etl-main"], {"KUBECTL_DAGSTER_BASE": "etl-staging"}, "etl-main")):
+    for args, env, base in (
+        ([], {}, "etl"),
+        ([], {"KUBECTL_DAGSTER_BASE": "etl-staging"}, "etl-staging"),
+        (["--base", "etl-main"], {"KUBECTL_DAGSTER_BASE": "etl-staging"}, "etl-main"),
+    ):
         code, out, err = run(["deploy", "--dry-run", "-o", "json", *args], repo, **env)
         assert (code, json.loads(out)["base"]) == (0, base), err
 
@@ -177,8 +256,11 @@ def test_layers_env_variables_and_flags_with_their_sources(repo):
     code, out, err = run(["config", "view", "--ttl", "3d", "-o", "json"], repo, **env)
     assert code == 0, err
     values = {row["key"]: row for row in json.loads(out)["values"]}
-    assert values["image.tag"] == {"key": "image.tag", "value": "{pr}-{short_commit}",
-                                   "source": "env KUBECTL_DAGSTER_IMAGE_TAG"}
+    assert values["image.tag"] == {
+        "key": "image.tag",
+        "value": "{pr}-{short_commit}",
+        "source": "env KUBECTL_DAGSTER_IMAGE_TAG",
+    }
     assert values["ttl"]["value"] == "3d" and values["ttl"]["source"] == "flag --ttl"
     assert values["namespace"]["source"] == f"environment dev ({repo / '.kubectl-dagster.yaml'})"
     assert values["project"]["source"] == f"pyproject ({repo / 'pyproject.toml'})"
@@ -188,13 +270,25 @@ def test_layers_env_variables_and_flags_with_their_sources(repo):
 
 
 BAD_CONFIGS = [
-    ("malformed", "apiVersion: kubectl-dagster/v1alpha1\nkind: ProjectConfig\ndefaults: [\n", [],
-     ".kubectl-dagster.yaml:4: not valid YAML"),
-    ("unknown-key", CONFIG.replace("  ttl: 7d\n", "  ttl: 7d\n  colour: red\n"), [],
-     ".kubectl-dagster.yaml:9: unknown key 'colour'; fix the project config file and run again"),
+    (
+        "malformed",
+        "apiVersion: kubectl-dagster/v1alpha1\nkind: ProjectConfig\ndefaults: [\n",
+        [],
+        ".kubectl-dagster.yaml:4: not valid YAML",
+    ),
+    (
+        "unknown-key",
+        CONFIG.replace("  ttl: 7d\n", "  ttl: 7d\n  colour: red\n"),
+        [],
+        ".kubectl-dagster.yaml:9: unknown key 'colour'; fix the project config file and run again",
+    ),
     ("wrong-type", CONFIG.replace("ttl: 7d", "ttl: 7"), [], ".kubectl-dagster.yaml:8: ttl must be a duration"),
-    ("unknown-environment", CONFIG, ["-e", "prd"],
-     "/.kubectl-dagster.yaml (defined: dev, small); pass one of them with -e/--environment"),
+    (
+        "unknown-environment",
+        CONFIG,
+        ["-e", "prd"],
+        "/.kubectl-dagster.yaml (defined: dev, small); pass one of them with -e/--environment",
+    ),
 ]
 
 
@@ -220,8 +314,12 @@ def test_a_missing_config_when_one_is_asked_for(repo, tmp_path):
 def test_a_branch_without_a_usable_name(repo):
     git(repo, "checkout", "-q", "-b", "__")
     code, out, err = run(["deploy"], repo)
-    assert (code, out, err) == (1, "", "error: branch '__' leaves no usable location name; pass --name NAME, or "
-                                       "deploy from a branch whose name has letters or digits\n")
+    assert (code, out, err) == (
+        1,
+        "",
+        "error: branch '__' leaves no usable location name; pass --name NAME, or "
+        "deploy from a branch whose name has letters or digits\n",
+    )
 
 
 def test_a_colliding_name_is_refused_and_changes_nothing(repo):
@@ -231,8 +329,10 @@ def test_a_colliding_name_is_refused_and_changes_nothing(repo):
     before = permanent.read_bytes()
     code, out, err = run(["deploy"], repo)
     assert (code, out) == (1, "")
-    assert err == (f"error: location 'etl--feat-login-page' already exists for a permanent location (no branch) "
-                   f"(file:{permanent}); pass --suffix to deploy beside it, or --name NAME\n")
+    assert err == (
+        f"error: location 'etl--feat-login-page' already exists for a permanent location (no branch) "
+        f"(file:{permanent}); pass --suffix to deploy beside it, or --name NAME\n"
+    )
     assert permanent.read_bytes() == before
     assert run(["teardown"], repo)[0] == 1 and permanent.read_bytes() == before  # nor removed by teardown
     code, out, _ = run(["deploy", "--suffix", "2", "-o", "name"], repo)
@@ -244,8 +344,10 @@ def test_the_cap_on_branch_locations(repo):
     git(repo, "checkout", "-q", "-b", "feat/second")
     code, out, err = run(["deploy", "-e", "small"], repo)
     assert (code, out) == (1, "")
-    assert err == "error: the registry already holds 1 branch locations, the most maxBranchLocations (1) allows; " \
-                  "tear one down (kubectl dagster teardown NAME, or gc), or raise maxBranchLocations\n"
+    assert (
+        err == "error: the registry already holds 1 branch locations, the most maxBranchLocations (1) allows; "
+        "tear one down (kubectl dagster teardown NAME, or gc), or raise maxBranchLocations\n"
+    )
     assert entry_files(repo) == ["etl--feat-login-page.yaml"]
     assert run(["deploy", "-e", "small", "--max-branch-locations", "2"], repo)[0] == 0
 
@@ -257,8 +359,9 @@ def test_teardown_and_close_are_idempotent(repo):
     for args in (["teardown"], ["deploy", "--close"], ["teardown", "etl:feat-login-page"]):
         code, out, err = run(args, repo)
         assert (code, out) == (0, "")
-        assert err.endswith("location/etl--feat-login-page not found in "
-                            f"{repo / 'deploy/locations'}: nothing to remove\n")
+        assert err.endswith(
+            f"location/etl--feat-login-page not found in {repo / 'deploy/locations'}: nothing to remove\n"
+        )
 
 
 def test_project_prefix_from_pyprojects_project_name(repo):
@@ -272,8 +375,9 @@ def test_project_prefix_from_pyprojects_project_name(repo):
 
 def test_the_cluster_registry(repo, kube):
     """The same deploy against the stand-in API server: one ConfigMap per location, as add-location writes."""
-    (repo / ".kubectl-dagster.yaml").write_text(CONFIG.replace("registry: {locations: deploy/locations/}",
-                                                               "registry: {cluster: true}"))
+    (repo / ".kubectl-dagster.yaml").write_text(
+        CONFIG.replace("registry: {locations: deploy/locations/}", "registry: {cluster: true}")
+    )
     env = {"KUBECONFIG": kube.kubeconfig_path}
     code, out, err = run(["deploy", "-n", "dagster"], repo, **env)
     assert code == 0 and out.startswith("location/etl--feat-login-page created"), err
@@ -285,8 +389,13 @@ def test_the_cluster_registry(repo, kube):
 
 def _render(registry):
     release = (CHART_FIXTURES / "1.11.10" / "b.yaml").read_text()
-    proc = subprocess.run([entry_point(), "render", "--locations", str(registry)], input=release.encode(),
-                          capture_output=True, env=clean_env(), timeout=120)
+    proc = subprocess.run(
+        [entry_point(), "render", "--locations", str(registry)],
+        input=release.encode(),
+        capture_output=True,
+        env=clean_env(),
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr.decode()
     docs = manifests.split(proc.stdout.decode()).documents
     config = next(d for d in docs if d.kind == "ConfigMap" and "workspace.yaml" in (d.data.get("data") or {}))
@@ -305,8 +414,10 @@ def test_suspend_and_resume_on_real_chart_output(repo):
     assert "etl--feat-login-page" not in served and deployment["spec"]["replicas"] == 0
     assert deployment["metadata"]["annotations"]["kubectl-dagster.io/suspended"] == "true"
     assert sources.load([str(registry)])[0].spec["expiresAt"] == expires  # the TTL stays
-    assert run(["resume", "--branch", "feat/Login-page", "--locations", str(registry)], repo)[1] == \
-        "location/etl--feat-login-page configured (suspended True -> <none>)\n"
+    assert (
+        run(["resume", "--branch", "feat/Login-page", "--locations", str(registry)], repo)[1]
+        == "location/etl--feat-login-page configured (suspended True -> <none>)\n"
+    )
     served, deployment = _render(registry)
     assert "etl--feat-login-page" in served and deployment["spec"]["replicas"] == 1
 
@@ -318,34 +429,48 @@ def test_list_locations_flags_what_expires_within_a_day(repo):
     code, out, err = run(["list-locations", "--locations", "deploy/locations"], repo)
     rows = {line.split()[0]: line for line in out.splitlines()[1:]}
     assert code == 0 and "in 4h (soon)" in rows["etl--feat-login-page"] and "(soon)" not in rows["etl--feat-long"]
-    assert err == "warning: 1 location(s) expire within a day: etl--feat-login-page (in 4h); deploy again or " \
-                  "update-location --ttl to keep them\n"
+    assert (
+        err == "warning: 1 location(s) expire within a day: etl--feat-login-page (in 4h); deploy again or "
+        "update-location --ttl to keep them\n"
+    )
 
 
 def test_status_markdown_from_the_registry_alone(repo):
     assert run(["deploy"], repo)[0] == 0
-    code, out, err = run(["status", "--branch", "feat/Login-page", "-o", "markdown",
-                          "--ui-url", "https://dagster.acme.test/"], repo)
+    code, out, err = run(
+        ["status", "--branch", "feat/Login-page", "-o", "markdown", "--ui-url", "https://dagster.acme.test/"], repo
+    )
     assert code == 0, err
     lines = out.splitlines()
-    assert lines[:5] == ["<!-- kubectl-dagster:status -->", "### Dagster code locations of `feat/Login-page`", "",
-                         "| Location | Status | Link | Updated |", "| --- | --- | --- | --- |"]
-    assert lines[5].startswith("| `etl--feat-login-page` | - | [Open in Dagster](https://dagster.acme.test/locations/"
-                               "__repository__@etl--feat-login-page) | ")
+    assert lines[:5] == [
+        "<!-- kubectl-dagster:status -->",
+        "### Dagster code locations of `feat/Login-page`",
+        "",
+        "| Location | Status | Link | Updated |",
+        "| --- | --- | --- | --- |",
+    ]
+    assert lines[5].startswith(
+        "| `etl--feat-login-page` | - | [Open in Dagster](https://dagster.acme.test/locations/"
+        "__repository__@etl--feat-login-page) | "
+    )
     assert len(lines) == 6
 
 
 def test_import_from_dagster_uc_gives_a_config_deploy_reads(repo, tmp_path):
     uc = tmp_path / ".config_user_code_deployments.yaml"
-    uc.write_text("defaults:\n  code_path: defs.py\n  docker: {image_prefix: team, dockerfile: Dockerfile}\n"
-                  "  kubernetes: {namespace: dagster}\n"
-                  "dev:\n  docker: {container_registry: acr.example.io}\n  kubernetes: {context: aks-dev}\n")
+    uc.write_text(
+        "defaults:\n  code_path: defs.py\n  docker: {image_prefix: team, dockerfile: Dockerfile}\n"
+        "  kubernetes: {namespace: dagster}\n"
+        "dev:\n  docker: {container_registry: acr.example.io}\n  kubernetes: {context: aks-dev}\n"
+    )
     code, out, err = run(["import", "--from", "dagster-uc", str(uc), "--cluster"], repo)
     assert (code, out) == (2, "") and err.startswith("error: --from dagster-uc prints a project config")
     code, out, err = run(["import", "--from", "dagster-uc", str(uc)], repo)
     assert code == 0, err
-    assert err.splitlines()[0] == "warning: defaults.docker.dockerfile not carried over: kubectl-dagster builds no " \
-                                  "image: the CI's build step does"
+    assert (
+        err.splitlines()[0] == "warning: defaults.docker.dockerfile not carried over: kubectl-dagster builds no "
+        "image: the CI's build step does"
+    )
     (repo / ".kubectl-dagster.yaml").write_text(out)
     kubeconfig = tmp_path / "kubeconfig"
     kubeconfig.write_text("apiVersion: v1\nkind: Config\nclusters: []\ncontexts: []\nusers: []\n")

@@ -3,10 +3,10 @@ input.ref naming a file under ../shared/fixtures/dagster-chart/, or ``golden:<ca
 expected output, i.e. rendering again after a change), locations.yaml, optional args.txt (one CLI
 argument per line) and expected.yaml or error.txt.
 `pytest --update-golden` rewrites the expected files (cases that read another case come after it)."""
+
 import pathlib
 
 import pytest
-
 from conftest import CHART_FIXTURES, cli
 
 GOLDEN = pathlib.Path(__file__).parent / "golden"
@@ -18,14 +18,15 @@ def _ref(case: pathlib.Path) -> str:
 
 
 # a case that reads another case's output comes after the cases that read fixtures (one level deep)
-CASES = sorted((p.name for p in GOLDEN.iterdir() if p.is_dir()),
-               key=lambda name: (_ref(GOLDEN / name).startswith("golden:"), name))
+CASES = sorted(
+    (p.name for p in GOLDEN.iterdir() if p.is_dir()), key=lambda name: (_ref(GOLDEN / name).startswith("golden:"), name)
+)
 
 
 def _input(case: pathlib.Path) -> str:
     ref = _ref(case)
     if ref.startswith("golden:"):
-        return (GOLDEN / ref[len("golden:"):] / "expected.yaml").read_text()
+        return (GOLDEN / ref[len("golden:") :] / "expected.yaml").read_text()
     if ref:
         return (CHART_FIXTURES / ref).read_text()
     return (case / "input.yaml").read_text()
@@ -57,8 +58,10 @@ def test_image_only_change_changes_only_the_deployment_and_the_hook_name():
     Helm 4 and ArgoCD run it again)."""
     from kubectl_dagster.core import manifests
 
-    before, after = (manifests.split((GOLDEN / case / "expected.yaml").read_text()).documents
-                     for case in ("b-image-tag-1", "b-image-tag-2"))
+    before, after = (
+        manifests.split((GOLDEN / case / "expected.yaml").read_text()).documents
+        for case in ("b-image-tag-1", "b-image-tag-2")
+    )
     changed = [(a.kind, a.name, b.name) for a, b in zip(before, after) if a.text != b.text]
     assert len(before) == len(after)
     assert [kind for kind, _, _ in changed] == ["Deployment", "Job"]
@@ -71,6 +74,8 @@ def test_read_only_webserver_rolls_and_nothing_else_does():
     from kubectl_dagster.core import manifests
 
     case = GOLDEN / "mini-read-only-webserver"
-    before, after = ({d.name: d.text for d in manifests.split((case / name).read_text()).documents if d.kind == "Deployment"}
-                     for name in ("input.yaml", "expected.yaml"))
+    before, after = (
+        {d.name: d.text for d in manifests.split((case / name).read_text()).documents if d.kind == "Deployment"}
+        for name in ("input.yaml", "expected.yaml")
+    )
     assert [name for name in before if before[name] != after[name]] == ["dagster-webserver-read-only"]

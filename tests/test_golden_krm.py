@@ -4,6 +4,7 @@ one of: input.yaml (a whole ResourceList: captured from real kpt, or JSON), inpu
 function-config.yaml as functionConfig when present), or stdin.ref (a fixture passed as it is). The function
 runs in the case directory (where kpt and kustomize would run it), and its stdout must equal expected.yaml.
 A case whose expected output has results must fail: exit 1, no items. `pytest --update-golden` rewrites them."""
+
 import pathlib
 
 import pytest
@@ -18,8 +19,9 @@ CASES = sorted(p.name for p in GOLDEN.iterdir() if p.is_dir())
 
 def indented(text: str, first: str = "  ") -> str:
     lines = text.rstrip("\n").split("\n")
-    return "".join((prefix + line if line else "") + "\n"
-                   for prefix, line in zip([first] + ["  "] * (len(lines) - 1), lines))
+    return "".join(
+        (prefix + line if line else "") + "\n" for prefix, line in zip([first] + ["  "] * (len(lines) - 1), lines)
+    )
 
 
 def resource_list(stream: str, config: str = None) -> str:

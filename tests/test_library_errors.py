@@ -2,11 +2,11 @@
 kubeconfig and API errors, urllib's connection errors, jsonpatch's patch errors) reaches the user
 as one `error:` line with exit 1 from every command that meets it: never exit 70, never a traceback,
 never output on stdout."""
+
 import json
 import socket
 
 import pytest
-
 from conftest import cli, fixture_text
 
 B = fixture_text("1.11.10", "b.yaml")
@@ -33,9 +33,15 @@ def _kubeconfig(tmp_path, text: str) -> str:
     return str(path)
 
 
-REGISTRY_READS = [["list-locations"], ["get-location", "x"], ["gc"], ["status"],
-                  ["update-location", "x", "--image", "r:2"], ["remove-location", "x"],
-                  ["add-location", "y", "--image", "r", "-f", "a.py"]]
+REGISTRY_READS = [
+    ["list-locations"],
+    ["get-location", "x"],
+    ["gc"],
+    ["status"],
+    ["update-location", "x", "--image", "r:2"],
+    ["remove-location", "x"],
+    ["add-location", "y", "--image", "r", "-f", "a.py"],
+]
 
 
 @pytest.mark.parametrize("args", REGISTRY_READS, ids=lambda a: a[0])
@@ -49,12 +55,16 @@ def test_ruamel_errors_in_a_git_registry(tmp_path, args):
     assert path.read_text() == BROKEN_YAML
 
 
-@pytest.mark.parametrize("args, stdin", [
-    (["render", "--locations", "{file}"], B),
-    (["add-location", "--location-file", "{file}", "--locations", "{registry}"], ""),
-    (["import", "{file}", "--locations", "{registry}"], ""),
-    (["gc", "--keep-branches", "{file}", "--locations", "{registry}"], ""),
-], ids=["render", "add-location-file", "import", "gc-keep-branches"])
+@pytest.mark.parametrize(
+    "args, stdin",
+    [
+        (["render", "--locations", "{file}"], B),
+        (["add-location", "--location-file", "{file}", "--locations", "{registry}"], ""),
+        (["import", "{file}", "--locations", "{registry}"], ""),
+        (["gc", "--keep-branches", "{file}", "--locations", "{registry}"], ""),
+    ],
+    ids=["render", "add-location-file", "import", "gc-keep-branches"],
+)
 def test_ruamel_errors_in_input_files(tmp_path, args, stdin):
     broken = tmp_path / "broken.yaml"
     broken.write_bytes(b"\xff\xfe binary \x00 data")
@@ -69,14 +79,26 @@ def test_ruamel_errors_in_input_files(tmp_path, args, stdin):
 KUBECONFIGS = {
     "binary": "\x00\x01\x02 not yaml \x7f",
     "yaml-list": "- a\n- b\n",
-    "bad-certificate-data": json.dumps({
-        "apiVersion": "v1", "kind": "Config", "current-context": "c",
-        "clusters": [{"name": "k", "cluster": {"server": "https://127.0.0.1:1", "certificate-authority-data": "%%%"}}],
-        "contexts": [{"name": "c", "context": {"cluster": "k", "user": "u"}}],
-        "users": [{"name": "u", "user": {"token": "t"}}]}),
+    "bad-certificate-data": json.dumps(
+        {
+            "apiVersion": "v1",
+            "kind": "Config",
+            "current-context": "c",
+            "clusters": [
+                {"name": "k", "cluster": {"server": "https://127.0.0.1:1", "certificate-authority-data": "%%%"}}
+            ],
+            "contexts": [{"name": "c", "context": {"cluster": "k", "user": "u"}}],
+            "users": [{"name": "u", "user": {"token": "t"}}],
+        }
+    ),
 }
-CLUSTER_COMMANDS = [["list-locations", "--cluster"], ["add-location", "x", "--image", "r", "-f", "a.py", "--cluster"],
-                    ["gc", "--cluster"], ["status", "--cluster"], ["render", "--from-cluster"]]
+CLUSTER_COMMANDS = [
+    ["list-locations", "--cluster"],
+    ["add-location", "x", "--image", "r", "-f", "a.py", "--cluster"],
+    ["gc", "--cluster"],
+    ["status", "--cluster"],
+    ["render", "--from-cluster"],
+]
 
 
 @pytest.mark.parametrize("kind", sorted(KUBECONFIGS))
@@ -95,8 +117,11 @@ def test_kubeconfig_that_is_not_a_file(path):
     assert result.stderr.startswith("error: ") and result.stderr.count("\n") == 1, result.stderr
 
 
-@pytest.mark.parametrize("args", [["reload"], ["status"], ["reload", "--wait-for", "x", "--timeout", "1s"]],
-                         ids=["reload", "status", "reload-wait"])
+@pytest.mark.parametrize(
+    "args",
+    [["reload"], ["status"], ["reload", "--wait-for", "x", "--timeout", "1s"]],
+    ids=["reload", "status", "reload-wait"],
+)
 def test_urllib_errors_reaching_the_webserver(args):
     """A bounded wait prints its progress lines first; the outcome is still one error line, the last."""
     url = f"http://127.0.0.1:{_closed_port()}"
@@ -115,11 +140,18 @@ def test_jsonpatch_errors_in_render(tmp_path):
     assert result.stderr.startswith("error: ") and result.stderr.count("\n") == 1, result.stderr
 
 
-@pytest.mark.parametrize("args, message", [
-    (["reload", "--webserver-url", "not a url"], "is not an http(s) URL"),
-    (["add-location", "x", "--image", "r", "-f", "a.py", "--ttl", "99999999999999999999d"], "longer than 100 years"),
-    (["add-location", "x", "--image", "r", "-f", "a.py", "--wait=soon"], "--wait 'soon' is not a duration"),
-], ids=["webserver-url", "ttl-overflow", "wait-checked-before-writing"])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["reload", "--webserver-url", "not a url"], "is not an http(s) URL"),
+        (
+            ["add-location", "x", "--image", "r", "-f", "a.py", "--ttl", "99999999999999999999d"],
+            "longer than 100 years",
+        ),
+        (["add-location", "x", "--image", "r", "-f", "a.py", "--wait=soon"], "--wait 'soon' is not a duration"),
+    ],
+    ids=["webserver-url", "ttl-overflow", "wait-checked-before-writing"],
+)
 def test_flags_are_checked_before_anything_is_written(tmp_path, args, message):
     registry = tmp_path / "registry.yaml"
     result = cli(*args, "--locations", str(registry)) if args[0] != "reload" else cli(*args)

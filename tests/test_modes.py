@@ -7,14 +7,15 @@ subchart; c: system chart alone (`enableSubchart: false`); d: the user-code char
 `workspace.servers`, subchart off. The oracle corpus adds the platform install with the subchart on
 and `deployments: []` (cases 12, 31, 35, 36; 36 with the subchart's `nameOverride`).
 """
+
 from __future__ import annotations
 
 import collections
 
 import pytest
+from conftest import CHART_FIXTURES, EXAMPLES, SCENARIOS, VERSIONS, cli
 from ruamel.yaml import YAML
 
-from conftest import CHART_FIXTURES, EXAMPLES, SCENARIOS, VERSIONS, cli
 from kubectl_dagster import constants
 
 LOCATIONS = str(EXAMPLES / "dagster-locations.yaml")
@@ -39,8 +40,9 @@ def _docs(text):
 
 
 def _ours(docs, name):
-    return {doc["kind"]: doc for doc in docs
-            if (doc["metadata"].get("labels") or {}).get(constants.LOCATION_LABEL) == name}
+    return {
+        doc["kind"]: doc for doc in docs if (doc["metadata"].get("labels") or {}).get(constants.LOCATION_LABEL) == name
+    }
 
 
 def _workspace(docs):
@@ -62,8 +64,9 @@ def _assert_objects(docs, before):
     (the input may have its own duplicates: with `global.fullnameOverride` chart 1.10.4 names two Roles alike)."""
     added = _keys(docs) - _keys(before)
     assert [key for key, count in added.items() if count > 1 or key in _keys(before)] == []
-    shared = [doc["metadata"]["name"] for doc in docs
-              if doc["metadata"]["name"].endswith("-user-deployments-shared-env")]
+    shared = [
+        doc["metadata"]["name"] for doc in docs if doc["metadata"]["name"].endswith("-user-deployments-shared-env")
+    ]
     assert len(shared) == 1
     for name in NAMES:
         ours = _ours(docs, name)
@@ -149,8 +152,11 @@ def test_platform_install_without_locations_of_its_own_gets_full_objects(case):
     docs = _docs(result.stdout)
     _assert_objects(docs, _docs(text))
     labels = [doc["metadata"].get("labels") or {} for doc in _docs(text)]
-    subchart = {label[constants.LABEL_NAME] for label in labels
-                if str(label.get(constants.LABEL_CHART)).startswith("dagster-user-deployments-")}
+    subchart = {
+        label[constants.LABEL_NAME]
+        for label in labels
+        if str(label.get(constants.LABEL_CHART)).startswith("dagster-user-deployments-")
+    }
     assert len(subchart) == 1
     for name in NAMES:
         selector = _ours(docs, name)["Deployment"]["spec"]["selector"]["matchLabels"]

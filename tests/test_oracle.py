@@ -15,6 +15,7 @@ number (15, 1000) into the container's env, which the API server refuses (an env
 must be refused, and the file with those values quoted as written must match the truth on every path
 but the retyped values themselves (and the checksum of the item, which covers them).
 """
+
 from __future__ import annotations
 
 import json
@@ -22,14 +23,15 @@ import re
 from typing import Any, Dict, List, Tuple
 
 import pytest
+from conftest import CHART_FIXTURES, cli
 from ruamel.yaml import YAML
 
-from conftest import CHART_FIXTURES, cli
 from kubectl_dagster import constants, yamlio
 
 ORACLE = CHART_FIXTURES / "oracle-1.10.4"
-CASES = sorted(path.name.split("-")[0] for path in ORACLE.glob("*-truth.yaml")
-               if re.fullmatch(r"\d+-truth\.yaml", path.name))
+CASES = sorted(
+    path.name.split("-")[0] for path in ORACLE.glob("*-truth.yaml") if re.fullmatch(r"\d+-truth\.yaml", path.name)
+)
 CONTEXT_ENV = (constants.GRPC_CONTEXT_ENV, constants.CODE_SERVER_CONTEXT_ENV)
 ALLOWED = (
     re.compile(r"^metadata\.labels\.kubectl-dagster\.io/location$"),
@@ -52,9 +54,11 @@ def _location_objects(truth: List[Dict[str, Any]], name: str) -> List[Dict[str, 
     for doc in truth:
         kind, object_name = _key(doc)
         selector = ((doc.get("spec") or {}).get("selector") or {}).get("matchLabels") or {}
-        if (kind == "Service" and object_name == name) or \
-                (kind == "Deployment" and selector.get("deployment") == name) or \
-                (kind == "ConfigMap" and str(object_name).endswith(f"-{name}-user-env")):
+        if (
+            (kind == "Service" and object_name == name)
+            or (kind == "Deployment" and selector.get("deployment") == name)
+            or (kind == "ConfigMap" and str(object_name).endswith(f"-{name}-user-env"))
+        ):
             found.append(doc)
     return found
 
@@ -120,7 +124,7 @@ def _retyped(locations_text: str) -> Tuple[str, List[str]]:
     def quote(match):
         value = match.group("value")
         retyped = not isinstance(yamlio.load(f"x: {value}")["x"], str)
-        return f"{match.group('head')}\"{value}\"" if retyped else match.group(0)
+        return f'{match.group("head")}"{value}"' if retyped else match.group(0)
 
     return RETYPED_VALUE.sub(quote, locations_text), sorted(set(names))
 
@@ -161,8 +165,11 @@ def test_generated_locations_are_what_the_chart_renders(case, tmp_path):
             if key not in by_key:
                 problems.append(f"{key[0]}/{key[1]}: missing")
                 continue
-            problems += [f"{key[0]}/{key[1]} {line}" for line in _differences(chart_object, by_key[key])
-                         if not _allowed_for_retyped(line.split(":")[0], retyped)]
+            problems += [
+                f"{key[0]}/{key[1]} {line}"
+                for line in _differences(chart_object, by_key[key])
+                if not _allowed_for_retyped(line.split(":")[0], retyped)
+            ]
     new = set(by_key) - {_key(doc) for doc in before}
     assert new == expected, f"objects the chart does not render: {sorted(new - expected)}"
     assert not problems, "\n".join(problems)

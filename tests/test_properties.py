@@ -11,17 +11,20 @@ Fixed seed (derandomize) and bounded examples, so a run is repeatable and quick.
 CLI in this process (kubectl_dagster.cli.main, stdout, stderr and exit code kept apart); a few go
 through the installed entry point.
 """
+
 import pathlib
 import tempfile
 
-from hypothesis import HealthCheck, given, settings, strategies as st
-
 from conftest import CHART_FIXTURES, EXAMPLES, ROOT, cli, cli_in_process
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
 from kubectl_dagster import yamlio
 from kubectl_dagster.core import manifests
 
-STREAMS = [CHART_FIXTURES / version / f"{scenario}.yaml" for version in ("1.9.11", "1.11.10")
-           for scenario in "abcde"] + [CHART_FIXTURES / "1.11.10" / "helm4-postrender" / "b.stdin.yaml"]
+STREAMS = [
+    CHART_FIXTURES / version / f"{scenario}.yaml" for version in ("1.9.11", "1.11.10") for scenario in "abcde"
+] + [CHART_FIXTURES / "1.11.10" / "helm4-postrender" / "b.stdin.yaml"]
 LOCATION_FILES = [EXAMPLES / "dagster-locations.yaml"] + sorted((ROOT / "tests" / "golden").glob("*/locations.yaml"))
 STREAM_TEXTS = [path.read_text() for path in STREAMS]
 LOCATION_TEXTS = [path.read_text() for path in LOCATION_FILES]
@@ -61,10 +64,31 @@ def damaged(draw, texts, documents: bool) -> bytes:
         data = bytearray(text.encode())
         for _ in range(draw(st.integers(1, 4))):
             position = draw(st.integers(0, len(data)))
-            junk = draw(st.sampled_from([b"\0", b"\xff", b":", b"\n", b" ", b"\t", b"-", b"[", b"{", b"'", b'"', b"&a ",
-                                         b"*a", b"---\n", b"#", b"|", b"!!binary "]))
+            junk = draw(
+                st.sampled_from(
+                    [
+                        b"\0",
+                        b"\xff",
+                        b":",
+                        b"\n",
+                        b" ",
+                        b"\t",
+                        b"-",
+                        b"[",
+                        b"{",
+                        b"'",
+                        b'"',
+                        b"&a ",
+                        b"*a",
+                        b"---\n",
+                        b"#",
+                        b"|",
+                        b"!!binary ",
+                    ]
+                )
+            )
             if draw(st.booleans()) and position < len(data):
-                data[position:position + 1] = junk
+                data[position : position + 1] = junk
             else:
                 data[position:position] = junk
         return bytes(data)
@@ -133,9 +157,11 @@ def test_damaged_location_files(data):
         check_contract(cli_in_process("render", "--locations", str(path), "-n", "dagster", stdin=stream.encode()))
 
 
-REGISTRY = ("apiVersion: kubectl-dagster/v1alpha1\nkind: CodeLocations\nlocations:\n"
-            "  - name: kept  # a comment the write must keep\n"
-            "    image: {repository: r, tag: '1'}\n    pythonFile: a.py\n")
+REGISTRY = (
+    "apiVersion: kubectl-dagster/v1alpha1\nkind: CodeLocations\nlocations:\n"
+    "  - name: kept  # a comment the write must keep\n"
+    "    image: {repository: r, tag: '1'}\n    pythonFile: a.py\n"
+)
 
 
 @settings(max_examples=60, **SETTINGS)
@@ -146,8 +172,9 @@ def test_a_failed_registry_write_changes_nothing(data):
         registry, location_file = pathlib.Path(tmp) / "registry.yaml", pathlib.Path(tmp) / "one.yaml"
         registry.write_text(REGISTRY)
         location_file.write_bytes(damaged_file)
-        result = cli_in_process("add-location", "new-one", "--location-file", str(location_file),
-                                "--locations", str(registry))
+        result = cli_in_process(
+            "add-location", "new-one", "--location-file", str(location_file), "--locations", str(registry)
+        )
         assert result.code in (0, 1, 2), result.stderr
         if result.code != 0:
             assert result.stdout == "" and result.stderr.count("\n") == 1, result.stderr

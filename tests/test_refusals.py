@@ -2,15 +2,16 @@
 `error:` line. Section 3 of issue 17 (locations the API server rejects, at render time and before a
 registry write) and section 4 (broken streams, unbounded reads, alias bombs), each class on the real
 chart's output (fixture 1.11.10/b)."""
+
 import os
 
 import pytest
-
 from conftest import CHART_FIXTURES, cli, cli_in_process
 
 B = (CHART_FIXTURES / "1.11.10" / "b.yaml").read_text()
-HEAD = ("apiVersion: kubectl-dagster/v1alpha1\nkind: CodeLocations\nlocations:\n"
-        "  - name: x\n    image: {repository: r}\n")
+HEAD = (
+    "apiVersion: kubectl-dagster/v1alpha1\nkind: CodeLocations\nlocations:\n  - name: x\n    image: {repository: r}\n"
+)
 GOOD = HEAD + "    pythonFile: a.py\n"
 
 
@@ -24,12 +25,18 @@ def one_line_error(result, fragment: str) -> None:
 
 LOCATIONS = [
     # id, extra lines of location x (after name, image, pythonFile), fragment of the error
-    ("quantity", "    resources: {requests: {cpu: 1 core}}\n",
-     "resources.requests.cpu '1 core' is not a Kubernetes quantity"),
+    (
+        "quantity",
+        "    resources: {requests: {cpu: 1 core}}\n",
+        "resources.requests.cpu '1 core' is not a Kubernetes quantity",
+    ),
     ("quantity-unit", "    resources: {limits: {memory: 1GB}}\n", "is not a Kubernetes quantity"),
     ("negative-quantity", "    resources: {requests: {cpu: '-1'}}\n", "must not be negative"),
-    ("request-over-limit", "    resources: {requests: {cpu: '2'}, limits: {cpu: 500m}}\n",
-     "resources.requests.cpu is more than resources.limits.cpu"),
+    (
+        "request-over-limit",
+        "    resources: {requests: {cpu: '2'}, limits: {cpu: 500m}}\n",
+        "resources.requests.cpu is more than resources.limits.cpu",
+    ),
     ("resource-name", "    resources: {requests: {gpu: '1'}}\n", "an unprefixed resource name is one of"),
     ("env-name-map", "    env: {'1BAD': x}\n", "env var name '1BAD' is refused by Kubernetes"),
     ("env-name-list", "    env: [{name: 'A B', value: x}]\n", "env var name 'A B' is refused by Kubernetes"),
@@ -51,16 +58,28 @@ LOCATIONS = [
     ("service-annotation", "    service: {annotations: {'x y': z}}\n", "annotation key 'x y'"),
     ("node-selector-not-string", "    nodeSelector: {gpu: true}\n", "nodeSelector gpu: True is not a string"),
     ("selector-label", "    labels: {deployment: other}\n", "label 'deployment' is a label the chart selects pods by"),
-    ("selector-label-name", "    labels: {app.kubernetes.io/name: other}\n",
-     "label 'app.kubernetes.io/name' is a label"),
+    (
+        "selector-label-name",
+        "    labels: {app.kubernetes.io/name: other}\n",
+        "label 'app.kubernetes.io/name' is a label",
+    ),
     ("sidecar-not-mapping", "    sidecarContainers: [busybox]\n", "each sidecarContainers item must be a mapping"),
     ("sidecar-no-image", "    sidecarContainers: [{name: side}]\n", "sidecarContainers image None: an image is"),
-    ("sidecar-name-clash", "    sidecarContainers: [{name: dagster-user-deployments, image: busybox}]\n",
-     "is used by another container of the pod"),
-    ("init-bad-name", "    initContainers: [{name: Init_1, image: busybox}]\n",
-     "initContainers name 'Init_1' is not a DNS label"),
-    ("init-env", "    initContainers: [{name: init, image: busybox, env: [{name: A, value: 1}]}]\n",
-     "env 'A': 1 is not a string"),
+    (
+        "sidecar-name-clash",
+        "    sidecarContainers: [{name: dagster-user-deployments, image: busybox}]\n",
+        "is used by another container of the pod",
+    ),
+    (
+        "init-bad-name",
+        "    initContainers: [{name: Init_1, image: busybox}]\n",
+        "initContainers name 'Init_1' is not a DNS label",
+    ),
+    (
+        "init-env",
+        "    initContainers: [{name: init, image: busybox, env: [{name: A, value: 1}]}]\n",
+        "env 'A': 1 is not a string",
+    ),
     ("long-value-is-cut", "    env: {A: [1]}\n    labels: {team: '" + "x" * 5000 + "'}\n", "xxx..."),
 ]
 
@@ -82,8 +101,10 @@ def test_render_refuses_what_the_api_server_refuses(tmp_path, extra, fragment, r
 
 def test_quoted_values_render(tmp_path):
     path = tmp_path / "locations.yaml"
-    path.write_text(GOOD + "    env: {A: '1e3', B: '0o17', C: 'yes', D: 3}\n    labels: {version: '1.0'}\n"
-                    "    resources: {requests: {cpu: 250m, memory: 1.5Gi}, limits: {cpu: 1}}\n")
+    path.write_text(
+        GOOD + "    env: {A: '1e3', B: '0o17', C: 'yes', D: 3}\n    labels: {version: '1.0'}\n"
+        "    resources: {requests: {cpu: 250m, memory: 1.5Gi}, limits: {cpu: 1}}\n"
+    )
     result = cli_in_process("render", "--locations", str(path), stdin=B.encode())
     assert result.code == 0, result.stderr
     assert 'A: "1e3"' in result.stdout and 'B: "0o17"' in result.stdout and 'C: "yes"' in result.stdout
@@ -112,8 +133,10 @@ def test_registry_refuses_before_writing(tmp_path, args, fragment):
 
 def test_import_refuses_before_writing(tmp_path):
     cloud = tmp_path / "dagster_cloud.yaml"
-    cloud.write_text("locations:\n  - location_name: a\n    image: r:1\n    code_source: {python_file: a.py}\n"
-                     "    container_context: {k8s: {env_vars: ['1BAD=x']}}\n")
+    cloud.write_text(
+        "locations:\n  - location_name: a\n    image: r:1\n    code_source: {python_file: a.py}\n"
+        "    container_context: {k8s: {env_vars: ['1BAD=x']}}\n"
+    )
     path = tmp_path / "locations.yaml"
     path.write_text(GOOD)
     result = cli_in_process("import", str(cloud), "--locations", str(path))
@@ -139,17 +162,29 @@ def _workspace_value(value: str) -> str:
 
 
 STREAMS = [
-    ("workspace-map", _workspace_value('"{a: 1}"'),
-     "workspace.yaml in the input's workspace ConfigMap is a mapping, not a"),
+    (
+        "workspace-map",
+        _workspace_value('"{a: 1}"'),
+        "workspace.yaml in the input's workspace ConfigMap is a mapping, not a",
+    ),
     ("workspace-number", _workspace_value('"12"'), "workspace.yaml in the input's workspace ConfigMap is 12"),
     ("workspace-scalars", _workspace_value('"load_from: [1, 2]"'), "an entry of load_from in the input's workspace"),
     ("workspace-not-string", _workspace_value("12"), "has data that is not a mapping of strings"),
-    ("metadata-list", B[:WORKSPACE_END] + "---\napiVersion: v1\nkind: ConfigMap\nmetadata: [a]\n" + B[WORKSPACE_END:],
-     "has no metadata mapping"),
-    ("spec-list", B + "---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\nspec: [a]\n",
-     "has spec that is a list, not a mapping"),
-    ("containers-not-list", B.replace("      containers:\n", "      containers: 3\n      x:\n", 1),
-     "has spec.template.spec.containers that is 3, not a list"),
+    (
+        "metadata-list",
+        B[:WORKSPACE_END] + "---\napiVersion: v1\nkind: ConfigMap\nmetadata: [a]\n" + B[WORKSPACE_END:],
+        "has no metadata mapping",
+    ),
+    (
+        "spec-list",
+        B + "---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\nspec: [a]\n",
+        "has spec that is a list, not a mapping",
+    ),
+    (
+        "containers-not-list",
+        B.replace("      containers:\n", "      containers: 3\n      x:\n", 1),
+        "has spec.template.spec.containers that is 3, not a list",
+    ),
     ("list-document", B + "---\n- a\n- b\n", "is a list, not a Kubernetes object"),
     ("scalar-document", B + "---\njust text\n", "is a scalar, not a Kubernetes object"),
     ("boolean-document", B + "---\ntrue\n", "is a scalar, not a Kubernetes object"),
@@ -158,11 +193,22 @@ STREAMS = [
     ("no-name", B + "---\napiVersion: v1\nkind: ConfigMap\nmetadata: {labels: {a: b}}\n", "has no metadata.name"),
     ("cut-inside-a-document", B[: B.index('"{\\"k8s\\"') + 20], "the input is not valid YAML"),
     ("nul-byte", B.replace("kind: Service", "kind: Ser\0vice", 1), "the input is not valid YAML"),
-    ("deep-nesting", B + "---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: deep}\ndata: {a: "
-     + "[" * 5000 + "]" * 5000 + "}\n", "nested more than 100 levels deep"),
-    ("alias-bomb", B + "---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: bomb}\nx:\n"
-     + "".join(f"  - &a{i} [{', '.join([f'*a{i - 1}' if i else 'lol'] * 9)}]\n" for i in range(9)),
-     "the YAML aliases expand to more than"),
+    (
+        "deep-nesting",
+        B
+        + "---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: deep}\ndata: {a: "
+        + "[" * 5000
+        + "]" * 5000
+        + "}\n",
+        "nested more than 100 levels deep",
+    ),
+    (
+        "alias-bomb",
+        B
+        + "---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: bomb}\nx:\n"
+        + "".join(f"  - &a{i} [{', '.join([f'*a{i - 1}' if i else 'lol'] * 9)}]\n" for i in range(9)),
+        "the YAML aliases expand to more than",
+    ),
     ("recursive-alias", B + "---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: r}\nx: &a [*a]\n", "recursive"),
 ]
 
@@ -197,8 +243,10 @@ def test_a_stream_without_a_trailing_newline_is_not_glued(tmp_path):
 
 def test_an_alias_bomb_in_a_locations_file(tmp_path):
     path = tmp_path / "locations.yaml"
-    path.write_text("a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n"
-                    + "".join(f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 9)}]\n" for i in range(1, 9)))
+    path.write_text(
+        "a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n"
+        + "".join(f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 9)}]\n" for i in range(1, 9))
+    )
     one_line_error(cli_in_process("render", "--locations", str(path), stdin=B.encode()), "aliases expand to more than")
 
 
@@ -208,13 +256,17 @@ def test_an_alias_bomb_value_is_not_expanded_into_the_error(tmp_path):
     one_line_error(cli_in_process("render", "--locations", str(path), stdin=B.encode()), "port must be an integer")
 
 
-@pytest.mark.parametrize("args", [
-    ["render", "--locations", "/dev/zero"],
-    ["add-location", "y", "--location-file", "/dev/zero", "--locations", "{registry}"],
-    ["import", "/dev/zero", "--locations", "{registry}"],
-    ["gc", "--keep-branches", "/dev/zero", "--locations", "{registry}"],
-    ["list-locations", "--locations", "/dev/zero"],
-], ids=["locations", "location-file", "import", "gc-keep-branches", "registry-path"])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["render", "--locations", "/dev/zero"],
+        ["add-location", "y", "--location-file", "/dev/zero", "--locations", "{registry}"],
+        ["import", "/dev/zero", "--locations", "{registry}"],
+        ["gc", "--keep-branches", "/dev/zero", "--locations", "{registry}"],
+        ["list-locations", "--locations", "/dev/zero"],
+    ],
+    ids=["locations", "location-file", "import", "gc-keep-branches", "registry-path"],
+)
 def test_unbounded_reads_fail_fast(tmp_path, args):
     registry = tmp_path / "locations.yaml"
     registry.write_text(GOOD)
@@ -226,8 +278,10 @@ def test_unbounded_reads_fail_fast(tmp_path, args):
 def test_huge_stdin_fails_fast(tmp_path):
     path = tmp_path / "locations.yaml"
     path.write_text(GOOD)
-    one_line_error(cli_in_process("render", "--locations", str(path), stdin=b"#" * (65 * 1024 * 1024)),
-                   "the input on stdin is larger than 64 MiB")
+    one_line_error(
+        cli_in_process("render", "--locations", str(path), stdin=b"#" * (65 * 1024 * 1024)),
+        "the input on stdin is larger than 64 MiB",
+    )
 
 
 COMMANDS = [["render"], ["list-locations"], ["add-location", "y", "--image", "r", "-f", "a.py"]]

@@ -1,5 +1,6 @@
 """The git registry through the real command: concurrent writers, killed writers, byte-for-byte
 edits, directory mode, errors that change nothing, and import -> render."""
+
 import os
 import signal
 import subprocess
@@ -9,9 +10,8 @@ import pytest
 from conftest import CHART_FIXTURES, cli, entry_point, path_with_plugin
 
 from kubectl_dagster import sources
-from kubectl_dagster.registry import fileedit
-
 from kubectl_dagster.core import manifests, workspace
+from kubectl_dagster.registry import fileedit
 
 HEADER = """\
 # Preview locations; CI adds and removes entries.
@@ -35,14 +35,34 @@ def names(path):
 def test_add_update_remove_keep_the_rest_of_the_file(tmp_path):
     path = tmp_path / "locations.yaml"
     path.write_text(HEADER)
-    result = cli("add-location", "--branch", "feat/Login page", "--image", "ghcr.io/acme/code:sha-1", "-f", "defs.py",
-                 "--locations", str(path))
+    result = cli(
+        "add-location",
+        "--branch",
+        "feat/Login page",
+        "--image",
+        "ghcr.io/acme/code:sha-1",
+        "-f",
+        "defs.py",
+        "--locations",
+        str(path),
+    )
     assert (result.code, result.stderr) == (0, "")
     assert result.stdout == f"location/feat-login-page created (image ghcr.io/acme/code:sha-1; port 3032; in {path})\n"
     assert path.read_text().startswith(HEADER)
-    result = cli("update-location", "feat-login-page", "--image", "ghcr.io/acme/code:sha-2", "--env", "TOKEN=hunter2",
-                 "--locations", str(path))
-    assert result.stdout == "location/feat-login-page configured (env +TOKEN; image ghcr.io/acme/code:sha-1 -> ghcr.io/acme/code:sha-2)\n"
+    result = cli(
+        "update-location",
+        "feat-login-page",
+        "--image",
+        "ghcr.io/acme/code:sha-2",
+        "--env",
+        "TOKEN=hunter2",
+        "--locations",
+        str(path),
+    )
+    assert (
+        result.stdout == "location/feat-login-page configured (env +TOKEN; "
+        "image ghcr.io/acme/code:sha-1 -> ghcr.io/acme/code:sha-2)\n"
+    )
     assert "hunter2" not in result.stdout + result.stderr
     assert path.read_text().startswith(HEADER)
     result = cli("update-location", "feat-login-page", "--image", "ghcr.io/acme/code:sha-2", "--locations", str(path))
@@ -57,7 +77,10 @@ def test_existing_name_needs_replace(tmp_path):
     path.write_text(HEADER)
     result = cli("add-location", "sales", "--image", "r:2", "-m", "m", "--locations", str(path))
     assert result.code == 1 and result.stdout == ""
-    assert result.stderr == f"error: location 'sales' already exists (file:{path}); pass --replace, or use update-location\n"
+    assert (
+        result.stderr
+        == f"error: location 'sales' already exists (file:{path}); pass --replace, or use update-location\n"
+    )
     assert path.read_text() == HEADER
     result = cli("add-location", "sales", "--image", "r:2", "-m", "m", "--replace", "--locations", str(path))
     assert result.code == 0, result.stderr
@@ -65,16 +88,22 @@ def test_existing_name_needs_replace(tmp_path):
     assert sources.load([str(path)])[0].spec["moduleName"] == "m"
 
 
-@pytest.mark.parametrize("args, message", [
-    (["add-location", "x", "-f", "a.py"], "error: --image is required"),
-    (["add-location", "x", "--image", "r", "-f", "a.py", "-m", "m"], "error: two code sources given"),
-    (["add-location", "Bad_Name", "--image", "r", "-f", "a.py"], "error: name 'Bad_Name' is not a DNS-1035 label"),
-    (["add-location", "x", "--image", "r"], "error: invalid locations:"),
-    (["add-location", "x", "--image", "r", "-f", "a.py", "--ttl", "soon"], "error: --ttl 'soon' is not a duration"),
-    (["update-location", "nope", "--image", "r"], "error: location 'nope' not found"),
-    (["remove-location", "nope"], "error: location 'nope' not found"),
-    (["add-location", "x", "--image", "r", "-f", "a.py", "--dry-run=server"], "error: --dry-run=server needs the cluster registry"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["add-location", "x", "-f", "a.py"], "error: --image is required"),
+        (["add-location", "x", "--image", "r", "-f", "a.py", "-m", "m"], "error: two code sources given"),
+        (["add-location", "Bad_Name", "--image", "r", "-f", "a.py"], "error: name 'Bad_Name' is not a DNS-1035 label"),
+        (["add-location", "x", "--image", "r"], "error: invalid locations:"),
+        (["add-location", "x", "--image", "r", "-f", "a.py", "--ttl", "soon"], "error: --ttl 'soon' is not a duration"),
+        (["update-location", "nope", "--image", "r"], "error: location 'nope' not found"),
+        (["remove-location", "nope"], "error: location 'nope' not found"),
+        (
+            ["add-location", "x", "--image", "r", "-f", "a.py", "--dry-run=server"],
+            "error: --dry-run=server needs the cluster registry",
+        ),
+    ],
+)
 def test_errors_change_nothing(tmp_path, args, message):
     path = tmp_path / "locations.yaml"
     path.write_text(HEADER)
@@ -103,9 +132,26 @@ def test_twenty_parallel_writers_lose_nothing(tmp_path):
     path = tmp_path / "locations.yaml"
     path.write_text(HEADER)
     env = dict(os.environ, PATH=path_with_plugin())
-    procs = [subprocess.Popen([entry_point(), "add-location", "--branch", f"feature/{i}", "--image", f"r:{i}",
-                               "-f", "defs.py", "--locations", str(path)], env=env, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE) for i in range(20)]
+    procs = [
+        subprocess.Popen(
+            [
+                entry_point(),
+                "add-location",
+                "--branch",
+                f"feature/{i}",
+                "--image",
+                f"r:{i}",
+                "-f",
+                "defs.py",
+                "--locations",
+                str(path),
+            ],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        for i in range(20)
+    ]
     results = [(p.wait(timeout=120), p.stderr.read().decode()) for p in procs]
     assert all(code == 0 for code, _ in results), results
     assert names(path) == sorted(["sales"] + [f"feature-{i}" for i in range(20)])
@@ -122,8 +168,12 @@ def test_a_killed_writer_leaves_a_valid_file(tmp_path):
     seen_states = set()
     for i in range(12):
         before = path.read_text()
-        proc = subprocess.Popen([entry_point(), "add-location", f"loc-{i}", "--image", "r:1", "-f", "a.py",
-                                 "--locations", str(path)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        proc = subprocess.Popen(
+            [entry_point(), "add-location", f"loc-{i}", "--image", "r:1", "-f", "a.py", "--locations", str(path)],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         time.sleep(0.03 * i)  # from "still importing" to "already done"
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=30)
@@ -139,10 +189,21 @@ def test_a_killed_writer_leaves_a_valid_file(tmp_path):
 def test_directory_registry_one_file_per_location(tmp_path):
     directory = tmp_path / "locations"
     directory.mkdir()
-    (directory / "_defaults.yaml").write_text("apiVersion: kubectl-dagster/v1alpha1\nkind: CodeLocations\n"
-                                              "defaults:\n  image: {repository: ghcr.io/acme/code}\n")
-    result = cli("add-location", "--branch", "feat/a", "--image", "ghcr.io/acme/code:1", "-f", "a.py",
-                 "--locations", str(directory))
+    (directory / "_defaults.yaml").write_text(
+        "apiVersion: kubectl-dagster/v1alpha1\nkind: CodeLocations\n"
+        "defaults:\n  image: {repository: ghcr.io/acme/code}\n"
+    )
+    result = cli(
+        "add-location",
+        "--branch",
+        "feat/a",
+        "--image",
+        "ghcr.io/acme/code:1",
+        "-f",
+        "a.py",
+        "--locations",
+        str(directory),
+    )
     assert result.code == 0, result.stderr
     assert sorted(os.listdir(directory)) == ["_defaults.yaml", "feat-a.yaml"]
     result = cli("update-location", "feat-a", "--image", "ghcr.io/acme/code:2", "--locations", str(directory))
@@ -156,13 +217,43 @@ def test_directory_registry_one_file_per_location(tmp_path):
 def test_list_and_get(tmp_path):
     path = tmp_path / "locations.yaml"
     path.write_text(HEADER)
-    cli("add-location", "--branch", "feat/x", "--image", "ghcr.io/acme/code:9", "-m", "x", "--ttl", "2d", "--pull-request", "7",
-        "--locations", str(path))
+    cli(
+        "add-location",
+        "--branch",
+        "feat/x",
+        "--image",
+        "ghcr.io/acme/code:9",
+        "-m",
+        "x",
+        "--ttl",
+        "2d",
+        "--pull-request",
+        "7",
+        "--locations",
+        str(path),
+    )
     result = cli("list-locations", "--locations", str(path))
     lines = result.stdout.splitlines()
     assert lines[0].split() == ["NAME", "BRANCH", "IMAGE", "PORT", "AGE", "EXPIRES", "SOURCE"]
-    assert lines[1].split() == ["feat-x", "feat/x", "ghcr.io/acme/code:9", "3032", "<unknown>", "in", "47h", f"file:{path}"]
-    assert lines[2].split() == ["sales", "<none>", "ghcr.io/acme/code:1", "3031", "<unknown>", "<never>", f"file:{path}"]
+    assert lines[1].split() == [
+        "feat-x",
+        "feat/x",
+        "ghcr.io/acme/code:9",
+        "3032",
+        "<unknown>",
+        "in",
+        "47h",
+        f"file:{path}",
+    ]
+    assert lines[2].split() == [
+        "sales",
+        "<none>",
+        "ghcr.io/acme/code:1",
+        "3031",
+        "<unknown>",
+        "<never>",
+        f"file:{path}",
+    ]
     assert cli("list-locations", "-o", "name", "--locations", str(path)).stdout == "location/feat-x\nlocation/sales\n"
     wide = cli("list-locations", "-o", "wide", "--locations", str(path)).stdout.splitlines()
     assert wide[0].split()[-3:] == ["PR", "COMMIT", "ARGS"] and wide[1].split()[-4:] == ["7", "<none>", "-m", "x"]
@@ -178,16 +269,34 @@ def test_list_and_get(tmp_path):
 
 def test_gc_expired_and_gone_branches(tmp_path):
     path = tmp_path / "locations.yaml"
-    path.write_text(HEADER + "  - branch: feature/old\n    image: {tag: '1'}\n    pythonFile: a.py\n"
-                    "    expiresAt: '2020-01-01T00:00:00Z'\n"
-                    "  - branch: feature/merged\n    image: {tag: '1'}\n    pythonFile: a.py\n"
-                    "  - branch: feature/open\n    image: {tag: '1'}\n    pythonFile: a.py\n")
-    dry = cli("gc", "--keep-branches", "-", "--dry-run", "--locations", str(path),
-              stdin="1111\trefs/heads/main\n2222\trefs/heads/feature/open\n")
-    assert dry.stdout == ("location/feature-old deleted (dry run) (expired 2020-01-01T00:00:00Z)\n"
-                          "location/feature-merged deleted (dry run) (branch feature/merged is gone)\n")
+    path.write_text(
+        HEADER + "  - branch: feature/old\n    image: {tag: '1'}\n    pythonFile: a.py\n"
+        "    expiresAt: '2020-01-01T00:00:00Z'\n"
+        "  - branch: feature/merged\n    image: {tag: '1'}\n    pythonFile: a.py\n"
+        "  - branch: feature/open\n    image: {tag: '1'}\n    pythonFile: a.py\n"
+    )
+    dry = cli(
+        "gc",
+        "--keep-branches",
+        "-",
+        "--dry-run",
+        "--locations",
+        str(path),
+        stdin="1111\trefs/heads/main\n2222\trefs/heads/feature/open\n",
+    )
+    assert dry.stdout == (
+        "location/feature-old deleted (dry run) (expired 2020-01-01T00:00:00Z)\n"
+        "location/feature-merged deleted (dry run) (branch feature/merged is gone)\n"
+    )
     assert names(path) == ["feature-merged", "feature-old", "feature-open", "sales"]
-    real = cli("gc", "--keep-branches", "-", "--locations", str(path), stdin="1111\trefs/heads/main\n2222\trefs/heads/feature/open\n")
+    real = cli(
+        "gc",
+        "--keep-branches",
+        "-",
+        "--locations",
+        str(path),
+        stdin="1111\trefs/heads/main\n2222\trefs/heads/feature/open\n",
+    )
     assert real.code == 0, real.stderr
     assert names(path) == ["feature-open", "sales"]
     assert path.read_text().startswith(HEADER)
@@ -220,7 +329,12 @@ def test_import_then_render_lists_every_location(tmp_path):
     result = cli("import", str(source), "--locations", str(path))
     assert result.code == 0, result.stderr
     assert result.stdout.splitlines()[0].startswith("location/revenue-etl created")
-    for named in ("renamed to 'revenue-etl'", "build not translated", "'FROM_AGENT'", "container_context.k8s.namespace"):
+    for named in (
+        "renamed to 'revenue-etl'",
+        "build not translated",
+        "'FROM_AGENT'",
+        "container_context.k8s.namespace",
+    ):
         assert named in result.stderr
     assert all(line.startswith("warning: ") for line in result.stderr.splitlines())
     release = (CHART_FIXTURES / "1.11.10" / "b.yaml").read_text()

@@ -1,5 +1,6 @@
 """The command line. ``main`` is the one place that turns exceptions into exit codes and stderr:
 0 success, 1 bad input or a failed operation, 2 a usage error, 70 an internal error (a bug)."""
+
 from __future__ import annotations
 
 import os

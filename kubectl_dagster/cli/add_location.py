@@ -1,5 +1,6 @@
 """``add-location``: register a new code location (or replace one with --replace), optionally wait
 until Dagster has loaded it."""
+
 from __future__ import annotations
 
 from typing import Any, Dict, Optional
@@ -7,22 +8,33 @@ from typing import Any, Dict, Optional
 import click
 
 from .. import errors, sources
-from ..core import entries, locations as locs
+from ..core import entries
+from ..core import locations as locs
 from . import diff, options, stores, waiting
 
 
 @click.command("add-location")
 @click.argument("name", required=False)
 @options.location
-@click.option("--location-file", default=None, type=click.Path(dir_okay=False),
-              help="Take the whole entry from this YAML file.")
+@click.option(
+    "--location-file", default=None, type=click.Path(dir_okay=False), help="Take the whole entry from this YAML file."
+)
 @click.option("--replace", is_flag=True, help="Replace a location of the same name instead of failing.")
-@click.option("--wait", default=None, is_flag=False, flag_value="10m", metavar="[TIMEOUT]",
-              help="After the write, wait until Dagster has LOADED the location (default bound 10m), "
-                   "or print its load error and fail.")
-@click.option("--base-snapshot", is_flag=True,
-              help="Record the base location's asset fingerprints now, so `diff` compares against the base as it "
-                   "was when the branch was deployed (asks the webserver).")
+@click.option(
+    "--wait",
+    default=None,
+    is_flag=False,
+    flag_value="10m",
+    metavar="[TIMEOUT]",
+    help="After the write, wait until Dagster has LOADED the location (default bound 10m), "
+    "or print its load error and fail.",
+)
+@click.option(
+    "--base-snapshot",
+    is_flag=True,
+    help="Record the base location's asset fingerprints now, so `diff` compares against the base as it "
+    "was when the branch was deployed (asks the webserver).",
+)
 @options.webserver
 @options.writes
 @options.output(("table", "yaml", "json", "name"), "table")
@@ -31,7 +43,8 @@ def command(name, location_file, replace, wait, base_snapshot, **params):
 
     \b
     Examples:
-      kubectl dagster add-location --branch "$BRANCH" --image ghcr.io/acme/code:$SHA -f definitions.py --ttl 7d --cluster
+      kubectl dagster add-location --branch "$BRANCH" --image ghcr.io/acme/code:$SHA -f definitions.py \\
+        --ttl 7d --cluster
       kubectl dagster add-location marketing --image ghcr.io/acme/marketing:2.4.0 -m marketing.defs \\
         --locations deploy/locations/
     """

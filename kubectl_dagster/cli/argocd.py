@@ -7,6 +7,7 @@ Both run in the Application's source directory (ArgoCD's cwd) and read ArgoCD's 
 as every other entry point. On any failure stdout stays empty and the exit code is non-zero:
 ArgoCD shows stderr, and never mistakes empty output for "delete everything".
 """
+
 from __future__ import annotations
 
 import os
@@ -15,8 +16,10 @@ import sys
 
 import click
 
-from ..core import argocd, manifests, render as core
-from .. import errors, run as execution, sources, yamlio
+from .. import errors, sources, yamlio
+from .. import run as execution
+from ..core import argocd, manifests
+from ..core import render as core
 from . import options
 
 HELM_ENV = "KUBECTL_DAGSTER_HELM"  # the helm binary (default: helm on PATH)
@@ -35,8 +38,10 @@ def _run_helm(argv, what: str) -> str:
         raise errors.InputError(f"{what} took longer than 300 s", "check the chart") from exc
     if proc.returncode != 0:
         lines = [line for line in proc.stderr.decode("utf-8", "replace").splitlines() if line.strip()]
-        raise errors.ReleaseError(f"{what} failed: {lines[-1] if lines else f'exit code {proc.returncode}'}",
-                                  "fix the chart or its values in the repository")
+        raise errors.ReleaseError(
+            f"{what} failed: {lines[-1] if lines else f'exit code {proc.returncode}'}",
+            "fix the chart or its values in the repository",
+        )
     return proc.stdout.decode("utf-8")
 
 
@@ -50,7 +55,9 @@ def generate():
     values = [safe_path(root, path, "values file") for path in settings.values_files]
     for path in values:
         if not os.path.isfile(path):
-            raise errors.InputError(f"values file {os.path.relpath(path, root)} does not exist", "fix the values-files parameter")
+            raise errors.InputError(
+                f"values file {os.path.relpath(path, root)} does not exist", "fix the values-files parameter"
+            )
     paths = []
     if settings.locations:
         located = safe_path(root, settings.locations, "locations")
@@ -60,12 +67,18 @@ def generate():
             raise errors.InputError(f"locations {settings.locations} does not exist", "fix the locations parameter")
     text = _run_helm(argocd.helm_template(_helm(), settings, chart, values), "helm template")
     if not any(doc.kind for doc in manifests.split(text).documents):
-        raise errors.ReleaseError("helm template rendered no manifests",
-                                  "refusing empty output: ArgoCD would prune every resource of the Application")
-    options = core.Options(namespace=settings.namespace, rollout=settings.rollout,
-                           reload_nudge=settings.reload_nudge)
-    config = execution.Config(tuple(paths), settings.from_cluster, registry_namespace=settings.registry_namespace,
-                              options=options, allow_empty=settings.allow_empty)
+        raise errors.ReleaseError(
+            "helm template rendered no manifests",
+            "refusing empty output: ArgoCD would prune every resource of the Application",
+        )
+    options = core.Options(namespace=settings.namespace, rollout=settings.rollout, reload_nudge=settings.reload_nudge)
+    config = execution.Config(
+        tuple(paths),
+        settings.from_cluster,
+        registry_namespace=settings.registry_namespace,
+        options=options,
+        allow_empty=settings.allow_empty,
+    )
     result = execution.execute(text, config)
     sys.stdout.write(result.text)
     sys.stdout.flush()
@@ -83,7 +96,9 @@ def init():
     chart = safe_path(root, params.get("chart") or ".", "chart")
     chart_yaml = os.path.join(chart, "Chart.yaml")
     if not os.path.isfile(chart_yaml):
-        raise errors.InputError(f"no Chart.yaml in {os.path.relpath(chart, root)}", "set the chart parameter to the chart directory")
+        raise errors.InputError(
+            f"no Chart.yaml in {os.path.relpath(chart, root)}", "set the chart parameter to the chart directory"
+        )
     where = os.path.relpath(chart_yaml, root)
     try:
         data = yamlio.load(sources.read_text(chart_yaml))
@@ -94,17 +109,24 @@ def init():
         click.echo("kubectl-dagster: no local chart dependencies to build", err=True)
         return
     _run_helm([_helm(), "dependency", "build", chart, "--skip-refresh"], "helm dependency build")
-    click.echo(f"kubectl-dagster: built {len(local)} local chart dependenc{'y' if len(local) == 1 else 'ies'}", err=True)
+    click.echo(
+        f"kubectl-dagster: built {len(local)} local chart dependenc{'y' if len(local) == 1 else 'ies'}", err=True
+    )
 
 
 def safe_path(root: str, relative: str, what: str) -> str:
     """``relative`` resolved inside ``root`` (the app's source directory); refuse anything else."""
     if not relative or os.path.isabs(relative):
-        raise errors.InputError(f"{what} {relative!r} is an absolute path", "give a path relative to the app's source path")
+        raise errors.InputError(
+            f"{what} {relative!r} is an absolute path", "give a path relative to the app's source path"
+        )
     base = os.path.realpath(root)
     resolved = os.path.realpath(os.path.join(base, relative))
     if resolved != base and not resolved.startswith(base + os.sep):
-        raise errors.InputError(f"{what} {relative!r} leads outside the app's source path", "keep files inside the repository path of the Application")
+        raise errors.InputError(
+            f"{what} {relative!r} leads outside the app's source path",
+            "keep files inside the repository path of the Application",
+        )
     return resolved
 
 
@@ -123,15 +145,20 @@ def location():
         text = sources.read_text(file)
         base = previews.from_file(yamlio.load_untrusted(text, preview.location_file), preview.location_file)
     elif preview.location_file_explicit:
-        raise errors.InputError(f"location file {preview.location_file} does not exist in the repository",
-                                "add it, or drop the location-file parameter")
+        raise errors.InputError(
+            f"location file {preview.location_file} does not exist in the repository",
+            "add it, or drop the location-file parameter",
+        )
     spec = previews.spec(preview, base, preview.location_file if base else "the plugin parameters")
     if preview.check_registry:
         _check_registry(preview)
     sys.stdout.write(yamlio.dump(configmaps.to_configmap(preview.name, spec, preview.namespace)))
     sys.stdout.flush()
-    click.echo(f"kubectl-dagster: location {preview.name} (PR #{preview.number}, {preview.image}) for namespace "
-               f"{preview.namespace}", err=True)
+    click.echo(
+        f"kubectl-dagster: location {preview.name} (PR #{preview.number}, {preview.image}) for namespace "
+        f"{preview.namespace}",
+        err=True,
+    )
 
 
 def _check_registry(preview) -> None:
@@ -142,9 +169,13 @@ def _check_registry(preview) -> None:
 
     cluster = kube.Cluster(kube.KubeFlags(namespace=preview.namespace))
     what = "list configmaps (check-registry)"
-    items = kube.items_of(cluster.request(what, "GET", kube.namespaced(preview.namespace, "configmaps")), what,
-                          cluster.server)
-    registered = [configmaps.from_configmap(item) for item in items
-                  if (item.get("metadata") or {}).get("name") == configmaps.configmap_name(preview.name)
-                  and ((item.get("metadata") or {}).get("labels") or {}).get(constants.REGISTRY_LABEL)]
+    items = kube.items_of(
+        cluster.request(what, "GET", kube.namespaced(preview.namespace, "configmaps")), what, cluster.server
+    )
+    registered = [
+        configmaps.from_configmap(item)
+        for item in items
+        if (item.get("metadata") or {}).get("name") == configmaps.configmap_name(preview.name)
+        and ((item.get("metadata") or {}).get("labels") or {}).get(constants.REGISTRY_LABEL)
+    ]
     previews.collision(preview, next((e for e in registered if e is not None), None), previews.workspace_names(items))

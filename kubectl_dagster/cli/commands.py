@@ -1,5 +1,6 @@
 """The command group. Each command lives in its own module, imported only when it runs (or for
 --help): `render` is on every Helm upgrade's path and should not pay for the others."""
+
 from __future__ import annotations
 
 import importlib

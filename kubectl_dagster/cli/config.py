@@ -1,5 +1,6 @@
 """``config view``: the merged project config, each value with the layer it came from. Environment
 values are never printed, only their names (they are often secrets)."""
+
 from __future__ import annotations
 
 import click
@@ -17,10 +18,32 @@ def group():
 
 @group.command("view")
 @options.project
-@options.decorate(options.pick("project", "image_tag", "pull_policy", "python_file", "module_name", "package_name",
-                                "working_directory", "attribute", "env", "env_secrets", "env_config_maps", "ttl",
-                                "max_branch_locations", "branch_env", "ui_url", "context", "namespace", "cluster",
-                                "locations_path", "webserver_url", "argocd_app", "debug"))
+@options.decorate(
+    options.pick(
+        "project",
+        "image_tag",
+        "pull_policy",
+        "python_file",
+        "module_name",
+        "package_name",
+        "working_directory",
+        "attribute",
+        "env",
+        "env_secrets",
+        "env_config_maps",
+        "ttl",
+        "max_branch_locations",
+        "branch_env",
+        "ui_url",
+        "context",
+        "namespace",
+        "cluster",
+        "locations_path",
+        "webserver_url",
+        "argocd_app",
+        "debug",
+    )
+)
 @options.output(("table", "yaml", "json"), "table")
 def view(**params):
     """Print the merged config: pyproject.toml, defaults, the environment, KUBECTL_DAGSTER_* variables
@@ -35,10 +58,17 @@ def view(**params):
     merged = loaded.merged
     rows = projectconfig.rows(merged)
     if params["output"] == "table":
-        head = f"# {merged.file or 'no project config file'}" + \
-            (f", environment {merged.environment}" if merged.environment else ", no environment (defaults only)")
+        head = f"# {merged.file or 'no project config file'}" + (
+            f", environment {merged.environment}" if merged.environment else ", no environment (defaults only)"
+        )
         output.echo(head)
         output.table([list(row) for row in rows], HEADERS)
     else:
-        output.data({"file": merged.file, "environment": merged.environment,
-                     "values": [{"key": k, "value": v, "source": s} for k, v, s in rows]}, params["output"])
+        output.data(
+            {
+                "file": merged.file,
+                "environment": merged.environment,
+                "values": [{"key": k, "value": v, "source": s} for k, v, s in rows],
+            },
+            params["output"],
+        )

@@ -5,6 +5,7 @@ from the project config (``cli/project.py``). The write is ``add-location --repl
 store and output), limited to this branch's own location and to ``maxBranchLocations``; ``--wait``
 is add-location's. ``deploy --close`` and ``teardown`` remove the location and succeed when it is gone.
 """
+
 from __future__ import annotations
 
 from typing import Any, Dict
@@ -26,12 +27,21 @@ def _common(func):
 @_common
 @options.decorate(options.DEPLOY)
 @click.option("--close", is_flag=True, help="Remove the branch's location instead (as teardown does).")
-@click.option("--base-snapshot", is_flag=True,
-              help="Record the base location's asset fingerprints now, so `diff` compares against the base as it "
-                   "was when the branch was deployed (asks the webserver).")
-@click.option("--wait", default=None, is_flag=False, flag_value="10m", metavar="[TIMEOUT]",
-              help="After the write, wait until Dagster has LOADED the location (default bound 10m), "
-                   "or print its load error and fail.")
+@click.option(
+    "--base-snapshot",
+    is_flag=True,
+    help="Record the base location's asset fingerprints now, so `diff` compares against the base as it "
+    "was when the branch was deployed (asks the webserver).",
+)
+@click.option(
+    "--wait",
+    default=None,
+    is_flag=False,
+    flag_value="10m",
+    metavar="[TIMEOUT]",
+    help="After the write, wait until Dagster has LOADED the location (default bound 10m), "
+    "or print its load error and fail.",
+)
 @options.webserver
 @options.writes
 @options.output(("table", "yaml", "json", "name"), "table")
@@ -57,8 +67,11 @@ def command(close, wait, base_snapshot, **params):
     context, tree = _context(params)
     branch = gitctx.require_branch(context, tree)
     prefix = branchdeploy.project_prefix(merged, loaded.pyproject)
-    name = branchdeploy.explicit_name(params["name"]) if params.get("name") else \
-        branchdeploy.location_name(branch, prefix, params.get("suffix"))
+    name = (
+        branchdeploy.explicit_name(params["name"])
+        if params.get("name")
+        else branchdeploy.location_name(branch, prefix, params.get("suffix"))
+    )
     target = branchdeploy.Target(name, branch)
     fields = branchdeploy.template_fields(context, name, prefix)
     image = branchdeploy.image_ref(merged, params.get("image") if "image" in given else None, fields)
@@ -71,8 +84,9 @@ def command(close, wait, base_snapshot, **params):
     reserved = store.reserved_ports() if "port" not in extras else set()
     if base_snapshot:
         flags = diff.with_snapshot(name, flags, store.entries(), filled)
-    edit = branchdeploy.deploying(target, lambda: branchdeploy.build(target, flags, extras, moment), reserved,
-                                  merged.get("maxBranchLocations"))
+    edit = branchdeploy.deploying(
+        target, lambda: branchdeploy.build(target, flags, extras, moment), reserved, merged.get("maxBranchLocations")
+    )
     stores.apply(store, name, edit, filled, stores.created_details)
     _say_context(context, name)
     if timeout is not None and filled["dry_run"] == "none":
@@ -109,15 +123,17 @@ def teardown_run(location, params: Dict[str, Any], given) -> None:
         target = branchdeploy.Target(branchdeploy.location_name(branch, prefix, params.get("suffix")), branch)
     filled = project.fill(params, loaded.merged)
     store = stores.open_store(filled, filled["dry_run"])
-    outcome = stores.apply(store, target.name, branchdeploy.closing(target), filled, stores.created_details,
-                           missing_ok=True)
+    outcome = stores.apply(
+        store, target.name, branchdeploy.closing(target), filled, stores.created_details, missing_ok=True
+    )
     if outcome.verb == "absent":
         output.echo(f"location/{target.name} not found in {store.describe()}: nothing to remove", err=True)
 
 
 def _context(params):
-    flags = gitctx.Context(params.get("branch"), params.get("commit"), params.get("pull_request"),
-                           params.get("repository_url"))
+    flags = gitctx.Context(
+        params.get("branch"), params.get("commit"), params.get("pull_request"), params.get("repository_url")
+    )
     return gitinfo.context(flags)
 
 

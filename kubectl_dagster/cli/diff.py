@@ -3,6 +3,7 @@ marks them for a branch deployment. Also what ``add-location``/``update-location
 and ``status --assets`` take from it: finding the base, reading both locations from the webserver
 (through the API server or --webserver-url, as ``status`` does) and the bounded markdown summary.
 The comparison itself is ``core.assetdiff``; the GraphQL is ``assetnodes``."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -11,17 +12,26 @@ from typing import Dict, Iterable, List, Optional
 import click
 
 from .. import assetnodes, errors, reloadhook
-from ..core import assetdiff, entries, locations as locs
+from ..core import assetdiff, entries
+from ..core import locations as locs
 from . import options, output, stores, waiting
 
 
 @click.command("diff")
 @click.argument("location")
-@click.option("--base", default=None, metavar="NAME",
-              help="Compare against this location (default: the base recorded in the registry entry, else the "
-                   "location named after the project prefix: etl for etl--feat-x).")
-@click.option("--live", is_flag=True, help="Compare against the base as it is now, even when the registry entry "
-                                            "holds a snapshot of it (add-location --base-snapshot).")
+@click.option(
+    "--base",
+    default=None,
+    metavar="NAME",
+    help="Compare against this location (default: the base recorded in the registry entry, else the "
+    "location named after the project prefix: etl for etl--feat-x).",
+)
+@click.option(
+    "--live",
+    is_flag=True,
+    help="Compare against the base as it is now, even when the registry entry "
+    "holds a snapshot of it (add-location --base-snapshot).",
+)
 @options.webserver
 @options.registry
 @options.output(("table", "json", "markdown"), "table")
@@ -40,9 +50,10 @@ def command(location, base, live, **params):
     spec = entry.resolved if entry is not None else {}
     found = find_base(location, base, spec.get("base"), [e.name for e in registered], reader)
     if found is None:
-        raise errors.InputError(f"location {location!r} has no base location (none recorded, and no location "
-                                "named after a project prefix)",
-                                "pass --base NAME, or record one with update-location --base")
+        raise errors.InputError(
+            f"location {location!r} has no base location (none recorded, and no location named after a project prefix)",
+            "pass --base NAME, or record one with update-location --base",
+        )
     result = compare(location, found, None if live else spec.get("baseSnapshot"), reader)
     if params["output"] == "json":
         output.data(assetdiff.as_data(result), "json")
@@ -74,14 +85,21 @@ class Reader:
         return self.cache[name]
 
 
-def find_base(name: str, given: Optional[str], recorded: Optional[str], registered: Iterable[str],
-              reader: Optional[Reader]) -> Optional[str]:
+def find_base(
+    name: str, given: Optional[str], recorded: Optional[str], registered: Iterable[str], reader: Optional[Reader]
+) -> Optional[str]:
     """--base, the recorded base, or the location named after the project prefix when it is
     registered or (asking the webserver) served."""
     known = set(registered)
     prefix = assetdiff.project_prefix(name)
-    if not given and not recorded and prefix and prefix not in known and reader is not None \
-            and reader.served(prefix).status != reloadhook.MISSING:
+    if (
+        not given
+        and not recorded
+        and prefix
+        and prefix not in known
+        and reader is not None
+        and reader.served(prefix).status != reloadhook.MISSING
+    ):
         known.add(prefix)
     base = assetdiff.resolve_base(name, given, recorded, known)
     if base is not None:
@@ -96,13 +114,20 @@ def loaded(reader: Reader, name: str, base: bool) -> assetnodes.Served:
         return served
     what = f"base location {name!r}" if base else f"location {name!r}"
     if served.status == reloadhook.MISSING:
-        fix = ("pass --base NAME of a location the webserver serves (`kubectl dagster status` lists them)" if base
-               else "check the name with `kubectl dagster status` and that the release was synced")
+        fix = (
+            "pass --base NAME of a location the webserver serves (`kubectl dagster status` lists them)"
+            if base
+            else "check the name with `kubectl dagster status` and that the release was synced"
+        )
         raise errors.InputError(f"{what} is not served by the webserver at {reader.where}", fix)
     said = served.status + (f": {served.message}" if served.message else "")
-    fix = ("fix the base location, or pass --base NAME" if base else
-           f"fix its load error (`kubectl dagster status {name} -o json` shows it) and run again"
-           if served.status == reloadhook.FAILED else "wait until it is loaded (add-location --wait) and run again")
+    fix = (
+        "fix the base location, or pass --base NAME"
+        if base
+        else f"fix its load error (`kubectl dagster status {name} -o json` shows it) and run again"
+        if served.status == reloadhook.FAILED
+        else "wait until it is loaded (add-location --wait) and run again"
+    )
     raise errors.ClusterError(f"{what} is not loaded (Dagster says {said})", fix)
 
 
@@ -110,10 +135,12 @@ def compare(location: str, base: str, snapshot: Optional[dict], reader: Reader) 
     """The branch against the snapshot of ``base`` when one of it was recorded, else against ``base`` live."""
     branch = loaded(reader, location, base=False)
     if _of(snapshot, base):
-        return assetdiff.Diff(location, base, assetdiff.SNAPSHOT,
-                              assetdiff.compare(assetdiff.snapshot_assets(snapshot), branch.assets))
-    return assetdiff.Diff(location, base, assetdiff.LIVE,
-                          assetdiff.compare(loaded(reader, base, base=True).assets, branch.assets))
+        return assetdiff.Diff(
+            location, base, assetdiff.SNAPSHOT, assetdiff.compare(assetdiff.snapshot_assets(snapshot), branch.assets)
+        )
+    return assetdiff.Diff(
+        location, base, assetdiff.LIVE, assetdiff.compare(loaded(reader, base, base=True).assets, branch.assets)
+    )
 
 
 def _of(snapshot: Optional[dict], base: str) -> bool:
@@ -135,8 +162,7 @@ def with_snapshot(name: str, flags: entries.Flags, registered: List[entries.Entr
 
 def is_branch(name: str, spec: dict) -> bool:
     """A location that has a base to compare with: it records one, or a branch, or has a project prefix."""
-    return bool(spec.get("base") or spec.get("branch") or spec.get("pullRequest")
-                or assetdiff.project_prefix(name))
+    return bool(spec.get("base") or spec.get("branch") or spec.get("pullRequest") or assetdiff.project_prefix(name))
 
 
 def for_status(names: Iterable[str], registered: List[entries.Entry], reader: Reader) -> Dict[str, assetdiff.Diff]:
@@ -153,8 +179,9 @@ def for_status(names: Iterable[str], registered: List[entries.Entry], reader: Re
             out[name] = assetdiff.Diff(name, None, note=exc.message)
             continue
         note = "no base" if base is None else _not_loaded(reader, name, base, spec.get("baseSnapshot"))
-        out[name] = assetdiff.Diff(name, base, note=note) if note else \
-            compare(name, base, spec.get("baseSnapshot"), reader)
+        out[name] = (
+            assetdiff.Diff(name, base, note=note) if note else compare(name, base, spec.get("baseSnapshot"), reader)
+        )
     return out
 
 

@@ -1,5 +1,6 @@
 """Where a render run as a Helm 4 plugin leaves its error, since Helm 4 discards the plugin's stderr:
 the terminal when there is one, and a file that ``kubectl-dagster last-error`` prints (for CI logs)."""
+
 from __future__ import annotations
 
 import os

@@ -1,4 +1,5 @@
 """``gc``: remove expired locations, and those whose branch is gone."""
+
 from __future__ import annotations
 
 import sys
@@ -7,14 +8,19 @@ from typing import Optional
 import click
 
 from .. import errors, sources
-from ..core import entries, locations as locs
+from ..core import entries
+from ..core import locations as locs
 from ..registry import store as store_mod
 from . import options, output, stores
 
 
 @click.command("gc")
-@click.option("--keep-branches", default=None, metavar="FILE|-",
-              help="Also remove locations whose branch is not listed (one per line, or `git ls-remote --heads` output).")
+@click.option(
+    "--keep-branches",
+    default=None,
+    metavar="FILE|-",
+    help="Also remove locations whose branch is not listed (one per line, or `git ls-remote --heads` output).",
+)
 @options.writes
 @options.output(("table", "name"), "table")
 def command(keep_branches, **params):
@@ -27,7 +33,9 @@ def command(keep_branches, **params):
     """
     keep = entries.parse_branch_list(_read_keep(keep_branches)) if keep_branches else None
     if keep is not None and not keep:
-        raise errors.InputError("--keep-branches lists no branch", "refusing to remove every branch location; check the list")
+        raise errors.InputError(
+            "--keep-branches lists no branch", "refusing to remove every branch location; check the list"
+        )
     store = stores.open_store(params, params["dry_run"])
     moment = stores.now()
 

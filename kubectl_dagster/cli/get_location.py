@@ -1,4 +1,5 @@
 """``get-location``: one registered location, with its defaults applied."""
+
 from __future__ import annotations
 
 import click
@@ -22,7 +23,9 @@ def command(name, **params):
     store = stores.open_store(params)
     entry = next((e for e in store.entries() if e.name == name), None)
     if entry is None:
-        raise errors.RegistryError(f"location {name!r} not found in {store.describe()}", "check the name with list-locations")
+        raise errors.RegistryError(
+            f"location {name!r} not found in {store.describe()}", "check the name with list-locations"
+        )
     if params["output"] == "name":
         output.echo(f"location/{entry.name}")
     else:

@@ -1,5 +1,6 @@
 """``import``: Dagster+ ``dagster_cloud.yaml`` locations as registry entries, or (``--from dagster-uc``)
 a dagster-uc config as a project config on stdout."""
+
 from __future__ import annotations
 
 import click
@@ -12,9 +13,15 @@ from . import options, output, stores
 
 @click.command("import")
 @click.argument("dagster_cloud_yaml", metavar="FILE", type=click.Path(dir_okay=False))
-@click.option("--from", "source", type=click.Choice(["dagster-cloud", "dagster-uc"]), default="dagster-cloud",
-              show_default=True, help="dagster-cloud: a dagster_cloud.yaml, into the registry. dagster-uc: a "
-              ".config_user_code_deployments.yaml, printed as a .kubectl-dagster.yaml.")
+@click.option(
+    "--from",
+    "source",
+    type=click.Choice(["dagster-cloud", "dagster-uc"]),
+    default="dagster-cloud",
+    show_default=True,
+    help="dagster-cloud: a dagster_cloud.yaml, into the registry. dagster-uc: a "
+    ".config_user_code_deployments.yaml, printed as a .kubectl-dagster.yaml.",
+)
 @click.option("--image", default=None, metavar="REPOSITORY[:TAG]", help="Image for locations that name none.")
 @click.option("--replace", is_flag=True, help="Replace locations that already exist.")
 @options.writes
@@ -32,15 +39,19 @@ def command(dagster_cloud_yaml, source, image, replace, **params):
     """
     if source == "dagster-uc":
         if params.get("cluster") or params.get("locations_path") or image or replace:
-            raise errors.UsageError("--from dagster-uc prints a project config and writes no registry",
-                                    "leave out --cluster, --locations, --image and --replace")
+            raise errors.UsageError(
+                "--from dagster-uc prints a project config and writes no registry",
+                "leave out --cluster, --locations, --image and --replace",
+            )
         return from_dagster_uc(dagster_cloud_yaml)
     docs = sources.load_docs(sources.read_text(dagster_cloud_yaml), dagster_cloud_yaml)
     found, notes = importer.translate(docs[0] if docs else None, image)
     for entry in found:
         if "image" not in entry:
-            raise errors.InputError(f"location {entry['name']} in {dagster_cloud_yaml} has no image",
-                                    "pass --image REPOSITORY:TAG (nothing was imported)")
+            raise errors.InputError(
+                f"location {entry['name']} in {dagster_cloud_yaml} has no image",
+                "pass --image REPOSITORY:TAG (nothing was imported)",
+            )
         entries.validate(entry["name"], entry, dagster_cloud_yaml)
     for note in notes:
         output.echo(f"warning: {note}", err=True)
@@ -60,13 +71,17 @@ def from_dagster_uc(path: str) -> None:
     docs = sources.load_docs(sources.read_text(path), path)
     document, notes = ucimport.translate(docs[0] if len(docs) == 1 else None)
     if document is None:
-        raise errors.InputError(f"{path} is not a dagster-uc config (one mapping of environment sections)",
-                                "pass a .config_user_code_deployments.yaml")
+        raise errors.InputError(
+            f"{path} is not a dagster-uc config (one mapping of environment sections)",
+            "pass a .config_user_code_deployments.yaml",
+        )
     problems = projectconfig.check_document(document)
     if problems:  # a bug of the translation, or values of the wrong type in the source
         where, message = problems[0]
-        raise errors.InputError(f"{path} gives an invalid project config: {'.'.join(map(str, where))}: {message}",
-                                "fix that value in the dagster-uc config")
+        raise errors.InputError(
+            f"{path} gives an invalid project config: {'.'.join(map(str, where))}: {message}",
+            "fix that value in the dagster-uc config",
+        )
     for note in notes:
         output.echo(f"warning: {note}", err=True)
     output.echo(f"# Converted from {path} by `kubectl dagster import --from dagster-uc`.")

@@ -6,14 +6,17 @@ A ResourceList comes in on stdin; the merged ResourceList goes out on stdout, re
 ``results`` (severity error) and no items, stderr the usual ``error:`` line, and the exit code is
 non-zero, as the KRM functions specification asks.
 """
+
 from __future__ import annotations
 
 import sys
 
 import click
 
-from .. import constants, run as execution
-from ..core import krm, render as core
+from .. import constants
+from .. import run as execution
+from ..core import krm
+from ..core import render as core
 from . import options
 from .render import read_stdin
 
@@ -40,8 +43,9 @@ def command():
         api_version = request.api_version
         config = krm.function_config(request.function_config)
         ref = config.ref
-        result = execution.execute(request.stream, execution.Config(config.paths, options=_options(config),
-                                                                    inline=config.inline))
+        result = execution.execute(
+            request.stream, execution.Config(config.paths, options=_options(config), inline=config.inline)
+        )
         text = krm.response(api_version, result.text, request.tracks_files)
     except Exception as exc:  # every failure is reported in the list too; cli.main prints it and sets the exit code
         sys.stdout.write(krm.failure(api_version, krm.results(exc, ref)))
@@ -50,11 +54,17 @@ def command():
     sys.stdout.write(text)
     sys.stdout.flush()
     names = ", ".join(result.added) or "none"
-    click.echo(f"kubectl-dagster: merged {len(result.added)} location(s) into release {result.release}: {names}",
-               err=True)
+    click.echo(
+        f"kubectl-dagster: merged {len(result.added)} location(s) into release {result.release}: {names}", err=True
+    )
 
 
 def _options(config: krm.FnConfig) -> core.Options:
     given = config.options
-    return core.Options(release=given.get("release"), namespace=given.get("namespace"), rollout=given.get("rollout"),
-                        on_conflict=given.get("on-conflict", "error"), mode=given.get("mode", "auto"))
+    return core.Options(
+        release=given.get("release"),
+        namespace=given.get("namespace"),
+        rollout=given.get("rollout"),
+        on_conflict=given.get("on-conflict", "error"),
+        mode=given.get("mode", "auto"),
+    )

@@ -1,4 +1,5 @@
 """``last-error``: what the last failed render under Helm 4 said (Helm 4 discards a plugin's stderr)."""
+
 from __future__ import annotations
 
 import click

@@ -1,4 +1,5 @@
 """``list-locations``: the registry as a kubectl-style table, names, or a CodeLocations document."""
+
 from __future__ import annotations
 
 import click
@@ -36,8 +37,11 @@ def command(no_headers, **params):
         output.table(rows, headers, no_headers)
         if soon:
             listed = ", ".join(f"{e.name} ({entries.expires(e, moment)})" for e in found if e.name in soon)
-            output.echo(f"warning: {len(soon)} location(s) expire within a day: {listed}; deploy again or "
-                        "update-location --ttl to keep them", err=True)
+            output.echo(
+                f"warning: {len(soon)} location(s) expire within a day: {listed}; deploy again or "
+                "update-location --ttl to keep them",
+                err=True,
+            )
     elif style == "name":
         for entry in found:
             output.echo(f"location/{entry.name}")

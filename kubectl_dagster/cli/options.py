@@ -6,6 +6,7 @@ importing click at all (click costs a third of a small render) and gives up, lea
 arguments to click, on anything that is not plainly valid. tests/unit/test_cli.py checks that both
 read every argument list the same way. click is imported inside functions, never at module level.
 """
+
 from __future__ import annotations
 
 import os
@@ -91,60 +92,141 @@ def _default(row: Opt) -> Any:
 
 # -- the rows ------------------------------------------------------------------------------------
 DEBUG = Opt(("--debug",), "debug", "Print the traceback of an error.", flag=True, expose=False)
-KUBECONFIG = Opt(("--kubeconfig",), "kubeconfig", "Path to the kubeconfig file (default: $KUBECONFIG, ~/.kube/config).",
-                 metavar="PATH")
+KUBECONFIG = Opt(
+    ("--kubeconfig",),
+    "kubeconfig",
+    "Path to the kubeconfig file (default: $KUBECONFIG, ~/.kube/config).",
+    metavar="PATH",
+)
 CONTEXT = Opt(("--context",), "context", "The kubeconfig context to use.", metavar="NAME")
-NAMESPACE = Opt(("-n", "--namespace"), "namespace", "The Dagster namespace (default: the kubeconfig context's; "
-                "for render: the release's, read from the input).", envvar=constants.NAMESPACE_ENV, metavar="NAMESPACE")
-REQUEST_TIMEOUT = Opt(("--request-timeout",), "request_timeout",
-                      "How long to wait for each API server request, as in kubectl (e.g. 10s, 1m; 0: no limit). "
-                      "Default: 5s to connect, 30s to answer.", metavar="DURATION")
+NAMESPACE = Opt(
+    ("-n", "--namespace"),
+    "namespace",
+    "The Dagster namespace (default: the kubeconfig context's; for render: the release's, read from the input).",
+    envvar=constants.NAMESPACE_ENV,
+    metavar="NAMESPACE",
+)
+REQUEST_TIMEOUT = Opt(
+    ("--request-timeout",),
+    "request_timeout",
+    "How long to wait for each API server request, as in kubectl (e.g. 10s, 1m; 0: no limit). "
+    "Default: 5s to connect, 30s to answer.",
+    metavar="DURATION",
+)
 KUBE = (KUBECONFIG, CONTEXT, NAMESPACE, REQUEST_TIMEOUT)
 
 RENDER = (
-    Opt(("--locations",), "locations", "A CodeLocations file, or a directory of them (repeatable).",
-        multiple=True, metavar="PATH"),
+    Opt(
+        ("--locations",),
+        "locations",
+        "A CodeLocations file, or a directory of them (repeatable).",
+        multiple=True,
+        metavar="PATH",
+    ),
     Opt(("--release",), "release", "The Helm release to merge into, when the input holds several.", metavar="NAME"),
     NAMESPACE,
-    Opt(("--mode",), "mode", "full: objects and workspace entries; workspace: entries only (user code is another "
-        "release); objects: Deployments/Services only (standalone user-code chart).", default="auto",
-        choices=constants.MODES, show_default=True),
-    Opt(("--on-conflict",), "on_conflict", "What to do when the chart already renders a location of the same name.",
-        default="error", choices=constants.ON_CONFLICT, show_default=True),
-    Opt(("--rollout",), "rollout", "reload (default): add a hook Job that reloads the webserver's workspace, no "
+    Opt(
+        ("--mode",),
+        "mode",
+        "full: objects and workspace entries; workspace: entries only (user code is another "
+        "release); objects: Deployments/Services only (standalone user-code chart).",
+        default="auto",
+        choices=constants.MODES,
+        show_default=True,
+    ),
+    Opt(
+        ("--on-conflict",),
+        "on_conflict",
+        "What to do when the chart already renders a location of the same name.",
+        default="error",
+        choices=constants.ON_CONFLICT,
+        show_default=True,
+    ),
+    Opt(
+        ("--rollout",),
+        "rollout",
+        "reload (default): add a hook Job that reloads the webserver's workspace, no "
         "restart; restart: roll the webserver and daemon by changing their workspace checksum; none: leave them "
-        "(the daemon re-reads the workspace every 60 s).", choices=constants.ROLLOUTS),
-    Opt(("--reload-nudge",), "reload_nudge", "With --rollout=reload: the hook updates the webserver and daemon pods "
+        "(the daemon re-reads the workspace every 60 s).",
+        choices=constants.ROLLOUTS,
+    ),
+    Opt(
+        ("--reload-nudge",),
+        "reload_nudge",
+        "With --rollout=reload: the hook updates the webserver and daemon pods "
         "(a ServiceAccount, Role and RoleBinding come with it) so the kubelet refreshes workspace.yaml at once; "
-        "false: no RBAC, the hook waits for the kubelet's periodic sync (a minute or two).", default="true",
-        choices=constants.BOOLEANS, show_default=True),
+        "false: no RBAC, the hook waits for the kubelet's periodic sync (a minute or two).",
+        default="true",
+        choices=constants.BOOLEANS,
+        show_default=True,
+    ),
     Opt(("--summary",), "summary", "Say on stderr which locations were merged.", flag=True),
-    Opt(("--from-cluster",), "from_cluster", "Also read the cluster registry: its ConfigMaps in -n/--namespace, else "
-        "in the release's namespace as the input shows it.", flag=True),
-    Opt(("--allow-empty",), "allow_empty", "With --from-cluster: let an empty registry remove the locations an earlier "
-        "render added (refused by default).", flag=True),
-    KUBECONFIG, CONTEXT, REQUEST_TIMEOUT,
+    Opt(
+        ("--from-cluster",),
+        "from_cluster",
+        "Also read the cluster registry: its ConfigMaps in -n/--namespace, else "
+        "in the release's namespace as the input shows it.",
+        flag=True,
+    ),
+    Opt(
+        ("--allow-empty",),
+        "allow_empty",
+        "With --from-cluster: let an empty registry remove the locations an earlier render added (refused by default).",
+        flag=True,
+    ),
+    KUBECONFIG,
+    CONTEXT,
+    REQUEST_TIMEOUT,
     DEBUG,
 )
 
 REGISTRY = (
-    Opt(("--cluster",), "cluster", "Use the cluster registry (one ConfigMap per location).", flag=True),
-    Opt(("--locations",), "locations_path", "Use the git registry: a CodeLocations file, or a directory with one "
-        "file per location.", envvar=constants.LOCATIONS_ENV, metavar="PATH"),
-) + KUBE + (DEBUG,)
+    (
+        Opt(("--cluster",), "cluster", "Use the cluster registry (one ConfigMap per location).", flag=True),
+        Opt(
+            ("--locations",),
+            "locations_path",
+            "Use the git registry: a CodeLocations file, or a directory with one file per location.",
+            envvar=constants.LOCATIONS_ENV,
+            metavar="PATH",
+        ),
+    )
+    + KUBE
+    + (DEBUG,)
+)
 
 ARGOCD_REFRESH = (
-    Opt(("--argocd-app",), "argocd_app", "After a successful write, ask ArgoCD for a hard refresh of this Application.",
-        metavar="NAME"),
-    Opt(("--argocd-namespace",), "argocd_namespace", "Namespace of the ArgoCD Application.", default="argocd",
-        show_default=True, metavar="NS"),
+    Opt(
+        ("--argocd-app",),
+        "argocd_app",
+        "After a successful write, ask ArgoCD for a hard refresh of this Application.",
+        metavar="NAME",
+    ),
+    Opt(
+        ("--argocd-namespace",),
+        "argocd_namespace",
+        "Namespace of the ArgoCD Application.",
+        default="argocd",
+        show_default=True,
+        metavar="NS",
+    ),
 )
 
 WEBSERVER = (
-    Opt(("--webserver-url",), "webserver_url", "The webserver's URL, e.g. http://localhost:3000 through a "
-        "port-forward.", envvar=constants.WEBSERVER_URL_ENV, metavar="URL"),
-    Opt(("--webserver-service",), "webserver_service", "Reach the webserver through the API server's service proxy "
-        "(default: the Service labelled component=dagster-webserver in the namespace).", metavar="NAME[:PORT]"),
+    Opt(
+        ("--webserver-url",),
+        "webserver_url",
+        "The webserver's URL, e.g. http://localhost:3000 through a port-forward.",
+        envvar=constants.WEBSERVER_URL_ENV,
+        metavar="URL",
+    ),
+    Opt(
+        ("--webserver-service",),
+        "webserver_service",
+        "Reach the webserver through the API server's service proxy "
+        "(default: the Service labelled component=dagster-webserver in the namespace).",
+        metavar="NAME[:PORT]",
+    ),
 )
 
 
@@ -162,8 +244,13 @@ LOCATION = (
     Opt(("--git-url",), "git_url", "Link to the code (recorded as an annotation).", metavar="URL"),
     Opt(("--env",), "env", "An environment variable (repeatable; K- removes on update).", multiple=True, metavar="K=V"),
     Opt(("--env-secret",), "env_secrets", "A Secret to take env from (repeatable).", multiple=True, metavar="NAME"),
-    Opt(("--env-config-map",), "env_config_maps", "A ConfigMap to take env from (repeatable).", multiple=True,
-        metavar="NAME"),
+    Opt(
+        ("--env-config-map",),
+        "env_config_maps",
+        "A ConfigMap to take env from (repeatable).",
+        multiple=True,
+        metavar="NAME",
+    ),
     Opt(("--cpu",), "cpu", "CPU request, e.g. 500m.", metavar="QTY"),
     Opt(("--memory",), "memory", "Memory request, e.g. 1Gi.", metavar="QTY"),
     Opt(("--cpu-limit",), "cpu_limit", "CPU limit.", metavar="QTY"),
@@ -172,8 +259,13 @@ LOCATION = (
     Opt(("--pull-request",), "pull_request", "The pull request number.", metavar="N", kind="int"),
     Opt(("--ttl",), "ttl", "Expire after this long (e.g. 7d); `gc` removes it then.", metavar="DURATION"),
     Opt(("--port",), "port", "gRPC port (default: a free one from 3031).", kind="port"),
-    Opt(("--base",), "base", "The permanent location this branch location derives from; `diff` compares against it "
-        "(default: the location named after the project prefix, etl for etl--feat-x).", metavar="NAME"),
+    Opt(
+        ("--base",),
+        "base",
+        "The permanent location this branch location derives from; `diff` compares against it "
+        "(default: the location named after the project prefix, etl for etl--feat-x).",
+        metavar="NAME",
+    ),
 )
 
 
@@ -204,9 +296,15 @@ def writes(func):
     """The registry, the ArgoCD refresh and --dry-run: what every command that writes the registry takes."""
     import click
 
-    func = click.option("--dry-run", type=click.Choice(["none", "client", "server"]), default="none", is_flag=False,
-                        flag_value="client", show_default=True,
-                        help="client: show what would change; server: also have the API server check it.")(func)
+    func = click.option(
+        "--dry-run",
+        type=click.Choice(["none", "client", "server"]),
+        default="none",
+        is_flag=False,
+        flag_value="client",
+        show_default=True,
+        help="client: show what would change; server: also have the API server check it.",
+    )(func)
     return decorate(REGISTRY + ARGOCD_REFRESH)(func)
 
 
@@ -217,61 +315,136 @@ def webserver(func):
 def output(choices: Sequence[str], default: str):
     import click
 
-    return click.option("-o", "--output", type=click.Choice(list(choices)), default=default, show_default=True,
-                        help="Output format.")
+    return click.option(
+        "-o", "--output", type=click.Choice(list(choices)), default=default, show_default=True, help="Output format."
+    )
 
 
 # -- deploy, teardown, config view: the project config and the git context --------------------
 PROJECT = (
-    Opt(("-e", "--environment"), "environment", "The environment of the project config (default: "
-        f"${constants.ENVIRONMENT_ENV}, else its defaultEnvironment, else defaults only).", metavar="NAME"),
-    Opt(("--config",), "config", "The project config file (default: $KUBECTL_DAGSTER_CONFIG, else the nearest "
-        ".kubectl-dagster.yaml in this directory or a parent).", metavar="PATH"),
+    Opt(
+        ("-e", "--environment"),
+        "environment",
+        "The environment of the project config (default: "
+        f"${constants.ENVIRONMENT_ENV}, else its defaultEnvironment, else defaults only).",
+        metavar="NAME",
+    ),
+    Opt(
+        ("--config",),
+        "config",
+        "The project config file (default: $KUBECTL_DAGSTER_CONFIG, else the nearest "
+        ".kubectl-dagster.yaml in this directory or a parent).",
+        metavar="PATH",
+    ),
 )
 GIT = (
     Opt(("--branch",), "branch", "The git branch (default: the CI variables, else the checked-out branch)."),
     Opt(("--commit",), "commit", "The commit (default: the CI variables, else HEAD).", metavar="SHA"),
-    Opt(("--pull-request",), "pull_request", "The pull request number (default: the CI variables).", metavar="N",
-        kind="int"),
-    Opt(("--repository-url",), "repository_url", "The repository URL (default: the CI variables, else the remote).",
-        metavar="URL"),
+    Opt(
+        ("--pull-request",),
+        "pull_request",
+        "The pull request number (default: the CI variables).",
+        metavar="N",
+        kind="int",
+    ),
+    Opt(
+        ("--repository-url",),
+        "repository_url",
+        "The repository URL (default: the CI variables, else the remote).",
+        metavar="URL",
+    ),
 )
 NAMING = (
-    Opt(("--name",), "name", "The location name, instead of the one derived from project and branch "
-        "(project:branch means project--branch)."),
+    Opt(
+        ("--name",),
+        "name",
+        "The location name, instead of the one derived from project and branch (project:branch means project--branch).",
+    ),
     Opt(("--suffix",), "suffix", "Appended to the derived name, to deploy a branch more than once (feat-x-nightly)."),
-    Opt(("--project",), "project", "Name prefix (etl -> etl--feat-x); default: project in the project config or "
-        "[tool.kubectl-dagster] project in pyproject.toml.", metavar="NAME"),
+    Opt(
+        ("--project",),
+        "project",
+        "Name prefix (etl -> etl--feat-x); default: project in the project config or "
+        "[tool.kubectl-dagster] project in pyproject.toml.",
+        metavar="NAME",
+    ),
 )
 DEPLOY = (
-    Opt(("--image",), "image", "The whole image reference, instead of the config's repository and tag.",
-        metavar="REPOSITORY[:TAG]"),
-    Opt(("--image-tag",), "image_tag", "The tag template (fields {branch} {commit} {short_commit} {pr} {name} "
-        "{project}), instead of the config's image.tag.", metavar="TEMPLATE"),
+    Opt(
+        ("--image",),
+        "image",
+        "The whole image reference, instead of the config's repository and tag.",
+        metavar="REPOSITORY[:TAG]",
+    ),
+    Opt(
+        ("--image-tag",),
+        "image_tag",
+        "The tag template (fields {branch} {commit} {short_commit} {pr} {name} "
+        "{project}), instead of the config's image.tag.",
+        metavar="TEMPLATE",
+    ),
     Opt(("--pull-policy",), "pull_policy", "image.pullPolicy.", choices=constants.PULL_POLICIES),
     Opt(("-f", "--python-file"), "python_file", "Code source: a Python file.", metavar="FILE"),
     Opt(("-m", "--module-name"), "module_name", "Code source: a module.", metavar="MODULE"),
     Opt(("-p", "--package-name"), "package_name", "Code source: an installed package.", metavar="PACKAGE"),
     Opt(("--working-directory",), "working_directory", "Working directory for the code source.", metavar="DIR"),
     Opt(("-a", "--attribute"), "attribute", "The Definitions attribute to load.", metavar="NAME"),
-    Opt(("--env",), "env", "An environment variable, added to the config's env (repeatable).", multiple=True,
-        metavar="K=V"),
-    Opt(("--env-secret",), "env_secrets", "A Secret to take env from, added to the config's (repeatable).",
-        multiple=True, metavar="NAME"),
-    Opt(("--env-config-map",), "env_config_maps", "A ConfigMap to take env from, added to the config's (repeatable).",
-        multiple=True, metavar="NAME"),
-    Opt(("--ttl",), "ttl", "Expire after this long (e.g. 7d), renewed by every deploy; `gc` removes it then.",
-        metavar="DURATION"),
-    Opt(("--max-branch-locations",), "max_branch_locations", "Refuse a new branch location when the registry "
-        "already holds this many.", metavar="N", kind="int"),
-    Opt(("--branch-env",), "branch_env", "Branch context in the code's environment: default (KUBECTL_DAGSTER_*), "
-        "dagster-cloud (also Dagster+'s DAGSTER_CLOUD_* names), off.", choices=constants.BRANCH_ENV_MODES),
-    Opt(("--base",), "base", "The permanent location this branch derives from; `diff` compares against it "
-        "(default: base in the project config, else the location named after the project prefix).", metavar="NAME"),
+    Opt(
+        ("--env",),
+        "env",
+        "An environment variable, added to the config's env (repeatable).",
+        multiple=True,
+        metavar="K=V",
+    ),
+    Opt(
+        ("--env-secret",),
+        "env_secrets",
+        "A Secret to take env from, added to the config's (repeatable).",
+        multiple=True,
+        metavar="NAME",
+    ),
+    Opt(
+        ("--env-config-map",),
+        "env_config_maps",
+        "A ConfigMap to take env from, added to the config's (repeatable).",
+        multiple=True,
+        metavar="NAME",
+    ),
+    Opt(
+        ("--ttl",),
+        "ttl",
+        "Expire after this long (e.g. 7d), renewed by every deploy; `gc` removes it then.",
+        metavar="DURATION",
+    ),
+    Opt(
+        ("--max-branch-locations",),
+        "max_branch_locations",
+        "Refuse a new branch location when the registry already holds this many.",
+        metavar="N",
+        kind="int",
+    ),
+    Opt(
+        ("--branch-env",),
+        "branch_env",
+        "Branch context in the code's environment: default (KUBECTL_DAGSTER_*), "
+        "dagster-cloud (also Dagster+'s DAGSTER_CLOUD_* names), off.",
+        choices=constants.BRANCH_ENV_MODES,
+    ),
+    Opt(
+        ("--base",),
+        "base",
+        "The permanent location this branch derives from; `diff` compares against it "
+        "(default: base in the project config, else the location named after the project prefix).",
+        metavar="NAME",
+    ),
 )
 UI = (
-    Opt(("--ui-url",), "ui_url", "The Dagster UI's base URL, for links (default: uiUrl in the project config).",
-        metavar="URL"),
+    Opt(
+        ("--ui-url",),
+        "ui_url",
+        "The Dagster UI's base URL, for links (default: uiUrl in the project config).",
+        metavar="URL",
+    ),
 )
 
 
@@ -281,6 +454,9 @@ def project(func):
 
 def pick(*dests: str) -> Tuple[Opt, ...]:
     """The rows with these dests, from every table above, in the order asked."""
-    every = {row.dest: row for table in (KUBE, REGISTRY, ARGOCD_REFRESH, WEBSERVER, PROJECT, GIT, NAMING, DEPLOY, UI)
-             for row in table}
+    every = {
+        row.dest: row
+        for table in (KUBE, REGISTRY, ARGOCD_REFRESH, WEBSERVER, PROJECT, GIT, NAMING, DEPLOY, UI)
+        for row in table
+    }
     return tuple(every[dest] for dest in dests)

@@ -1,5 +1,6 @@
 """How commands print: kubectl's change lines (``location/x created``), location documents as YAML or
 JSON, tables, and progress while waiting."""
+
 from __future__ import annotations
 
 import json

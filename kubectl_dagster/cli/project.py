@@ -1,6 +1,7 @@
 """What ``deploy``, ``teardown`` and ``config view`` share: the merged project config (pyproject,
 defaults, environment, ``KUBECTL_DAGSTER_*`` variables, flags), and the registry, kube and
 webserver parameters it fills in for the other commands' code."""
+
 from __future__ import annotations
 
 import os
@@ -11,13 +12,27 @@ from ..core import projectconfig
 
 # flag (click dest) -> config key path, for flags that are config keys too
 FLAG_KEYS = {
-    "namespace": ("namespace",), "context": ("context",), "project": ("project",), "ttl": ("ttl",),
-    "max_branch_locations": ("maxBranchLocations",), "branch_env": ("branchEnv",), "ui_url": ("uiUrl",),
-    "webserver_url": ("webserverUrl",), "argocd_app": ("argocdApp",), "image_tag": ("image", "tag"),
-    "pull_policy": ("image", "pullPolicy"), "base": ("base",),
+    "namespace": ("namespace",),
+    "context": ("context",),
+    "project": ("project",),
+    "ttl": ("ttl",),
+    "max_branch_locations": ("maxBranchLocations",),
+    "branch_env": ("branchEnv",),
+    "ui_url": ("uiUrl",),
+    "webserver_url": ("webserverUrl",),
+    "argocd_app": ("argocdApp",),
+    "image_tag": ("image", "tag"),
+    "pull_policy": ("image", "pullPolicy"),
+    "base": ("base",),
 }
-FLAG_NAMES = {"namespace": "-n", "locations_path": "--locations", "cluster": "--cluster", "python_file": "-f",
-              "module_name": "-m", "package_name": "-p"}
+FLAG_NAMES = {
+    "namespace": "-n",
+    "locations_path": "--locations",
+    "cluster": "--cluster",
+    "python_file": "-f",
+    "module_name": "-m",
+    "package_name": "-p",
+}
 SOURCE_FLAGS = {"python_file": "pythonFile", "module_name": "moduleName", "package_name": "packageName"}
 MODIFIER_FLAGS = {"working_directory": "workingDirectory", "attribute": "attribute"}
 
@@ -52,9 +67,11 @@ def load(params: Dict[str, Any], given: Set[str], env: Optional[Mapping[str, str
         file_layers, chosen = projectconfig.file_layers(document.data, path, environment)
         layers += file_layers
     elif environment:
-        raise errors.InputError(f"environment {environment!r} was asked for, but no project config was found "
-                                f"({' or '.join(constants.PROJECT_CONFIG_FILES)} in {os.getcwd()} or a parent)",
-                                "create one (see docs/ci.md), or pass --config PATH")
+        raise errors.InputError(
+            f"environment {environment!r} was asked for, but no project config was found "
+            f"({' or '.join(constants.PROJECT_CONFIG_FILES)} in {os.getcwd()} or a parent)",
+            "create one (see docs/ci.md), or pass --config PATH",
+        )
     env_layers, problems = projectconfig.env_layers(env)
     if problems:
         raise errors.InputError(f"invalid environment variable {problems[0]}", "fix or unset it")
@@ -89,8 +106,11 @@ def _flag_layers(params: Dict[str, Any], given: Set[str], below: projectconfig.M
     for dest, key in (("env_secrets", "envSecrets"), ("env_config_maps", "envConfigMaps")):
         if dest in given and params.get(dest):
             current = list(below.get(key) or [])
-            layers.append(projectconfig.Layer(f"flag {_flag(dest)}",
-                                              {key: current + [v for v in params[dest] if v not in current]}))
+            layers.append(
+                projectconfig.Layer(
+                    f"flag {_flag(dest)}", {key: current + [v for v in params[dest] if v not in current]}
+                )
+            )
     for layer in layers:
         problems = list(projectconfig.check_layer(layer.values, ()))
         if problems:
@@ -114,8 +134,7 @@ def _source_layer(params, given, below) -> List[projectconfig.Layer]:
     shortcuts = {key: params[dest] for dest, key in SOURCE_FLAGS.items() if dest in given and params.get(dest)}
     modifiers = {key: params[dest] for dest, key in MODIFIER_FLAGS.items() if dest in given and params.get(dest)}
     if len(shortcuts) > 1:
-        raise errors.UsageError(f"two code sources given ({', '.join(sorted(shortcuts))})",
-                                "pass one of -f, -m, -p")
+        raise errors.UsageError(f"two code sources given ({', '.join(sorted(shortcuts))})", "pass one of -f, -m, -p")
     if not shortcuts and not modifiers:
         return []
     source = dict(shortcuts) if shortcuts else dict(below.get("codeSource") or {})
@@ -140,8 +159,12 @@ def fill(params: Dict[str, Any], merged: projectconfig.Merged) -> Dict[str, Any]
     out = dict(params)
     out["cluster"] = bool(merged.get("registry", "cluster"))
     out["locations_path"] = registry_path(merged) if not out["cluster"] else None
-    for dest, key in (("namespace", "namespace"), ("context", "context"), ("webserver_url", "webserverUrl"),
-                      ("argocd_app", "argocdApp")):
+    for dest, key in (
+        ("namespace", "namespace"),
+        ("context", "context"),
+        ("webserver_url", "webserverUrl"),
+        ("argocd_app", "argocdApp"),
+    ):
         if key in merged.values:
             out[dest] = merged.values[key]
     return out

@@ -1,4 +1,5 @@
 """``rbac``: the Roles and RoleBindings the cluster registry needs, to pipe into kubectl apply."""
+
 from __future__ import annotations
 
 import sys
@@ -10,13 +11,25 @@ from . import options
 
 
 @click.command("rbac")
-@click.option("-n", "--namespace", default="dagster", show_default=True,
-              help="The Dagster namespace (where the ConfigMaps live).")
-@click.option("--writer", default=None, metavar="[NS/]SERVICEACCOUNT",
-              help="Who adds and removes locations (default: NAMESPACE/kubectl-dagster).")
-@click.option("--reader", default="argocd/argocd-repo-server", show_default=True, metavar="[NS/]SERVICEACCOUNT",
-              help="Who renders (e.g. the ArgoCD plugin sidecar's service account).")
-@click.option("--argocd-app", default=None, metavar="NAME", help="Also let the writer request a refresh of this Application.")
+@click.option(
+    "-n", "--namespace", default="dagster", show_default=True, help="The Dagster namespace (where the ConfigMaps live)."
+)
+@click.option(
+    "--writer",
+    default=None,
+    metavar="[NS/]SERVICEACCOUNT",
+    help="Who adds and removes locations (default: NAMESPACE/kubectl-dagster).",
+)
+@click.option(
+    "--reader",
+    default="argocd/argocd-repo-server",
+    show_default=True,
+    metavar="[NS/]SERVICEACCOUNT",
+    help="Who renders (e.g. the ArgoCD plugin sidecar's service account).",
+)
+@click.option(
+    "--argocd-app", default=None, metavar="NAME", help="Also let the writer request a refresh of this Application."
+)
 @click.option("--argocd-namespace", default="argocd", show_default=True, metavar="NS")
 @options.debug
 def command(namespace, writer, reader, argocd_app, argocd_namespace):
@@ -27,5 +40,12 @@ def command(namespace, writer, reader, argocd_app, argocd_namespace):
       kubectl dagster rbac -n dagster | kubectl apply -f -
       kubectl dagster rbac -n dagster --writer ci/deployer --argocd-app dagster | kubectl apply -f -
     """
-    sys.stdout.write(rbac.manifests(namespace, rbac.subject(writer or "kubectl-dagster", namespace),
-                                    rbac.subject(reader, namespace), argocd_app, argocd_namespace))
+    sys.stdout.write(
+        rbac.manifests(
+            namespace,
+            rbac.subject(writer or "kubectl-dagster", namespace),
+            rbac.subject(reader, namespace),
+            argocd_app,
+            argocd_namespace,
+        )
+    )

@@ -1,4 +1,5 @@
 """``remove-location``: take a location out of the registry; the next render prunes its objects."""
+
 from __future__ import annotations
 
 import click

@@ -4,23 +4,37 @@ Helm runs this on every upgrade, so the module does not import click: ``cli.main
 valid arguments with ``options.fast_parse`` and calls :func:`run`; the click command (for --help and
 usage errors) is built only when the command group asks for it.
 """
+
 from __future__ import annotations
 
 import sys
 
-from .. import constants, errors, run as execution, sources
+from .. import constants, errors, sources
+from .. import run as execution
 from ..core import render as core
 from . import options
 
 
 def run(params) -> None:
     text = read_stdin()
-    opts = core.Options(release=params["release"], namespace=params["namespace"], rollout=params["rollout"],
-                        on_conflict=params["on_conflict"], mode=params["mode"],
-                        reload_nudge=params["reload_nudge"] == "true")
-    config = execution.Config(tuple(params["locations"]), params["from_cluster"], params["kubeconfig"],
-                              params["context"], params["namespace"], opts, params["request_timeout"],
-                              params["allow_empty"])
+    opts = core.Options(
+        release=params["release"],
+        namespace=params["namespace"],
+        rollout=params["rollout"],
+        on_conflict=params["on_conflict"],
+        mode=params["mode"],
+        reload_nudge=params["reload_nudge"] == "true",
+    )
+    config = execution.Config(
+        tuple(params["locations"]),
+        params["from_cluster"],
+        params["kubeconfig"],
+        params["context"],
+        params["namespace"],
+        opts,
+        params["request_timeout"],
+        params["allow_empty"],
+    )
     result = execution.execute(text, config)
     sys.stdout.write(result.text)
     sys.stdout.flush()
@@ -31,15 +45,17 @@ def run(params) -> None:
     elif params["summary"]:
         names = ", ".join(result.added) or "none"
         hook = f"; reload hook Job {result.hook}" if result.hook else ""
-        sys.stderr.write(f"merged {len(result.added)} location(s) into release {result.release} ({result.mode}): "
-                         f"{names}{hook}\n")
+        sys.stderr.write(
+            f"merged {len(result.added)} location(s) into release {result.release} ({result.mode}): {names}{hook}\n"
+        )
 
 
 def read_stdin() -> str:
     if sys.stdin is None or sys.stdin.isatty():
         raise errors.InputError("no input on stdin", "pipe in the output of `helm template`")
-    return sources.read_stream(sys.stdin.buffer, "the input on stdin", constants.MAX_STREAM_BYTES,
-                               "pipe in the output of `helm template`")
+    return sources.read_stream(
+        sys.stdin.buffer, "the input on stdin", constants.MAX_STREAM_BYTES, "pipe in the output of `helm template`"
+    )
 
 
 def _build():
@@ -55,7 +71,8 @@ def _build():
 
         \b
         Examples:
-          helm template dagster dagster/dagster -f values.yaml | kubectl-dagster render --locations dagster-locations.yaml
+          helm template dagster dagster/dagster -f values.yaml \\
+            | kubectl-dagster render --locations dagster-locations.yaml
           helm upgrade dagster dagster/dagster -f values.yaml --post-renderer kubectl-dagster \\
             --post-renderer-args render --post-renderer-args --locations=dagster-locations.yaml
         """

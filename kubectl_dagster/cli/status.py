@@ -2,6 +2,7 @@
 ConfigMap, its Deployment's readiness, and Dagster's load status with the innermost error; the
 Dagster version skew between a code server and the webserver; ``-o markdown`` for a sticky
 pull-request comment."""
+
 from __future__ import annotations
 
 from typing import Any, Dict, List, Optional, Set
@@ -10,14 +11,20 @@ import click
 
 from .. import constants as c
 from .. import errors, reloadhook
-from ..core import assetdiff, feedback, locations as locs
+from ..core import assetdiff, feedback
+from ..core import locations as locs
 from . import diff, options, output, project, stores, waiting
 
 HEADERS = ["NAME", "DECLARED", "WORKSPACE", "READY", "DAGSTER", "MESSAGE"]
 
 
-def rows(declared: Set[str], in_workspace: Optional[Set[str]], ready: Optional[Dict[str, str]],
-         dagster: Optional[Dict[str, Dict[str, Any]]], only: Optional[str] = None) -> List[Dict[str, Any]]:
+def rows(
+    declared: Set[str],
+    in_workspace: Optional[Set[str]],
+    ready: Optional[Dict[str, str]],
+    dagster: Optional[Dict[str, Dict[str, Any]]],
+    only: Optional[str] = None,
+) -> List[Dict[str, Any]]:
     """``None`` for a source means it was not consulted; it shows as ``-``."""
     names = set(declared) | (in_workspace or set()) | set(ready or {}) | set(dagster or {})
     if only is not None:
@@ -25,16 +32,18 @@ def rows(declared: Set[str], in_workspace: Optional[Set[str]], ready: Optional[D
     out = []
     for name in sorted(names):
         state = (dagster or {}).get(name)
-        out.append({
-            "name": name,
-            "declared": name in declared,
-            "workspace": None if in_workspace is None else name in in_workspace,
-            "ready": None if ready is None else ready.get(name),
-            "dagster": None if dagster is None else (state["status"] if state else reloadhook.MISSING),
-            "message": (state or {}).get("message") or "",
-            "stack": (state or {}).get("stack") or [],
-            "causes": (state or {}).get("causes") or [],
-        })
+        out.append(
+            {
+                "name": name,
+                "declared": name in declared,
+                "workspace": None if in_workspace is None else name in in_workspace,
+                "ready": None if ready is None else ready.get(name),
+                "dagster": None if dagster is None else (state["status"] if state else reloadhook.MISSING),
+                "message": (state or {}).get("message") or "",
+                "stack": (state or {}).get("stack") or [],
+                "causes": (state or {}).get("causes") or [],
+            }
+        )
     return out
 
 
@@ -42,9 +51,14 @@ def cells(row: Dict[str, Any]) -> List[str]:
     def yes_no(value):
         return "-" if value is None else ("yes" if value else "no")
 
-    return [row["name"], yes_no(row["declared"]), yes_no(row["workspace"]),
-            "-" if row["ready"] is None and row["workspace"] is None else (row["ready"] or "<none>"),
-            row["dagster"] or "-", reloadhook.root_cause(row) or row.get("skew") or ""]
+    return [
+        row["name"],
+        yes_no(row["declared"]),
+        yes_no(row["workspace"]),
+        "-" if row["ready"] is None and row["workspace"] is None else (row["ready"] or "<none>"),
+        row["dagster"] or "-",
+        reloadhook.root_cause(row) or row.get("skew") or "",
+    ]
 
 
 def assets_cell(row: Dict[str, Any]) -> str:
@@ -55,11 +69,17 @@ def assets_cell(row: Dict[str, Any]) -> str:
 
 @click.command("status")
 @click.argument("name", required=False)
-@click.option("--assets", is_flag=True,
-              help="Per branch location, which assets it adds, changes or removes against its base "
-                   "(see `kubectl dagster diff`), or why there is no comparison.")
-@click.option("--branch", default=None, help="Only the registry's locations of this branch (as a pull-request "
-              "comment shows them).")
+@click.option(
+    "--assets",
+    is_flag=True,
+    help="Per branch location, which assets it adds, changes or removes against its base "
+    "(see `kubectl dagster diff`), or why there is no comparison.",
+)
+@click.option(
+    "--branch",
+    default=None,
+    help="Only the registry's locations of this branch (as a pull-request comment shows them).",
+)
 @options.webserver
 @options.registry
 @options.project
@@ -83,8 +103,9 @@ def command(name, assets, branch, **params):
     on_cluster = params["cluster"] or params["kubeconfig"] or params["context"]
     registered = diff.registry_entries(params)
     if branch is not None and not (params["cluster"] or params["locations_path"]):
-        raise errors.UsageError("--branch needs the registry", "pass --cluster or --locations PATH (or set registry "
-                                "in the project config)")
+        raise errors.UsageError(
+            "--branch needs the registry", "pass --cluster or --locations PATH (or set registry in the project config)"
+        )
     declared = {e.name for e in registered}
     in_workspace = ready = None
     if on_cluster:
@@ -102,8 +123,10 @@ def command(name, assets, branch, **params):
         mine = {e.name for e in registered if str(e.resolved.get("branch")) == branch}
         found = [row for row in found if row["name"] in mine]
     elif name and not found:
-        raise errors.RegistryError(f"location {name!r} is not declared, not in the workspace and unknown to Dagster",
-                                   "check the name with list-locations")
+        raise errors.RegistryError(
+            f"location {name!r} is not declared, not in the workspace and unknown to Dagster",
+            "check the name with list-locations",
+        )
     diffs = {}
     if assets:
         diffs = diff.for_status([r["name"] for r in found], registered, diff.Reader(post, where))

@@ -1,5 +1,6 @@
 """What the registry commands share: the kube flags, the store they name, running one edit and
 printing its outcome, and the ArgoCD refresh after a write."""
+
 from __future__ import annotations
 
 import datetime
@@ -12,8 +13,9 @@ from . import output
 
 
 def kube_flags(params) -> kube.KubeFlags:
-    return kube.KubeFlags(params.get("kubeconfig"), params.get("context"), params.get("namespace"),
-                          params.get("request_timeout"))
+    return kube.KubeFlags(
+        params.get("kubeconfig"), params.get("context"), params.get("namespace"), params.get("request_timeout")
+    )
 
 
 def open_store(params, dry_run: str = "none"):
@@ -24,17 +26,27 @@ def now() -> datetime.datetime:
     return datetime.datetime.now(datetime.timezone.utc)
 
 
-def apply(store, name: str, edit: entries.Edit, params, describe_new: Callable[[entries.Entry], List[str]],
-          missing_ok: bool = False) -> entries.Outcome:
+def apply(
+    store,
+    name: str,
+    edit: entries.Edit,
+    params,
+    describe_new: Callable[[entries.Entry], List[str]],
+    missing_ok: bool = False,
+) -> entries.Outcome:
     """Run ``edit`` on ``name``, print the outcome as kubectl would, refresh ArgoCD when something changed."""
     dry_run = params["dry_run"]
     outcome = store_mod.mutate(store, name, edit, dry_run)
     if outcome.verb == "absent":
         if missing_ok:
             return outcome
-        raise errors.RegistryError(f"location {name!r} not found in {store.describe()}", "check the name with list-locations")
-    details = {"created": lambda: describe_new(outcome.new),
-               "configured": lambda: entries.describe_change(outcome.old.spec, outcome.new.spec)}.get(outcome.verb)
+        raise errors.RegistryError(
+            f"location {name!r} not found in {store.describe()}", "check the name with list-locations"
+        )
+    details = {
+        "created": lambda: describe_new(outcome.new),
+        "configured": lambda: entries.describe_change(outcome.old.spec, outcome.new.spec),
+    }.get(outcome.verb)
     output.change(outcome, params["output"], dry_run, details() if details else [])
     refresh(params, store, outcome.verb != "unchanged")
     return outcome
@@ -42,7 +54,7 @@ def apply(store, name: str, edit: entries.Edit, params, describe_new: Callable[[
 
 def created_details(entry: entries.Entry) -> List[str]:
     spec = entry.resolved
-    where = entry.source[len("file:"):] if entry.source.startswith("file:") else entry.source
+    where = entry.source[len("file:") :] if entry.source.startswith("file:") else entry.source
     return [f"image {entries.image_ref(spec)}", f"port {spec.get('port', constants.FIRST_PORT)}", f"in {where}"]
 
 

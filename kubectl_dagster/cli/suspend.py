@@ -1,5 +1,6 @@
 """``suspend`` and ``resume``: take a location's code server down to no replicas and out of the
 workspace, or back. The registry entry, its TTL included, stays; the next render applies it."""
+
 from __future__ import annotations
 
 import click

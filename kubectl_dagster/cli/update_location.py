@@ -1,4 +1,5 @@
 """``update-location``: change a registered location; only what the flags give changes."""
+
 from __future__ import annotations
 
 import click
@@ -10,8 +11,11 @@ from . import diff, options, stores
 @click.command("update-location")
 @click.argument("name", required=False)
 @options.location
-@click.option("--base-snapshot", is_flag=True,
-              help="Take the base location's asset fingerprints again (e.g. after rebasing the branch).")
+@click.option(
+    "--base-snapshot",
+    is_flag=True,
+    help="Take the base location's asset fingerprints again (e.g. after rebasing the branch).",
+)
 @options.webserver
 @options.writes
 @options.output(("table", "yaml", "json", "name"), "table")

@@ -1,4 +1,5 @@
 """``version``."""
+
 from __future__ import annotations
 
 import click

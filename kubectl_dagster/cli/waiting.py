@@ -1,5 +1,6 @@
 """Reaching the webserver and waiting on it: the transport ``reload``, ``status`` and
 ``add-location --wait`` share, and the bounded wait until a location is LOADED."""
+
 from __future__ import annotations
 
 from .. import errors, reloadhook, webserver
@@ -24,8 +25,9 @@ def call(func, post):
     try:
         return func(post)
     except reloadhook.WebserverError as exc:
-        raise errors.ClusterError(str(exc), "check --webserver-url / --webserver-service and that the webserver is "
-                                            "running") from exc
+        raise errors.ClusterError(
+            str(exc), "check --webserver-url / --webserver-service and that the webserver is running"
+        ) from exc
 
 
 def parse_duration(text: str, flag: str = "--timeout") -> float:
@@ -36,8 +38,9 @@ def parse_duration(text: str, flag: str = "--timeout") -> float:
     try:
         return entries.parse_ttl(text).total_seconds()
     except errors.InputError as exc:
-        raise errors.InputError(f"{flag} {text!r} is not a duration", "use a number and a unit s, m, h or d, e.g. 10m") \
-            from exc
+        raise errors.InputError(
+            f"{flag} {text!r} is not a duration", "use a number and a unit s, m, h or d, e.g. 10m"
+        ) from exc
 
 
 def wait_for_location(name: str, connection, timeout: float, interval: float = 3.0) -> None:
@@ -55,18 +58,23 @@ def wait_for_location(name: str, connection, timeout: float, interval: float = 3
         state = found.get(name, {}).get("status")
         return True if state == reloadhook.LOADED else False if state == reloadhook.FAILED else None
 
-    outcome, found = call(lambda _: reloadhook.wait(fetch, done, timeout, interval, progress.line,
-                                                    on_poll=progress.tick), post)
+    outcome, found = call(
+        lambda _: reloadhook.wait(fetch, done, timeout, interval, progress.line, on_poll=progress.tick), post
+    )
     progress.done()
     if outcome:
         output.echo(f"location/{name} loaded", err=True)
         return
     if outcome is False:
         _print_load_error(found[name])
-        raise errors.LocationError([errors.Problem("dagster", None, name, "failed to load: " + reloadhook.root_cause(found[name]))])
+        raise errors.LocationError(
+            [errors.Problem("dagster", None, name, "failed to load: " + reloadhook.root_cause(found[name]))]
+        )
     last = (found.get(name) or {}).get("status", reloadhook.MISSING)
-    raise errors.ClusterError(f"location {name} is not loaded after {timeout:g}s (Dagster says: {last})",
-                              "check the sync of the release and `kubectl dagster status`")
+    raise errors.ClusterError(
+        f"location {name} is not loaded after {timeout:g}s (Dagster says: {last})",
+        "check the sync of the release and `kubectl dagster status`",
+    )
 
 
 def _print_load_error(state) -> None:

@@ -1,6 +1,7 @@
 """``watch``: run the registry watcher (kubectl_dagster/watcher.py) until SIGTERM or Ctrl-C.
 
 Shipped as a Deployment with its RBAC in deploy/argocd/watcher.yaml."""
+
 from __future__ import annotations
 
 import signal
@@ -12,14 +13,37 @@ from .. import kube, watcher
 from . import options, stores, waiting
 
 ROWS = (
-    options.Opt(("--argocd-app",), "argocd_apps", "Application to hard-refresh when the registry changes: NAME or "
-                "NAMESPACE/NAME (repeatable; required).", multiple=True, metavar="[NS/]NAME"),
-    options.Opt(("--argocd-namespace",), "argocd_namespace", "Namespace of Applications given without one.",
-                default="argocd", show_default=True, metavar="NS"),
-    options.Opt(("--debounce",), "debounce", "Refresh once the registry has been quiet this long.", default="2s",
-                show_default=True, metavar="DURATION"),
-    options.Opt(("--max-delay",), "max_delay", "Refresh at the latest this long after the first change of a burst.",
-                default="30s", show_default=True, metavar="DURATION"),
+    options.Opt(
+        ("--argocd-app",),
+        "argocd_apps",
+        "Application to hard-refresh when the registry changes: NAME or NAMESPACE/NAME (repeatable; required).",
+        multiple=True,
+        metavar="[NS/]NAME",
+    ),
+    options.Opt(
+        ("--argocd-namespace",),
+        "argocd_namespace",
+        "Namespace of Applications given without one.",
+        default="argocd",
+        show_default=True,
+        metavar="NS",
+    ),
+    options.Opt(
+        ("--debounce",),
+        "debounce",
+        "Refresh once the registry has been quiet this long.",
+        default="2s",
+        show_default=True,
+        metavar="DURATION",
+    ),
+    options.Opt(
+        ("--max-delay",),
+        "max_delay",
+        "Refresh at the latest this long after the first change of a burst.",
+        default="30s",
+        show_default=True,
+        metavar="DURATION",
+    ),
 )
 
 

@@ -10,6 +10,7 @@ ArgoCD hands a CMP sidecar:
   for ``plugin: {}``; absent without a plugin block) and again as ``PARAM_<NAME>[_<i>|_<KEY>]``;
 - the Application's ``plugin.env`` as ``ARGOCD_ENV_<Name>``, case kept.
 """
+
 from __future__ import annotations
 
 import json
@@ -40,12 +41,22 @@ PARAMS = (
     Param("locations", "string", DEFAULT_LOCATIONS, "CodeLocations file or directory, relative to the source path"),
     Param("from-cluster", "string", "false", "Also read the cluster registry (true/false)"),
     Param("registry-namespace", "string", "", "Namespace of the cluster registry (default: the destination namespace)"),
-    Param("allow-empty", "string", "false",
-          "With from-cluster: let an empty registry remove the locations an earlier sync added (true/false)"),
+    Param(
+        "allow-empty",
+        "string",
+        "false",
+        "With from-cluster: let an empty registry remove the locations an earlier sync added (true/false)",
+    ),
     Param("rollout", "string", "reload", "reload (a PostSync hook Job), restart or none"),
-    Param("skip-schema-validation", "string", "false",
-          "Pass --skip-schema-validation to helm template (true/false): the chart's schema loads from the internet"),
-    Param("reload-nudge", "string", "true", "With rollout reload: nudge the kubelet (a Role to patch pods) (true/false)"),
+    Param(
+        "skip-schema-validation",
+        "string",
+        "false",
+        "Pass --skip-schema-validation to helm template (true/false): the chart's schema loads from the internet",
+    ),
+    Param(
+        "reload-nudge", "string", "true", "With rollout reload: nudge the kubelet (a Role to patch pods) (true/false)"
+    ),
 )
 BY_KEY = {re.sub(r"[^a-z0-9]", "", p.name): p for p in PARAMS}
 
@@ -85,7 +96,7 @@ def parameters(env: Mapping[str, str], declared: Sequence[Param] = PARAMS) -> Di
     found: Dict[str, Any] = {}
     for name, value in env.items():
         if name.startswith("ARGOCD_ENV_"):
-            param = by_key.get(_key(name[len("ARGOCD_ENV_"):]))
+            param = by_key.get(_key(name[len("ARGOCD_ENV_") :]))
             if param is not None:
                 found[param.name] = _from_text(param, value)
     for param in declared:
@@ -93,7 +104,9 @@ def parameters(env: Mapping[str, str], declared: Sequence[Param] = PARAMS) -> Di
         if param.kind == "string" and prefix in env:
             found[param.name] = env[prefix]
         elif param.kind == "array":
-            items = [(int(k[len(prefix) + 1:]), v) for k, v in env.items() if re.fullmatch(re.escape(prefix) + r"_\d+", k)]
+            items = [
+                (int(k[len(prefix) + 1 :]), v) for k, v in env.items() if re.fullmatch(re.escape(prefix) + r"_\d+", k)
+            ]
             if items:
                 found[param.name] = [v for _, v in sorted(items)]
     for item in _json_parameters(env.get("ARGOCD_APP_PARAMETERS")):
@@ -123,8 +136,11 @@ def _json_parameters(raw: Optional[str]) -> List[Dict[str, Any]]:
         raise errors.InputError(f"ARGOCD_APP_PARAMETERS is {errors.excerpt(data)}, not a list of parameters", fix)
     for item in data:
         if not isinstance(item, dict) or not isinstance(item.get("name"), str):
-            raise errors.InputError(f"ARGOCD_APP_PARAMETERS has {errors.excerpt(item)} where a parameter "
-                                    "{name, string | array | map} belongs", fix)
+            raise errors.InputError(
+                f"ARGOCD_APP_PARAMETERS has {errors.excerpt(item)} where a parameter "
+                "{name, string | array | map} belongs",
+                fix,
+            )
     return data
 
 
@@ -147,8 +163,10 @@ def _from_json(param: Param, item: Dict[str, Any]) -> Any:
     if param.kind == "string" and isinstance(value, str):
         return value
     shape = {"array": "[...] of strings", "map": "{...} of strings", "string": "a string"}[param.kind]
-    raise errors.InputError(f"plugin parameter {param.name} takes {param.kind}: {shape}",
-                            f"write it as `{param.kind}: ...` in spec.source.plugin.parameters")
+    raise errors.InputError(
+        f"plugin parameter {param.name} takes {param.kind}: {shape}",
+        f"write it as `{param.kind}: ...` in spec.source.plugin.parameters",
+    )
 
 
 def settings(env: Mapping[str, str]) -> Settings:
@@ -165,24 +183,36 @@ def settings(env: Mapping[str, str]) -> Settings:
     allow_empty = _flag(params, "allow-empty")
     rollout = params.get("rollout")
     if rollout is not None and rollout not in constants.ROLLOUTS:
-        raise errors.InputError(f"rollout must be one of {', '.join(constants.ROLLOUTS)}, "
-                                f"got {errors.excerpt(rollout)}", "fix the plugin parameter")
+        raise errors.InputError(
+            f"rollout must be one of {', '.join(constants.ROLLOUTS)}, got {errors.excerpt(rollout)}",
+            "fix the plugin parameter",
+        )
     api_versions = [v.strip() for v in (env.get("KUBE_API_VERSIONS") or "").split(",") if v.strip()]
     return Settings(
-        release=release, namespace=namespace, kube_version=(env.get("KUBE_VERSION") or None),
-        api_versions=api_versions, chart=params.get("chart") or ".", values_files=list(params.get("values-files") or []),
-        set_values=dict(params.get("set") or {}), locations=params.get("locations", DEFAULT_LOCATIONS),
-        locations_explicit="locations" in params, from_cluster=from_cluster,
-        registry_namespace=params.get("registry-namespace") or namespace, rollout=rollout,
-        skip_schema_validation=skip_schema, allow_empty=allow_empty,
-        reload_nudge=_flag(params, "reload-nudge", "true"))
+        release=release,
+        namespace=namespace,
+        kube_version=(env.get("KUBE_VERSION") or None),
+        api_versions=api_versions,
+        chart=params.get("chart") or ".",
+        values_files=list(params.get("values-files") or []),
+        set_values=dict(params.get("set") or {}),
+        locations=params.get("locations", DEFAULT_LOCATIONS),
+        locations_explicit="locations" in params,
+        from_cluster=from_cluster,
+        registry_namespace=params.get("registry-namespace") or namespace,
+        rollout=rollout,
+        skip_schema_validation=skip_schema,
+        allow_empty=allow_empty,
+        reload_nudge=_flag(params, "reload-nudge", "true"),
+    )
 
 
 def _flag(params: Dict[str, Any], name: str, default: str = "false") -> bool:
     value = str(params.get(name, default)).strip().lower()
     if value not in TRUE | FALSE:
-        raise errors.InputError(f"{name} must be true or false, got {errors.excerpt(value)}",
-                                "fix the plugin parameter")
+        raise errors.InputError(
+            f"{name} must be true or false, got {errors.excerpt(value)}", "fix the plugin parameter"
+        )
     return value in TRUE
 
 
@@ -210,5 +240,8 @@ def local_dependencies(chart_yaml: Any, where: str) -> List[str]:
     dependencies = chart_yaml.get("dependencies") or []
     if not isinstance(dependencies, list):
         raise errors.InputError(f"dependencies in {where} is {errors.excerpt(dependencies)}, not a list", fix)
-    return [str(d.get("repository")) for d in dependencies
-            if isinstance(d, dict) and str(d.get("repository", "")).startswith("file://")]
+    return [
+        str(d.get("repository"))
+        for d in dependencies
+        if isinstance(d, dict) and str(d.get("repository", "")).startswith("file://")
+    ]

@@ -11,6 +11,7 @@ The base is either live asset definitions or a recorded snapshot: one fingerprin
 short hash per kind, so a snapshot still says which kinds changed. Also here: finding a branch
 location's base, and the summary and the bounded markdown a pull-request comment shows. Pure.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -43,11 +44,13 @@ class Asset(NamedTuple):
 
     def values(self) -> Dict[str, Any]:
         """Each kind as plain data, compared (and hashed) as a whole."""
-        return {"code_version": self.code_version,
-                "dependencies": [[list(path), mapping] for path, mapping in self.dependencies],
-                "partitions": self.partitions,
-                "tags": dict(self.tags),
-                "metadata": dict(self.metadata)}
+        return {
+            "code_version": self.code_version,
+            "dependencies": [[list(path), mapping] for path, mapping in self.dependencies],
+            "partitions": self.partitions,
+            "tags": dict(self.tags),
+            "metadata": dict(self.metadata),
+        }
 
 
 class Change(NamedTuple):
@@ -115,9 +118,11 @@ def _detail(kind: str, old: Asset, new: Asset) -> Dict[str, Any]:
 
 def _keys_diff(old: Mapping[str, Any], new: Mapping[str, Any]) -> Dict[str, List[str]]:
     """Dagster's ``DictDiff``: added, changed and removed keys."""
-    return {"added": sorted(set(new) - set(old)),
-            "changed": sorted(k for k in set(new) & set(old) if _canonical(new[k]) != _canonical(old[k])),
-            "removed": sorted(set(old) - set(new))}
+    return {
+        "added": sorted(set(new) - set(old)),
+        "changed": sorted(k for k in set(new) & set(old) if _canonical(new[k]) != _canonical(old[k])),
+        "removed": sorted(set(old) - set(new)),
+    }
 
 
 def partitions_label(partitions: Optional[Dict[str, Any]]) -> Optional[str]:
@@ -177,8 +182,10 @@ def resolve_base(name: str, given: Optional[str], recorded: Optional[str], known
 
 def check_base(name: str, base: str) -> None:
     if base == name:
-        raise errors.InputError(f"base location {base!r} is the location itself",
-                                "pass --base NAME of the permanent location the branch derives from")
+        raise errors.InputError(
+            f"base location {base!r} is the location itself",
+            "pass --base NAME of the permanent location the branch derives from",
+        )
 
 
 # -- snapshots ----------------------------------------------------------------------------------
@@ -193,19 +200,28 @@ def parse_snapshot_key(text: str) -> AssetPath:
     return tuple(json.loads(text)) if text.startswith("[") else tuple(text.split("/"))
 
 
-def take_snapshot(location: str, assets: Mapping[AssetPath, Asset], taken_at: str,
-                  max_assets: int = constants.SNAPSHOT_MAX_ASSETS,
-                  max_bytes: int = constants.SNAPSHOT_MAX_BYTES) -> Dict[str, Any]:
+def take_snapshot(
+    location: str,
+    assets: Mapping[AssetPath, Asset],
+    taken_at: str,
+    max_assets: int = constants.SNAPSHOT_MAX_ASSETS,
+    max_bytes: int = constants.SNAPSHOT_MAX_BYTES,
+) -> Dict[str, Any]:
     """What the registry entry records as ``baseSnapshot``, bounded in asset count and size."""
     fix = "record no snapshot (drop --base-snapshot): diff then compares against the live base"
     if len(assets) > max_assets:
-        raise errors.InputError(f"base location {location!r} has {len(assets)} assets, more than the {max_assets} "
-                                "a base snapshot holds", fix)
+        raise errors.InputError(
+            f"base location {location!r} has {len(assets)} assets, more than the {max_assets} a base snapshot holds",
+            fix,
+        )
     prints = {snapshot_key(path): fingerprint(assets[path]) for path in sorted(assets)}
     size = len(_canonical(prints).encode("utf-8"))
     if size > max_bytes:
-        raise errors.InputError(f"the snapshot of base location {location!r} takes {size} bytes, more than the "
-                                f"{max_bytes} a registry entry may hold", fix)
+        raise errors.InputError(
+            f"the snapshot of base location {location!r} takes {size} bytes, more than the "
+            f"{max_bytes} a registry entry may hold",
+            fix,
+        )
     return {"location": location, "takenAt": taken_at, "assets": prints}
 
 
@@ -227,12 +243,19 @@ def check_snapshot(value: Any) -> Iterable[Tuple[tuple, str]]:
         yield ("baseSnapshot", "assets"), "baseSnapshot.assets must be a mapping of asset keys to fingerprints"
         return
     if len(assets) > constants.SNAPSHOT_MAX_ASSETS:
-        yield ("baseSnapshot", "assets"), \
-            f"baseSnapshot holds {len(assets)} assets, more than {constants.SNAPSHOT_MAX_ASSETS}"
+        yield (
+            ("baseSnapshot", "assets"),
+            f"baseSnapshot holds {len(assets)} assets, more than {constants.SNAPSHOT_MAX_ASSETS}",
+        )
     for key, print_ in assets.items():
         if not isinstance(key, str) or not isinstance(print_, str) or not _FINGERPRINT.fullmatch(print_):
-            yield ("baseSnapshot", "assets", key), (f"baseSnapshot.assets[{key!r}] is not a fingerprint; take the "
-                                                    "snapshot again with update-location --base-snapshot")
+            yield (
+                ("baseSnapshot", "assets", key),
+                (
+                    f"baseSnapshot.assets[{key!r}] is not a fingerprint; take the "
+                    "snapshot again with update-location --base-snapshot"
+                ),
+            )
             return
 
 
@@ -247,10 +270,23 @@ HEADERS = ["ASSET", "CHANGE", "KINDS"]
 
 def as_data(diff: Diff) -> Dict[str, Any]:
     """For ``-o json``: the comparison, its counts and every changed asset."""
-    return {"location": diff.location, "base": diff.base, "against": diff.against or None,
-            "summary": summary(diff), "counts": counts(diff.changes),
-            "assets": [{"key": c.key, "path": list(c.path), "change": c.change, "kinds": list(c.kinds),
-                        **({"details": c.details} if c.details else {})} for c in diff.changes]}
+    return {
+        "location": diff.location,
+        "base": diff.base,
+        "against": diff.against or None,
+        "summary": summary(diff),
+        "counts": counts(diff.changes),
+        "assets": [
+            {
+                "key": c.key,
+                "path": list(c.path),
+                "change": c.change,
+                "kinds": list(c.kinds),
+                **({"details": c.details} if c.details else {}),
+            }
+            for c in diff.changes
+        ],
+    }
 
 
 def _code(text: str) -> str:

@@ -6,6 +6,7 @@ prefix (``etl--feat-x``, the separator dagster-uc uses; the UI shows the locatio
 before an optional suffix (``feat-x-nightly``). It stays a DNS-1035 label: a long branch is cut and
 hashed as everywhere else. Pure.
 """
+
 from __future__ import annotations
 
 import datetime
@@ -15,7 +16,8 @@ from typing import Any, Callable, Dict, List, NamedTuple, Optional
 
 from .. import constants as c
 from .. import errors, naming
-from . import entries, gitctx, k8s, locations as locs, projectconfig
+from . import entries, gitctx, k8s, projectconfig
+from . import locations as locs
 
 TEMPLATE_FIELDS = ("branch", "commit", "short_commit", "pr", "name", "project")
 SHORT_COMMIT = 7
@@ -40,8 +42,10 @@ def project_prefix(merged: projectconfig.Merged, pyproject: Optional[Dict[str, A
     if project is None and merged.get("useProjectName"):
         project = ((pyproject or {}).get("project") or {}).get("name")
         if not project:
-            raise errors.InputError("useProjectName is true but no pyproject.toml with [project] name was found",
-                                    "set project: NAME in the project config, or run from the project's directory")
+            raise errors.InputError(
+                "useProjectName is true but no pyproject.toml with [project] name was found",
+                "set project: NAME in the project config, or run from the project's directory",
+            )
     if project in (None, ""):
         return None
     prefix = naming.location_slug(str(project))
@@ -58,12 +62,16 @@ def location_name(branch: str, prefix: Optional[str], suffix: Optional[str]) -> 
         raise errors.InputError(f"--suffix {suffix!r} has no letters or digits", "pass a suffix such as nightly or 2")
     room = naming.MAX_NAME - len(head) - len(tail)
     if room < MIN_BRANCH_PART:
-        raise errors.InputError(f"the project prefix {head!r} and suffix {tail!r} leave {max(room, 0)} characters "
-                                "for the branch", "shorten the project name or the suffix")
+        raise errors.InputError(
+            f"the project prefix {head!r} and suffix {tail!r} leave {max(room, 0)} characters for the branch",
+            "shorten the project name or the suffix",
+        )
     slug = naming.location_slug(branch, room)
     if not slug:
-        raise errors.InputError(f"branch {branch!r} leaves no usable location name",
-                                "pass --name NAME, or deploy from a branch whose name has letters or digits")
+        raise errors.InputError(
+            f"branch {branch!r} leaves no usable location name",
+            "pass --name NAME, or deploy from a branch whose name has letters or digits",
+        )
     name = head + slug + tail
     if not k8s.is_dns1035_label(name):
         raise errors.InputError(f"name {name!r} is not a DNS-1035 label", "pass --name NAME")
@@ -78,9 +86,14 @@ def explicit_name(name: str) -> str:
 
 def template_fields(context: gitctx.Context, name: str, prefix: Optional[str]) -> Dict[str, Optional[str]]:
     commit = context.commit
-    return {"branch": context.branch, "commit": commit, "short_commit": commit[:SHORT_COMMIT] if commit else None,
-            "pr": str(context.pull_request) if context.pull_request is not None else None, "name": name,
-            "project": prefix}
+    return {
+        "branch": context.branch,
+        "commit": commit,
+        "short_commit": commit[:SHORT_COMMIT] if commit else None,
+        "pr": str(context.pull_request) if context.pull_request is not None else None,
+        "name": name,
+        "project": prefix,
+    }
 
 
 def expand(template: str, fields: Dict[str, Optional[str]], key: str) -> str:
@@ -88,21 +101,27 @@ def expand(template: str, fields: Dict[str, Optional[str]], key: str) -> str:
     try:
         parsed = list(string.Formatter().parse(template))
     except ValueError as exc:
-        raise errors.InputError(f"{key} {template!r} is not a valid template: {exc}", "write fields as {commit}; "
-                                "double a literal brace ({{)") from exc
+        raise errors.InputError(
+            f"{key} {template!r} is not a valid template: {exc}",
+            "write fields as {commit}; double a literal brace ({{)",
+        ) from exc
     out = []
     for literal, field, spec, conversion in parsed:
         out.append(literal)
         if field is None:
             continue
         if field not in TEMPLATE_FIELDS or conversion:
-            raise errors.InputError(f"{key} {template!r} uses {{{field}}}",
-                                    f"use only {', '.join('{' + f + '}' for f in TEMPLATE_FIELDS)}")
+            raise errors.InputError(
+                f"{key} {template!r} uses {{{field}}}", f"use only {', '.join('{' + f + '}' for f in TEMPLATE_FIELDS)}"
+            )
         value = fields.get(field)
         if value is None:
-            raise errors.InputError(f"{key} {template!r} needs {{{field}}}, which is not known here",
-                                    f"pass --{'pull-request' if field == 'pr' else 'commit'} (or run in CI)"
-                                    if field in ("commit", "short_commit", "pr") else "pass --branch")
+            raise errors.InputError(
+                f"{key} {template!r} needs {{{field}}}, which is not known here",
+                f"pass --{'pull-request' if field == 'pr' else 'commit'} (or run in CI)"
+                if field in ("commit", "short_commit", "pr")
+                else "pass --branch",
+            )
         out.append(format(value, spec or ""))
     return "".join(out)
 
@@ -114,25 +133,35 @@ def image_ref(merged: projectconfig.Merged, flag_image: Optional[str], fields: D
     repository = merged.get("image", "repository")
     if not repository:
         where = merged.file or "a .kubectl-dagster.yaml (none found here or in a parent directory)"
-        raise errors.InputError("no image for the location",
-                                f"pass --image REPOSITORY:TAG or set image.repository in {where}")
+        raise errors.InputError(
+            "no image for the location", f"pass --image REPOSITORY:TAG or set image.repository in {where}"
+        )
     ref = expand(repository, fields, "image.repository")
     tag = merged.get("image", "tag")
     return f"{ref}:{expand(tag, fields, 'image.tag')}" if tag else ref
 
 
-def flags_for(merged: projectconfig.Merged, context: gitctx.Context, image: str,
-              extra_env: List[str]) -> entries.Flags:
+def flags_for(merged: projectconfig.Merged, context: gitctx.Context, image: str, extra_env: List[str]) -> entries.Flags:
     """The add-location flags this deploy amounts to."""
     source = merged.get("codeSource") or {}
     return entries.Flags(
-        image=image, pull_policy=merged.get("image", "pullPolicy"), branch=context.branch,
-        python_file=source.get("pythonFile"), module_name=source.get("moduleName"),
-        package_name=source.get("packageName"), working_directory=source.get("workingDirectory"),
-        attribute=source.get("attribute"), commit_hash=context.commit, git_url=context.repository_url,
-        env=list(extra_env), env_secrets=list(merged.get("envSecrets") or []),
-        env_config_maps=list(merged.get("envConfigMaps") or []), pull_request=context.pull_request,
-        ttl=merged.get("ttl"), base=merged.get("base"))
+        image=image,
+        pull_policy=merged.get("image", "pullPolicy"),
+        branch=context.branch,
+        python_file=source.get("pythonFile"),
+        module_name=source.get("moduleName"),
+        package_name=source.get("packageName"),
+        working_directory=source.get("workingDirectory"),
+        attribute=source.get("attribute"),
+        commit_hash=context.commit,
+        git_url=context.repository_url,
+        env=list(extra_env),
+        env_secrets=list(merged.get("envSecrets") or []),
+        env_config_maps=list(merged.get("envConfigMaps") or []),
+        pull_request=context.pull_request,
+        ttl=merged.get("ttl"),
+        base=merged.get("base"),
+    )
 
 
 def base_spec(merged: projectconfig.Merged) -> Dict[str, Any]:
@@ -141,8 +170,10 @@ def base_spec(merged: projectconfig.Merged) -> Dict[str, Any]:
     if merged.get("resources"):
         spec["resources"] = merged.get("resources")
     if merged.get("env"):
-        spec["env"] = {str(k): "" if v is None else (str(v).lower() if isinstance(v, bool) else str(v))
-                       for k, v in merged.get("env").items()}
+        spec["env"] = {
+            str(k): "" if v is None else (str(v).lower() if isinstance(v, bool) else str(v))
+            for k, v in merged.get("env").items()
+        }
     mode = merged.get("branchEnv")
     if mode and mode != "default":
         spec["branchEnv"] = mode
@@ -154,9 +185,10 @@ def build(target: Target, flags: entries.Flags, base: Dict[str, Any], now: datet
     explicit = None if naming.location_slug(flags.branch or "") == target.name else target.name
     spec = entries.build_spec(explicit, flags, now, base)
     if not locs.code_args(spec)[1]:
-        raise errors.InputError("no code source for the location",
-                                "pass -f/--python-file, -m/--module-name or -p/--package-name, or set codeSource "
-                                "in the project config")
+        raise errors.InputError(
+            "no code source for the location",
+            "pass -f/--python-file, -m/--module-name or -p/--package-name, or set codeSource in the project config",
+        )
     return entries.named_first(spec, target.name)
 
 
@@ -170,8 +202,10 @@ def _check_owner(snap: entries.Snapshot, target: Target) -> None:
     if theirs is not None and str(theirs) == target.branch:
         return
     owner = f"branch {theirs!r}" if theirs is not None else "a permanent location (no branch)"
-    raise errors.ExistsError(f"location {target.name!r} already exists for {owner} ({old.source})",
-                             "pass --suffix to deploy beside it, or --name NAME")
+    raise errors.ExistsError(
+        f"location {target.name!r} already exists for {owner} ({old.source})",
+        "pass --suffix to deploy beside it, or --name NAME",
+    )
 
 
 def _check_cap(snap: entries.Snapshot, target: Target, cap: Optional[int]) -> None:
@@ -179,14 +213,16 @@ def _check_cap(snap: entries.Snapshot, target: Target, cap: Optional[int]) -> No
         return
     branches = sorted(e.name for e in snap.current if e.resolved.get("branch") is not None and e.name != target.name)
     if len(branches) >= cap:
-        raise errors.RegistryError(f"the registry already holds {len(branches)} branch locations, the most "
-                                   f"maxBranchLocations ({cap}) allows",
-                                   "tear one down (kubectl dagster teardown NAME, or gc), or raise maxBranchLocations")
+        raise errors.RegistryError(
+            f"the registry already holds {len(branches)} branch locations, the most maxBranchLocations ({cap}) allows",
+            "tear one down (kubectl dagster teardown NAME, or gc), or raise maxBranchLocations",
+        )
 
 
 def deploying(target: Target, build_spec: Callable[[], Dict[str, Any]], reserved, cap: Optional[int]) -> entries.Edit:
     """add-location --replace, for this branch only, within the cap, keeping the port it already has
     (a redeploy on every push must not move the Service to another port)."""
+
     def edit(snap: entries.Snapshot) -> Optional[Dict[str, Any]]:
         _check_owner(snap, target)
         _check_cap(snap, target, cap)
@@ -197,27 +233,33 @@ def deploying(target: Target, build_spec: Callable[[], Dict[str, Any]], reserved
             return spec if old_port is None or "port" in spec else {**spec, "port": old_port}
 
         return entries.adding(target.name, build_with_port, True, reserved)(snap)
+
     return edit
 
 
 def closing(target: Target) -> entries.Edit:
     """Remove the branch's location; absent is fine (idempotent); another owner's is refused."""
+
     def edit(snap: entries.Snapshot) -> Optional[Dict[str, Any]]:
         _check_owner(snap, target)
         return None
+
     return edit
 
 
 def suspending(name: str, suspend: bool) -> entries.Edit:
     """``suspended: true`` (or its removal); everything else, the TTL included, stays."""
+
     def edit(snap: entries.Snapshot) -> Optional[Dict[str, Any]]:
         if snap.old is None:
-            raise errors.RegistryError(f"location {name!r} not found in {snap.where}",
-                                       "check the name with list-locations")
+            raise errors.RegistryError(
+                f"location {name!r} not found in {snap.where}", "check the name with list-locations"
+            )
         spec = dict(snap.old.spec)
         if suspend:
             spec["suspended"] = True
         else:
             spec.pop("suspended", None)
         return spec
+
     return edit

@@ -8,6 +8,7 @@ container context, the env of launched runs; a mapping goes to the location's en
 runs load too). A name the entry sets itself is left to the entry. A location without ``branch``
 gets nothing. Pure.
 """
+
 from __future__ import annotations
 
 import copy
@@ -25,16 +26,27 @@ def variables(name: str, spec: Dict[str, Any]) -> List[Tuple[str, str]]:
         return []
     commit, pull = spec.get("commit"), spec.get("pullRequest")
     url: Optional[str] = ((spec.get("annotations") or {}) if isinstance(spec.get("annotations"), dict) else {}).get(
-        c.GIT_URL_ANNOTATION)
-    ours = [(c.IS_BRANCH_DEPLOYMENT_ENV, "1"), (c.BRANCH_ENV, str(branch)), (c.COMMIT_ENV, _text(commit)),
-            (c.PULL_REQUEST_ENV, _text(pull)), (c.REPOSITORY_URL_ENV, _text(url)), (c.LOCATION_ENV, name)]
+        c.GIT_URL_ANNOTATION
+    )
+    ours = [
+        (c.IS_BRANCH_DEPLOYMENT_ENV, "1"),
+        (c.BRANCH_ENV, str(branch)),
+        (c.COMMIT_ENV, _text(commit)),
+        (c.PULL_REQUEST_ENV, _text(pull)),
+        (c.REPOSITORY_URL_ENV, _text(url)),
+        (c.LOCATION_ENV, name),
+    ]
     out = [(key, value) for key, value in ours if value]
     if mode == "dagster-cloud":
-        cloud = [(c.CLOUD_IS_BRANCH_DEPLOYMENT_ENV, "1"), (c.CLOUD_DEPLOYMENT_NAME_ENV, name),
-                 (c.CLOUD_GIT_BRANCH_ENV, str(branch)), (c.CLOUD_GIT_SHA_ENV, _text(commit)),
-                 (c.CLOUD_GIT_REPO_ENV, _text(gitctx.repository_name(url))),
-                 (c.CLOUD_PULL_REQUEST_ID_ENV, _text(pull)),
-                 (c.CLOUD_PULL_REQUEST_STATUS_ENV, "OPEN" if pull is not None else "")]
+        cloud = [
+            (c.CLOUD_IS_BRANCH_DEPLOYMENT_ENV, "1"),
+            (c.CLOUD_DEPLOYMENT_NAME_ENV, name),
+            (c.CLOUD_GIT_BRANCH_ENV, str(branch)),
+            (c.CLOUD_GIT_SHA_ENV, _text(commit)),
+            (c.CLOUD_GIT_REPO_ENV, _text(gitctx.repository_name(url))),
+            (c.CLOUD_PULL_REQUEST_ID_ENV, _text(pull)),
+            (c.CLOUD_PULL_REQUEST_STATUS_ENV, "OPEN" if pull is not None else ""),
+        ]
         out += [(key, value) for key, value in cloud if value]
     return out
 

@@ -3,6 +3,7 @@ add-location, update-location, remove-location, import and gc apply, port pickin
 removes, change descriptions, and tables. Pure: the stores in ``kubectl_dagster.registry`` read,
 write and run the edits.
 """
+
 from __future__ import annotations
 
 import copy
@@ -12,7 +13,8 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, Iterable, List, NamedTuple, Optional, Sequence, Set, Tuple
 
 from .. import constants, errors, naming
-from . import k8s, locations as locs
+from . import k8s
+from . import locations as locs
 
 SOURCE_FLAGS = {"python_file": "pythonFile", "module_name": "moduleName", "package_name": "packageName"}
 MODIFIER_FLAGS = {"working_directory": "workingDirectory", "attribute": "attribute"}
@@ -68,11 +70,14 @@ Edit = Callable[[Snapshot], Optional[Dict[str, Any]]]
 
 def adding(name: str, build: Callable[[], Dict[str, Any]], replace: bool, reserved: Set[int]) -> Edit:
     """add-location and import: a new entry (or, with ``replace``, one that replaces the old), with a free port."""
+
     def edit(snap: Snapshot) -> Optional[Dict[str, Any]]:
         if snap.old is not None and not replace:
-            raise errors.ExistsError(f"location {name!r} already exists ({snap.old.source})",
-                                     "pass --replace, or use update-location")
+            raise errors.ExistsError(
+                f"location {name!r} already exists ({snap.old.source})", "pass --replace, or use update-location"
+            )
         return with_port(build(), snap, name, reserved)
+
     return edit
 
 
@@ -81,6 +86,7 @@ def updating(name: str, flags: "Flags", now: datetime.datetime, where: str) -> E
         if snap.old is None:
             raise errors.RegistryError(f"location {name!r} not found in {where}", "add it with add-location")
         return apply_flags(snap.old.spec, flags, now)
+
     return edit
 
 
@@ -90,10 +96,12 @@ def removing(snap: Snapshot) -> Optional[Dict[str, Any]]:
 
 def removing_if(reason: Callable[[Entry], Optional[str]]) -> Edit:
     """gc: delete only while the reason still holds (the entry may have been renewed since the listing)."""
+
     def edit(snap: Snapshot) -> Optional[Dict[str, Any]]:
         if snap.old is None or reason(snap.old) is None:
             return snap.old.spec if snap.old is not None else None
         return None
+
     return edit
 
 
@@ -148,7 +156,9 @@ def parse_image(ref: str) -> Dict[str, str]:
     ``sha256:`` (repository ``repo@sha256``, tag the hex), which renders back to the same reference.
     """
     if not ref or any(ch.isspace() for ch in ref):
-        raise errors.InputError(f"--image {ref!r} is not an image reference", "use REPOSITORY[:TAG] or REPOSITORY@sha256:DIGEST")
+        raise errors.InputError(
+            f"--image {ref!r} is not an image reference", "use REPOSITORY[:TAG] or REPOSITORY@sha256:DIGEST"
+        )
     if "@" in ref:
         repository, _, tag = ref.rpartition(":")
         return {"repository": repository, "tag": tag}
@@ -167,7 +177,9 @@ def image_ref(spec: Dict[str, Any]) -> str:
 def parse_ttl(value: str) -> datetime.timedelta:
     match = _TTL.fullmatch(value.strip())
     if not match or int(match.group(1)) == 0:
-        raise errors.InputError(f"--ttl {value!r} is not a duration", "use a number and a unit s, m, h, d or w, e.g. 7d")
+        raise errors.InputError(
+            f"--ttl {value!r} is not a duration", "use a number and a unit s, m, h, d or w, e.g. 7d"
+        )
     seconds = int(match.group(1)) * _TTL_UNITS[match.group(2)]
     if seconds > MAX_TTL_SECONDS:
         raise errors.InputError(f"--ttl {value!r} is longer than 100 years", "use a shorter duration, or no --ttl")
@@ -191,7 +203,9 @@ def _pairs(items: Iterable[str], flag: str, allow_removal: bool) -> List[Tuple[s
     return out
 
 
-def build_spec(name: Optional[str], flags: Flags, now: datetime.datetime, base: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
+def build_spec(
+    name: Optional[str], flags: Flags, now: datetime.datetime, base: Optional[Dict[str, Any]] = None
+) -> Dict[str, Any]:
     """A new entry from add-location's flags (``base``: the entry given by --location-file)."""
     spec: Dict[str, Any] = copy.deepcopy(base) if base else {}
     if name:
@@ -203,7 +217,9 @@ def build_spec(name: Optional[str], flags: Flags, now: datetime.datetime, base: 
     return apply_flags(spec, flags, now, allow_removal=False)
 
 
-def apply_flags(spec: Dict[str, Any], flags: Flags, now: datetime.datetime, allow_removal: bool = True) -> Dict[str, Any]:
+def apply_flags(
+    spec: Dict[str, Any], flags: Flags, now: datetime.datetime, allow_removal: bool = True
+) -> Dict[str, Any]:
     """``spec`` with what the flags say changed, and nothing else."""
     spec = copy.deepcopy(spec)
     if flags.image is not None:
@@ -254,7 +270,10 @@ def apply_flags(spec: Dict[str, Any], flags: Flags, now: datetime.datetime, allo
 def _apply_source(spec: Dict[str, Any], flags: Flags) -> None:
     given = {key: getattr(flags, flag) for flag, key in SOURCE_FLAGS.items() if getattr(flags, flag) is not None}
     if len(given) > 1:
-        raise errors.InputError(f"two code sources given ({', '.join(sorted(given))})", "pass one of --python-file, --module-name, --package-name")
+        raise errors.InputError(
+            f"two code sources given ({', '.join(sorted(given))})",
+            "pass one of --python-file, --module-name, --package-name",
+        )
     if given:
         for key in SOURCE_KEYS:
             spec.pop(key, None)
@@ -267,17 +286,24 @@ def _apply_source(spec: Dict[str, Any], flags: Flags) -> None:
 def apply_executable(spec: Dict[str, Any], executable: str) -> None:
     """The chart's container args start with ``dagster``; run it as ``<python> -m dagster`` instead."""
     patches = [p for p in (spec.get("patches") or []) if not _is_executable_patch(p)]
-    patches.append({"kind": "Deployment", "patch": [
-        {"op": "replace", "path": f"{CONTAINER_ARGS}/0", "value": executable},
-        {"op": "add", "path": f"{CONTAINER_ARGS}/1", "value": "-m"},
-        {"op": "add", "path": f"{CONTAINER_ARGS}/2", "value": "dagster"},
-    ]})
+    patches.append(
+        {
+            "kind": "Deployment",
+            "patch": [
+                {"op": "replace", "path": f"{CONTAINER_ARGS}/0", "value": executable},
+                {"op": "add", "path": f"{CONTAINER_ARGS}/1", "value": "-m"},
+                {"op": "add", "path": f"{CONTAINER_ARGS}/2", "value": "dagster"},
+            ],
+        }
+    )
     spec["patches"] = patches
 
 
 def _is_executable_patch(patch: Any) -> bool:
     ops = patch.get("patch") if isinstance(patch, dict) else None
-    return isinstance(ops, list) and bool(ops) and isinstance(ops[0], dict) and ops[0].get("path") == f"{CONTAINER_ARGS}/0"
+    return (
+        isinstance(ops, list) and bool(ops) and isinstance(ops[0], dict) and ops[0].get("path") == f"{CONTAINER_ARGS}/0"
+    )
 
 
 def _apply_env(spec: Dict[str, Any], pairs: List[Tuple[str, Optional[str]]]) -> None:
@@ -302,8 +328,12 @@ def _apply_env(spec: Dict[str, Any], pairs: List[Tuple[str, Optional[str]]]) -> 
 
 
 def _apply_resources(spec: Dict[str, Any], flags: Flags) -> None:
-    wanted = {("requests", "cpu"): flags.cpu, ("requests", "memory"): flags.memory,
-              ("limits", "cpu"): flags.cpu_limit, ("limits", "memory"): flags.memory_limit}
+    wanted = {
+        ("requests", "cpu"): flags.cpu,
+        ("requests", "memory"): flags.memory,
+        ("limits", "cpu"): flags.cpu_limit,
+        ("limits", "memory"): flags.memory_limit,
+    }
     if all(value is None for value in wanted.values()):
         return
     resources = copy.deepcopy(spec.get("resources") or {})
@@ -321,8 +351,11 @@ def entry_name(name: Optional[str], branch: Optional[str]) -> str:
     if not resolved:
         raise errors.InputError(f"branch {branch!r} leaves no usable name", "pass an explicit NAME")
     if not k8s.is_dns1035_label(resolved):
-        raise errors.InputError(f"name {resolved!r} is not a DNS-1035 label (lowercase letters, digits, '-', starting with "
-                                "a letter, at most 63 characters)", "choose another name")
+        raise errors.InputError(
+            f"name {resolved!r} is not a DNS-1035 label (lowercase letters, digits, '-', starting with "
+            "a letter, at most 63 characters)",
+            "choose another name",
+        )
     return resolved
 
 
@@ -345,7 +378,11 @@ def pick_port(used: Set[int], reserved: Iterable[int] = ()) -> int:
 
 
 def used_ports(entries: Iterable[Entry]) -> Set[int]:
-    return {entry.resolved.get("port", constants.FIRST_PORT) for entry in entries if isinstance(entry.resolved.get("port", 0), int)}
+    return {
+        entry.resolved.get("port", constants.FIRST_PORT)
+        for entry in entries
+        if isinstance(entry.resolved.get("port", 0), int)
+    }
 
 
 def expired(entries: Iterable[Entry], now: datetime.datetime) -> List[Entry]:
@@ -367,14 +404,18 @@ def parse_branch_list(text: str) -> Set[str]:
         ref = line.split("\t")[-1].split()[-1] if ("\t" in line or " " in line) else line
         for prefix in ("refs/heads/", "refs/remotes/origin/"):
             if ref.startswith(prefix):
-                ref = ref[len(prefix):]
+                ref = ref[len(prefix) :]
         branches.add(ref)
     return branches
 
 
 def gone_branches(entries: Iterable[Entry], keep: Set[str]) -> List[Entry]:
     """Entries with a branch that is not in ``keep`` (entries without a branch are permanent)."""
-    return [entry for entry in entries if entry.resolved.get("branch") is not None and str(entry.resolved["branch"]) not in keep]
+    return [
+        entry
+        for entry in entries
+        if entry.resolved.get("branch") is not None and str(entry.resolved["branch"]) not in keep
+    ]
 
 
 def describe_change(old: Optional[Dict[str, Any]], new: Optional[Dict[str, Any]]) -> List[str]:
@@ -389,15 +430,23 @@ def describe_change(old: Optional[Dict[str, Any]], new: Optional[Dict[str, Any]]
         if key == "env":
             names_before, names_after = _env_names(before), _env_names(after)
             changed = sorted(n for n in names_before & names_after if _env_value(before, n) != _env_value(after, n))
-            parts = [f"+{n}" for n in sorted(names_after - names_before)] + [f"-{n}" for n in sorted(names_before - names_after)]
+            parts = [f"+{n}" for n in sorted(names_after - names_before)] + [
+                f"-{n}" for n in sorted(names_before - names_after)
+            ]
             parts += [f"~{n}" for n in changed]
             out.append(f"env {' '.join(parts)}")
         elif key == "image":
             out.append(f"image {image_ref(old) or '<none>'} -> {image_ref(new) or '<none>'}")
         elif isinstance(before, (dict, list)) or isinstance(after, (dict, list)):
-            out.append(f"{key} changed" if before is not None and after is not None else (f"+{key}" if after is not None else f"-{key}"))
+            out.append(
+                f"{key} changed"
+                if before is not None and after is not None
+                else (f"+{key}" if after is not None else f"-{key}")
+            )
         else:
-            out.append(f"{key} {before if before is not None else '<none>'} -> {after if after is not None else '<none>'}")
+            out.append(
+                f"{key} {before if before is not None else '<none>'} -> {after if after is not None else '<none>'}"
+            )
     return out
 
 
@@ -442,8 +491,15 @@ def expires(entry: Entry, now: datetime.datetime) -> str:
 
 def row(entry: Entry, now: datetime.datetime, wide: bool) -> List[str]:
     spec = entry.resolved
-    cells = [entry.name, str(spec.get("branch") or "<none>"), image_ref(spec), str(spec.get("port", constants.FIRST_PORT)),
-             age(entry.created, now), expires(entry, now), entry.source]
+    cells = [
+        entry.name,
+        str(spec.get("branch") or "<none>"),
+        image_ref(spec),
+        str(spec.get("port", constants.FIRST_PORT)),
+        age(entry.created, now),
+        expires(entry, now),
+        entry.source,
+    ]
     if wide:
         _, args = locs.code_args(spec)
         cells += [str(spec.get("pullRequest") or "<none>"), str(spec.get("commit") or "<none>"), " ".join(args)]
@@ -462,8 +518,11 @@ def table(rows: List[List[str]], headers: List[str]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def expiring(found: Iterable[Entry], now: datetime.datetime,
-             within: datetime.timedelta = datetime.timedelta(seconds=constants.EXPIRING_WITHIN_SECONDS)) -> List[Entry]:
+def expiring(
+    found: Iterable[Entry],
+    now: datetime.datetime,
+    within: datetime.timedelta = datetime.timedelta(seconds=constants.EXPIRING_WITHIN_SECONDS),
+) -> List[Entry]:
     """Entries that have not expired yet but will within ``within`` (list-locations flags them)."""
     out = []
     for entry in found:

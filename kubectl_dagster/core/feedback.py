@@ -5,6 +5,7 @@ answer and the rows in, data and text out.
 Versions come from Dagster's own GraphQL API: the root ``version`` field (the webserver's Dagster)
 and ``RepositoryLocation.dagsterLibraryVersions`` (what the code server reported when it loaded).
 """
+
 from __future__ import annotations
 
 import datetime
@@ -12,9 +13,11 @@ from typing import Any, Dict, List, NamedTuple, Optional
 
 from .. import constants as c
 
-DETAILS = ("query KubectlDagsterDetails { version workspaceOrError { __typename ... on Workspace { locationEntries "
-           "{ name updatedTimestamp locationOrLoadError { __typename ... on RepositoryLocation "
-           "{ dagsterLibraryVersions { name version } } } } } } }")
+DETAILS = (
+    "query KubectlDagsterDetails { version workspaceOrError { __typename ... on Workspace { locationEntries "
+    "{ name updatedTimestamp locationOrLoadError { __typename ... on RepositoryLocation "
+    "{ dagsterLibraryVersions { name version } } } } } } }"
+)
 ICONS = {"LOADED": "✅", "LOADING": "⏳", "ERROR": "❌", "MISSING": "⚠️", "SUSPENDED": "⏸️"}
 MAX_MESSAGE = 200  # characters of an error line in a table cell
 
@@ -33,10 +36,15 @@ def parse_details(answer: Dict[str, Any]) -> Optional[Details]:
     found: Dict[str, Dict[str, Any]] = {}
     for entry in workspace.get("locationEntries") or []:
         location = entry.get("locationOrLoadError") or {}
-        libraries = {lib.get("name"): lib.get("version") for lib in location.get("dagsterLibraryVersions") or []
-                     if isinstance(lib, dict)}
-        found[str(entry.get("name"))] = {"dagster_version": libraries.get("dagster"),
-                                         "updated": entry.get("updatedTimestamp")}
+        libraries = {
+            lib.get("name"): lib.get("version")
+            for lib in location.get("dagsterLibraryVersions") or []
+            if isinstance(lib, dict)
+        }
+        found[str(entry.get("name"))] = {
+            "dagster_version": libraries.get("dagster"),
+            "updated": entry.get("updatedTimestamp"),
+        }
     version = data.get("version")
     return Details(version if isinstance(version, str) and version else None, found)
 
@@ -74,8 +82,10 @@ def markdown(rows: List[Dict[str, Any]], ui_url: Optional[str], taken_at: str, t
         lines.append(f"No code locations found ({taken_at}).")
         return "\n".join(lines) + "\n"
     with_assets = any("assets" in row for row in rows)
-    lines += ["| Location | Status | Link | Updated |" + (" Assets |" if with_assets else ""),
-              "| --- | --- | --- | --- |" + (" --- |" if with_assets else "")]
+    lines += [
+        "| Location | Status | Link | Updated |" + (" Assets |" if with_assets else ""),
+        "| --- | --- | --- | --- |" + (" --- |" if with_assets else ""),
+    ]
     notes = []
     for row in rows:
         state = row.get("dagster") or "-"
@@ -84,8 +94,10 @@ def markdown(rows: List[Dict[str, Any]], ui_url: Optional[str], taken_at: str, t
             status += f": {_cell(row['cause'])}"
         url = link(ui_url, row["name"])
         assets = f" {_cell((row.get('assets') or {}).get('summary') or '—')} |" if with_assets else ""
-        lines.append(f"| `{row['name']}` | {status} | {f'[Open in Dagster]({url})' if url else '—'} | "
-                     f"{row.get('updated') or taken_at} |{assets}")
+        lines.append(
+            f"| `{row['name']}` | {status} | {f'[Open in Dagster]({url})' if url else '—'} | "
+            f"{row.get('updated') or taken_at} |{assets}"
+        )
         if row.get("skew"):
             notes.append(f"- `{row['name']}`: {row['skew']}")
     if notes:

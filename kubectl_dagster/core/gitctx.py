@@ -5,6 +5,7 @@ so the working tree alone cannot say which branch it is); on a laptop from the g
 flag always wins. Pure: the variables, the event payload and the working-tree facts are passed in
 (``kubectl_dagster.gitinfo`` reads them). Each system's variables are documented where they are read.
 """
+
 from __future__ import annotations
 
 import re
@@ -40,7 +41,7 @@ def _strip(ref: Optional[str], *prefixes: str) -> Optional[str]:
         return None
     for prefix in prefixes:
         if ref.startswith(prefix):
-            return ref[len(prefix):] or None
+            return ref[len(prefix) :] or None
     return ref
 
 
@@ -78,8 +79,13 @@ def _gitlab(env: Mapping[str, str], event: Optional[Dict[str, Any]]) -> Context:
     url = env.get("CI_PROJECT_URL")
     if env.get("CI_MERGE_REQUEST_IID"):
         commit = _sha(env.get("CI_MERGE_REQUEST_SOURCE_BRANCH_SHA")) or _sha(env.get("CI_COMMIT_SHA"))
-        return Context(env.get("CI_MERGE_REQUEST_SOURCE_BRANCH_NAME") or env.get("CI_COMMIT_REF_NAME"), commit,
-                       _number(env.get("CI_MERGE_REQUEST_IID")), url, "gitlab-ci")
+        return Context(
+            env.get("CI_MERGE_REQUEST_SOURCE_BRANCH_NAME") or env.get("CI_COMMIT_REF_NAME"),
+            commit,
+            _number(env.get("CI_MERGE_REQUEST_IID")),
+            url,
+            "gitlab-ci",
+        )
     branch = env.get("CI_COMMIT_BRANCH") or (None if env.get("CI_COMMIT_TAG") else env.get("CI_COMMIT_REF_NAME"))
     return Context(branch, _sha(env.get("CI_COMMIT_SHA")), None, url, "gitlab-ci")
 
@@ -87,8 +93,13 @@ def _gitlab(env: Mapping[str, str], event: Optional[Dict[str, Any]]) -> Context:
 def _buildkite(env: Mapping[str, str], event: Optional[Dict[str, Any]]) -> Context:
     """Buildkite (buildkite.com/docs/pipelines/environment-variables): BUILDKITE_PULL_REQUEST is the
     number or ``false``; BUILDKITE_COMMIT may be ``HEAD`` for a build started without a commit."""
-    return Context(env.get("BUILDKITE_BRANCH") or None, _sha(env.get("BUILDKITE_COMMIT")),
-                   _number(env.get("BUILDKITE_PULL_REQUEST")), env.get("BUILDKITE_REPO") or None, "buildkite")
+    return Context(
+        env.get("BUILDKITE_BRANCH") or None,
+        _sha(env.get("BUILDKITE_COMMIT")),
+        _number(env.get("BUILDKITE_PULL_REQUEST")),
+        env.get("BUILDKITE_REPO") or None,
+        "buildkite",
+    )
 
 
 def _circleci(env: Mapping[str, str], event: Optional[Dict[str, Any]]) -> Context:
@@ -96,8 +107,13 @@ def _circleci(env: Mapping[str, str], event: Optional[Dict[str, Any]]) -> Contex
     CIRCLE_PR_NUMBER is only set for pull requests from forks."""
     link = env.get("CIRCLE_PULL_REQUEST") or ""
     number = _number(env.get("CIRCLE_PR_NUMBER")) or _number(link.rstrip("/").rsplit("/", 1)[-1] if link else None)
-    return Context(env.get("CIRCLE_BRANCH") or None, _sha(env.get("CIRCLE_SHA1")), number,
-                   env.get("CIRCLE_REPOSITORY_URL") or None, "circleci")
+    return Context(
+        env.get("CIRCLE_BRANCH") or None,
+        _sha(env.get("CIRCLE_SHA1")),
+        number,
+        env.get("CIRCLE_REPOSITORY_URL") or None,
+        "circleci",
+    )
 
 
 def _jenkins(env: Mapping[str, str], event: Optional[Dict[str, Any]]) -> Context:
@@ -107,10 +123,16 @@ def _jenkins(env: Mapping[str, str], event: Optional[Dict[str, Any]]) -> Context
     if env.get("CHANGE_ID"):
         branch = env.get("CHANGE_BRANCH")
     else:
-        branch = env.get("BRANCH_NAME") or _strip(env.get("GIT_BRANCH"), "refs/heads/", "origin/",
-                                                  "refs/remotes/origin/")
-    return Context(branch or None, _sha(env.get("GIT_COMMIT")), _number(env.get("CHANGE_ID")),
-                   env.get("GIT_URL") or None, "jenkins")
+        branch = env.get("BRANCH_NAME") or _strip(
+            env.get("GIT_BRANCH"), "refs/heads/", "origin/", "refs/remotes/origin/"
+        )
+    return Context(
+        branch or None,
+        _sha(env.get("GIT_COMMIT")),
+        _number(env.get("CHANGE_ID")),
+        env.get("GIT_URL") or None,
+        "jenkins",
+    )
 
 
 def _azure(env: Mapping[str, str], event: Optional[Dict[str, Any]]) -> Context:
@@ -120,11 +142,13 @@ def _azure(env: Mapping[str, str], event: Optional[Dict[str, Any]]) -> Context:
     or _PULLREQUESTID (Azure Repos)."""
     url = env.get("BUILD_REPOSITORY_URI") or None
     if env.get("SYSTEM_PULLREQUEST_SOURCEBRANCH") or env.get("SYSTEM_PULLREQUEST_PULLREQUESTID"):
-        number = _number(env.get("SYSTEM_PULLREQUEST_PULLREQUESTNUMBER")) or \
-            _number(env.get("SYSTEM_PULLREQUEST_PULLREQUESTID"))
+        number = _number(env.get("SYSTEM_PULLREQUEST_PULLREQUESTNUMBER")) or _number(
+            env.get("SYSTEM_PULLREQUEST_PULLREQUESTID")
+        )
         commit = _sha(env.get("SYSTEM_PULLREQUEST_SOURCECOMMITID")) or _sha(env.get("BUILD_SOURCEVERSION"))
-        return Context(_strip(env.get("SYSTEM_PULLREQUEST_SOURCEBRANCH"), "refs/heads/"), commit, number, url,
-                       "azure-pipelines")
+        return Context(
+            _strip(env.get("SYSTEM_PULLREQUEST_SOURCEBRANCH"), "refs/heads/"), commit, number, url, "azure-pipelines"
+        )
     ref = env.get("BUILD_SOURCEBRANCH") or ""
     branch = _strip(ref, "refs/heads/") if ref.startswith("refs/heads/") else None
     return Context(branch, _sha(env.get("BUILD_SOURCEVERSION")), None, url, "azure-pipelines")
@@ -166,8 +190,9 @@ def combine(flags: Context, ci: Optional[Context], tree: Optional[Context]) -> C
         given = [getattr(layer, field) for layer in layers if getattr(layer, field) not in (None, "")]
         values[field] = given[0] if given else None
     system = next((layer.system for layer in layers if layer.branch), "flags")
-    return Context(values["branch"], values["commit"], values["pull_request"], web_url(values["repository_url"]),
-                   system)
+    return Context(
+        values["branch"], values["commit"], values["pull_request"], web_url(values["repository_url"]), system
+    )
 
 
 def require_branch(context: Context, tree: Optional[WorkingTree]) -> str:
@@ -175,11 +200,14 @@ def require_branch(context: Context, tree: Optional[WorkingTree]) -> str:
     if context.branch:
         return context.branch
     if tree is not None and tree.is_repository and tree.commit:
-        raise errors.InputError("HEAD is detached and no CI variables name the branch",
-                                "pass --branch BRANCH (or check out a branch)")
+        raise errors.InputError(
+            "HEAD is detached and no CI variables name the branch", "pass --branch BRANCH (or check out a branch)"
+        )
     if tree is not None and not tree.is_repository:
-        raise errors.InputError("not in a git working tree and no CI variables name the branch",
-                                "run it in the repository, or pass --branch BRANCH")
+        raise errors.InputError(
+            "not in a git working tree and no CI variables name the branch",
+            "run it in the repository, or pass --branch BRANCH",
+        )
     raise errors.InputError("no branch found in the CI variables or the working tree", "pass --branch BRANCH")
 
 

@@ -17,6 +17,7 @@ documents from the release found in the stream.
 - All of them are Helm ``post-install,post-upgrade`` and ArgoCD ``PostSync`` hooks, deleted before
   the next ones are created and when they succeed; a failed Job stays for its log, for a day.
 """
+
 from __future__ import annotations
 
 import copy
@@ -27,7 +28,9 @@ from typing import Any, Dict, List, Optional, Sequence
 
 from .. import constants as c
 from .. import errors, naming
-from . import locations as locs, manifests, release as rel, workspace
+from . import locations as locs
+from . import manifests, workspace
+from . import release as rel
 
 HOOK_LABEL = rel.HOOK_LABEL
 TIMEOUT = 600  # seconds: without the nudge the kubelet needs a minute or two to update the mounted workspace.yaml
@@ -79,8 +82,9 @@ def digest(value: Any) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
-def location_states(release: rel.Release, documents: Sequence[manifests.Document],
-                    locations: Sequence[locs.Location]) -> Dict[str, Dict[str, Any]]:
+def location_states(
+    release: rel.Release, documents: Sequence[manifests.Document], locations: Sequence[locs.Location]
+) -> Dict[str, Dict[str, Any]]:
     """Per location of the workspace: its entry (host, port), the image its code server reports
     (``DAGSTER_CURRENT_IMAGE``; None when unknown) and a fingerprint of what runs it: the pod template
     of its Deployment in the output, else its CodeLocations entry, else its workspace entry."""
@@ -142,12 +146,18 @@ def nudge_selectors(release: rel.Release) -> List[str]:
 
 
 def _annotations(source: str, weight: Optional[int]) -> Dict[str, str]:
-    out = {"helm.sh/hook": "post-install,post-upgrade",
-           "helm.sh/hook-delete-policy": "before-hook-creation,hook-succeeded"}
+    out = {
+        "helm.sh/hook": "post-install,post-upgrade",
+        "helm.sh/hook-delete-policy": "before-hook-creation,hook-succeeded",
+    }
     if weight is not None:
         out["helm.sh/hook-weight"] = str(weight)
-    out.update({"argocd.argoproj.io/hook": "PostSync",
-                "argocd.argoproj.io/hook-delete-policy": "BeforeHookCreation,HookSucceeded"})
+    out.update(
+        {
+            "argocd.argoproj.io/hook": "PostSync",
+            "argocd.argoproj.io/hook-delete-policy": "BeforeHookCreation,HookSucceeded",
+        }
+    )
     if weight is not None:
         out["argocd.argoproj.io/sync-wave"] = str(weight)
     out[c.HELM4_FILENAME_ANNOTATION] = source
@@ -173,14 +183,19 @@ def rbac(release: rel.Release, source: str) -> List[Dict[str, Any]]:
     return [
         {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": meta(), "automountServiceAccountToken": False},
         {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role", "metadata": meta(), "rules": rules},
-        {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding", "metadata": meta(),
-         "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": name},
-         "subjects": [{"kind": "ServiceAccount", "name": name}]},
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "RoleBinding",
+            "metadata": meta(),
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": name},
+            "subjects": [{"kind": "ServiceAccount", "name": name}],
+        },
     ]
 
 
-def job(release: rel.Release, url: str, states: Dict[str, Dict[str, Any]], script: str, source: str,
-        nudge: bool) -> Dict[str, Any]:
+def job(
+    release: rel.Release, url: str, states: Dict[str, Dict[str, Any]], script: str, source: str, nudge: bool
+) -> Dict[str, Any]:
     deployment = release.webserver
     pod = _pod(deployment)
     container = _container(deployment)
@@ -191,17 +206,24 @@ def job(release: rel.Release, url: str, states: Dict[str, Dict[str, Any]], scrip
     selectors = json.dumps(nudge_selectors(release) if nudge else [], separators=(",", ":"))
     hashed = "\n".join([url, image, declared, selectors, script]).encode("utf-8")
     name = f"{naming.truncate(release.name + '-dagster-reload', 63 - 9)}-{hashlib.sha256(hashed).hexdigest()[:8]}"
-    env = [{"name": c.HOOK_ENV_URL, "value": url},
-           {"name": c.HOOK_ENV_LOCATIONS, "value": declared},
-           {"name": c.HOOK_ENV_NUDGE, "value": selectors},
-           {"name": c.HOOK_ENV_TIMEOUT, "value": str(TIMEOUT)},
-           {"name": c.HOOK_ENV_INTERVAL, "value": str(INTERVAL)},
-           {"name": "PYTHONUNBUFFERED", "value": "1"}]
+    env = [
+        {"name": c.HOOK_ENV_URL, "value": url},
+        {"name": c.HOOK_ENV_LOCATIONS, "value": declared},
+        {"name": c.HOOK_ENV_NUDGE, "value": selectors},
+        {"name": c.HOOK_ENV_TIMEOUT, "value": str(TIMEOUT)},
+        {"name": c.HOOK_ENV_INTERVAL, "value": str(INTERVAL)},
+        {"name": "PYTHONUNBUFFERED", "value": "1"},
+    ]
     main: Dict[str, Any] = {"name": "reload-workspace", "image": image}
     if container.get("imagePullPolicy"):
         main["imagePullPolicy"] = container["imagePullPolicy"]
-    main.update({"command": ["python", "-c", script], "env": env,
-                 "resources": {"requests": {"cpu": "10m", "memory": "64Mi"}, "limits": {"memory": "256Mi"}}})
+    main.update(
+        {
+            "command": ["python", "-c", script],
+            "env": env,
+            "resources": {"requests": {"cpu": "10m", "memory": "64Mi"}, "limits": {"memory": "256Mi"}},
+        }
+    )
     if container.get("securityContext"):
         main["securityContext"] = copy.deepcopy(container["securityContext"])
     pod_spec: Dict[str, Any] = {"restartPolicy": "Never"}
@@ -215,10 +237,15 @@ def job(release: rel.Release, url: str, states: Dict[str, Dict[str, Any]], scrip
     pod_spec["containers"] = [main]
     labels = _labels(release)
     return {
-        "apiVersion": "batch/v1", "kind": "Job",
+        "apiVersion": "batch/v1",
+        "kind": "Job",
         "metadata": {"name": name, "labels": labels, "annotations": _annotations(source, None)},
-        "spec": {"backoffLimit": 0, "activeDeadlineSeconds": TIMEOUT + 120, "ttlSecondsAfterFinished": 86400,
-                 "template": {"metadata": {"labels": dict(labels)}, "spec": pod_spec}},
+        "spec": {
+            "backoffLimit": 0,
+            "activeDeadlineSeconds": TIMEOUT + 120,
+            "ttlSecondsAfterFinished": 86400,
+            "template": {"metadata": {"labels": dict(labels)}, "spec": pod_spec},
+        },
     }
 
 

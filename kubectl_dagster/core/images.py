@@ -5,6 +5,7 @@ lets Image Updater edit an overlay's ``images:``. Kustomize matches an ``images:
 container by the image's name (the reference without tag and digest), so a location whose image
 no entry names is one Image Updater would never move; ``check-images`` finds those in CI.
 """
+
 from __future__ import annotations
 
 from typing import Any, Dict, List, NamedTuple
@@ -56,11 +57,16 @@ def location_images(text: str) -> List[LocationImage]:
 def overlay_names(kustomization: Any, where: str) -> List[str]:
     """The ``name`` of every ``images:`` entry of a kustomization."""
     if not isinstance(kustomization, dict):
-        raise errors.InputError(f"{where} is not a kustomization (not a mapping)", "point at the overlay's kustomization.yaml")
+        raise errors.InputError(
+            f"{where} is not a kustomization (not a mapping)", "point at the overlay's kustomization.yaml"
+        )
     entries = kustomization.get("images") or []
-    if not isinstance(entries, list) or not all(isinstance(e, dict) and isinstance(e.get("name"), str) for e in entries):
-        raise errors.InputError(f"{where}: images must be a list of entries with a name",
-                                "write images: [{name: REPOSITORY, newTag: TAG}]")
+    if not isinstance(entries, list) or not all(
+        isinstance(e, dict) and isinstance(e.get("name"), str) for e in entries
+    ):
+        raise errors.InputError(
+            f"{where}: images must be a list of entries with a name", "write images: [{name: REPOSITORY, newTag: TAG}]"
+        )
     return [entry["name"] for entry in entries]
 
 

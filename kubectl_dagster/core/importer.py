@@ -3,23 +3,34 @@
 Everything that has a meaning in the chart's deployment item is translated; everything else is
 returned by name with the reason, so the command can show it (nothing is dropped silently).
 """
+
 from __future__ import annotations
 
 from typing import Any, Dict, List, Tuple
 
 from .. import errors, naming
-from . import entries as registry, k8s, locations as locs
+from . import entries as registry
+from . import k8s
+from . import locations as locs
 
 CODE_SOURCES = {"package_name": "packageName", "module_name": "moduleName", "python_file": "pythonFile"}
-K8S_DIRECT = {"env_secrets": "envSecrets", "env_config_maps": "envConfigMaps", "resources": "resources",
-              "labels": "labels", "volumes": "volumes", "volume_mounts": "volumeMounts"}
+K8S_DIRECT = {
+    "env_secrets": "envSecrets",
+    "env_config_maps": "envConfigMaps",
+    "resources": "resources",
+    "labels": "labels",
+    "volumes": "volumes",
+    "volume_mounts": "volumeMounts",
+}
 RELEASE_WIDE = {"namespace", "service_account_name", "image_pull_secrets"}
 
 
 def translate(data: Any, fallback_image: str = None) -> Tuple[List[Dict[str, Any]], List[str]]:
     """(entries, notes): one entry per location; one note per key that was not translated."""
     if not isinstance(data, dict) or not isinstance(data.get("locations"), list):
-        raise errors.InputError("not a dagster_cloud.yaml: no locations list", "pass the dagster_cloud.yaml of a code repository")
+        raise errors.InputError(
+            "not a dagster_cloud.yaml: no locations list", "pass the dagster_cloud.yaml of a code repository"
+        )
     defaults = data.get("defaults") or {}
     entries, notes = [], []
     for position, item in enumerate(data["locations"]):
@@ -63,8 +74,18 @@ def _location(item: Dict[str, Any], position: int, fallback_image: str) -> Tuple
         entry["attribute"] = item["attribute"]
     if item.get("executable_path") is not None:
         registry.apply_executable(entry, item["executable_path"])
-    for key in sorted(set(item) - {"location_name", "image", "code_source", "working_directory", "attribute",
-                                   "executable_path", "container_context"}):
+    for key in sorted(
+        set(item)
+        - {
+            "location_name",
+            "image",
+            "code_source",
+            "working_directory",
+            "attribute",
+            "executable_path",
+            "container_context",
+        }
+    ):
         reason = "image builds are CI's job; pass the built image" if key == "build" else "no equivalent in the chart"
         notes.append(f"{who}: {key} not translated ({reason})")
     context = _mapping(item.get("container_context"), f"{who}: container_context")
@@ -82,10 +103,17 @@ def _location(item: Dict[str, Any], position: int, fallback_image: str) -> Tuple
     env, dropped = _env(env_vars)
     if env:
         entry["env"] = env
-    notes += [f"{who}: container_context.k8s.env_vars {name_!r} not translated (it takes its value from the agent's "
-              f"environment; set a value or use envSecrets)" for name_ in dropped]
+    notes += [
+        f"{who}: container_context.k8s.env_vars {name_!r} not translated (it takes its value from the agent's "
+        f"environment; set a value or use envSecrets)"
+        for name_ in dropped
+    ]
     for key in sorted(set(kube) - set(K8S_DIRECT) - {"image_pull_policy", "env_vars"}):
-        reason = "set it release-wide in the chart values" if key in RELEASE_WIDE else "no equivalent in the chart's item; use patches"
+        reason = (
+            "set it release-wide in the chart values"
+            if key in RELEASE_WIDE
+            else "no equivalent in the chart's item; use patches"
+        )
         notes.append(f"{who}: container_context.k8s.{key} not translated ({reason})")
     return entry, notes
 

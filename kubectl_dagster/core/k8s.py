@@ -7,6 +7,7 @@ annotation sizes; ``api/resource``: quantities) and the core/v1 validation of co
 names, resource names, image whitespace). Each ``is_*`` answers yes or no; ``*_problem`` functions
 return the reason, or None when the value is valid.
 """
+
 from __future__ import annotations
 
 import re
@@ -28,11 +29,23 @@ _LABEL_VALUE = re.compile(r"(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?")
 # core/v1 env var names as every supported API server accepts them (the relaxed rule of newer
 # servers, any printable ASCII but '=', is behind a feature gate that is off by default before 1.32).
 _ENV_NAME = re.compile(r"[-._a-zA-Z][-._a-zA-Z0-9]*")
-_QUANTITY = re.compile(r"(?P<sign>[+-]?)(?P<number>[0-9]+(?:\.[0-9]*)?|\.[0-9]+)"
-                       r"(?P<suffix>[A-Za-z]*)(?P<exp>[+-]?[0-9]*)")
-_BINARY = {"Ki": 2 ** 10, "Mi": 2 ** 20, "Gi": 2 ** 30, "Ti": 2 ** 40, "Pi": 2 ** 50, "Ei": 2 ** 60}
-_DECIMAL = {"n": Fraction(1, 10 ** 9), "u": Fraction(1, 10 ** 6), "m": Fraction(1, 1000), "": Fraction(1),
-            "k": 10 ** 3, "M": 10 ** 6, "G": 10 ** 9, "T": 10 ** 12, "P": 10 ** 15, "E": 10 ** 18}
+_QUANTITY = re.compile(
+    r"(?P<sign>[+-]?)(?P<number>[0-9]+(?:\.[0-9]*)?|\.[0-9]+)"
+    r"(?P<suffix>[A-Za-z]*)(?P<exp>[+-]?[0-9]*)"
+)
+_BINARY = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60}
+_DECIMAL = {
+    "n": Fraction(1, 10**9),
+    "u": Fraction(1, 10**6),
+    "m": Fraction(1, 1000),
+    "": Fraction(1),
+    "k": 10**3,
+    "M": 10**6,
+    "G": 10**9,
+    "T": 10**12,
+    "P": 10**15,
+    "E": 10**18,
+}
 MAX_EXPONENT = 1000  # far beyond any resource amount; keeps the arithmetic bounded
 # Container resource names without a domain prefix that the API server knows.
 STANDARD_RESOURCES = ("cpu", "memory", "ephemeral-storage")
@@ -43,8 +56,7 @@ def is_dns1123_label(value: Any) -> bool:
 
 
 def is_dns1123_subdomain(value: Any) -> bool:
-    return (isinstance(value, str) and len(value) <= DNS1123_SUBDOMAIN_MAX
-            and bool(_DNS1123_SUBDOMAIN.fullmatch(value)))
+    return isinstance(value, str) and len(value) <= DNS1123_SUBDOMAIN_MAX and bool(_DNS1123_SUBDOMAIN.fullmatch(value))
 
 
 def is_dns1035_label(value: Any) -> bool:
@@ -80,7 +92,7 @@ def annotations_size(annotations: dict) -> int:
 
 def env_name_problem(value: Any) -> Optional[str]:
     if not isinstance(value, str) or not _ENV_NAME.fullmatch(value):
-        return ("an env var name consists of letters, digits, '_', '-' and '.', and does not start with a digit")
+        return "an env var name consists of letters, digits, '_', '-' and '.', and does not start with a digit"
     if value in (".", "..") or value.startswith(".."):
         return "an env var name is not '.' and does not start with '..'"
     return None

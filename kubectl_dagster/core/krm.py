@@ -12,6 +12,7 @@ same render as every other entry point, with a different envelope. Pure: text in
   kustomize track items by come back as they went in (the specification forbids changing them).
 - A failure is a ResourceList with ``results`` (severity error) and no items, never a partial list.
 """
+
 from __future__ import annotations
 
 import re
@@ -19,7 +20,8 @@ from typing import Any, Dict, List, NamedTuple, Optional, Tuple
 
 from .. import constants as c
 from .. import errors, yamlio
-from . import locations as locs, manifests
+from . import locations as locs
+from . import manifests
 
 CONFIG_MAP_KEYS = ("locations", "release", "namespace", "mode", "on-conflict", "rollout")
 OPTION_KEYS = CONFIG_MAP_KEYS[1:]
@@ -51,22 +53,29 @@ def parse(text: str) -> Request:
         root = yamlio.make_yaml("rt").compose(text) if isinstance(data, dict) else None
     except yamlio.LoadError as exc:
         if "another document" in exc.message:
-            raise errors.InputError("stdin holds several YAML documents, not one ResourceList",
-                                    "pipe a plain stream to `kubectl-dagster render`, or wrap it with "
-                                    "`kpt fn eval - --exec ...`") from exc
-        raise errors.InputError(f"the ResourceList is {exc.what()}: {exc.message}",
-                                "run the function through kpt or kustomize, or pipe in a ResourceList") from exc
+            raise errors.InputError(
+                "stdin holds several YAML documents, not one ResourceList",
+                "pipe a plain stream to `kubectl-dagster render`, or wrap it with `kpt fn eval - --exec ...`",
+            ) from exc
+        raise errors.InputError(
+            f"the ResourceList is {exc.what()}: {exc.message}",
+            "run the function through kpt or kustomize, or pipe in a ResourceList",
+        ) from exc
     except Exception as exc:  # ruamel's composer errors from the round-trip pass
-        raise errors.InputError(f"the ResourceList is not valid YAML: {type(exc).__name__}",
-                                "run the function through kpt or kustomize, or pipe in a ResourceList") from exc
+        raise errors.InputError(
+            f"the ResourceList is not valid YAML: {type(exc).__name__}",
+            "run the function through kpt or kustomize, or pipe in a ResourceList",
+        ) from exc
     if data is None:
-        raise errors.InputError("stdin holds no ResourceList (it is empty)",
-                                "run the function through kpt or kustomize")
+        raise errors.InputError(
+            "stdin holds no ResourceList (it is empty)", "run the function through kpt or kustomize"
+        )
     if not isinstance(data, dict) or data.get("kind") != c.KRM_KIND or data.get("apiVersion") not in c.KRM_API_VERSIONS:
         got = f"{data.get('apiVersion')}/{data.get('kind')}" if isinstance(data, dict) else type(data).__name__
-        raise errors.InputError(f"expected a {c.KRM_API_VERSION} {c.KRM_KIND} on stdin, got {got}",
-                                "run the function through kpt or kustomize "
-                                "(a plain stream goes to `kubectl-dagster render`)")
+        raise errors.InputError(
+            f"expected a {c.KRM_API_VERSION} {c.KRM_KIND} on stdin, got {got}",
+            "run the function through kpt or kustomize (a plain stream goes to `kubectl-dagster render`)",
+        )
     items = [] if data.get("items") is None else data["items"]
     if not isinstance(items, list):
         raise errors.InputError("the ResourceList's items is not a list", "pass the rendered release as items")
@@ -75,8 +84,9 @@ def parse(text: str) -> Request:
             raise errors.InputError(f"items[{index}] is not a mapping", "every item must be a Kubernetes object")
     config = data.get("functionConfig")
     if config is not None and not isinstance(config, dict):
-        raise errors.InputError("the functionConfig is not a mapping",
-                                "pass a CodeLocations document as functionConfig")
+        raise errors.InputError(
+            "the functionConfig is not a mapping", "pass a CodeLocations document as functionConfig"
+        )
     documents = _item_texts(text, _entry(root, "items"), items)
     tracks = any(c.KRM_PATH_ANNOTATION in _annotations(item) for item in items)
     return Request(str(data["apiVersion"]), "".join("---\n" + doc for doc in documents), config, tracks)
@@ -102,17 +112,17 @@ def _item_texts(text: str, entry: Tuple[Any, Any], items: List[Dict[str, Any]]) 
     position = key.end_mark.index
     for item, child in zip(items, nodes):
         if child.flow_style or child.start_mark.line == child.end_mark.line:
-            out.append(_comments(text[position:child.start_mark.index]) + yamlio.dump(item))
+            out.append(_comments(text[position : child.start_mark.index]) + yamlio.dump(item))
         else:
-            body = _dedent(text[child.start_mark.index:child.end_mark.index], child.start_mark.column)
-            out.append(_comments(text[position:child.start_mark.index]) + body)
+            body = _dedent(text[child.start_mark.index : child.end_mark.index], child.start_mark.column)
+            out.append(_comments(text[position : child.start_mark.index]) + body)
         position = child.end_mark.index
     return out
 
 
 def _comments(lead: str) -> str:
     """The comment lines among the dash, spaces and comments that come before an item's first key."""
-    return "".join(line[line.index("#"):].rstrip() + "\n" for line in lead.split("\n") if "#" in line)
+    return "".join(line[line.index("#") :].rstrip() + "\n" for line in lead.split("\n") if "#" in line)
 
 
 def _dedent(body: str, column: int) -> str:
@@ -136,18 +146,24 @@ def function_config(config: Optional[Dict[str, Any]]) -> FnConfig:
     if config is None:
         raise errors.InputError("no functionConfig", f"pass a {c.KIND} document (kpt: --fn-config FILE)")
     metadata = config.get("metadata") if isinstance(config.get("metadata"), dict) else {}
-    ref = {"apiVersion": str(config.get("apiVersion")), "kind": str(config.get("kind")),
-           "name": str(metadata.get("name"))}
+    ref = {
+        "apiVersion": str(config.get("apiVersion")),
+        "kind": str(config.get("kind")),
+        "name": str(metadata.get("name")),
+    }
     if locs.is_document(config) and config.get("kind") == c.KIND:
         if config.get("apiVersion") != c.API_VERSION:
-            raise errors.InputError(f"functionConfig apiVersion {config.get('apiVersion')!r} is not {c.API_VERSION}",
-                                    f"set apiVersion: {c.API_VERSION}")
+            raise errors.InputError(
+                f"functionConfig apiVersion {config.get('apiVersion')!r} is not {c.API_VERSION}",
+                f"set apiVersion: {c.API_VERSION}",
+            )
         return FnConfig((), ((CONFIG_SOURCE, config),), _annotation_options(metadata), ref)
     if config.get("kind") == "ConfigMap" and config.get("apiVersion") in ("v1", None):
         return _config_map(config, ref)
-    raise errors.InputError(f"functionConfig kind {config.get('apiVersion')}/{config.get('kind')} is not supported",
-                            f"use kind {c.KIND} (apiVersion {c.API_VERSION}) or a ConfigMap whose data.locations names "
-                            "CodeLocations files")
+    raise errors.InputError(
+        f"functionConfig kind {config.get('apiVersion')}/{config.get('kind')} is not supported",
+        f"use kind {c.KIND} (apiVersion {c.API_VERSION}) or a ConfigMap whose data.locations names CodeLocations files",
+    )
 
 
 def _annotation_options(metadata: Dict[str, Any]) -> Dict[str, str]:
@@ -156,7 +172,7 @@ def _annotation_options(metadata: Dict[str, Any]) -> Dict[str, str]:
     for key, value in annotations.items():
         if not key.startswith(c.OPTION_ANNOTATION_PREFIX):
             continue
-        option = key[len(c.OPTION_ANNOTATION_PREFIX):]
+        option = key[len(c.OPTION_ANNOTATION_PREFIX) :]
         if option not in OPTION_KEYS:
             known = ", ".join(c.OPTION_ANNOTATION_PREFIX + k for k in OPTION_KEYS)
             raise errors.InputError(f"unknown functionConfig annotation {key!r}", f"use one of {known}")
@@ -171,8 +187,10 @@ def _config_map(config: Dict[str, Any], ref: Dict[str, str]) -> FnConfig:
         raise errors.InputError(f"unknown functionConfig data key {unknown[0]!r}", f"use {', '.join(CONFIG_MAP_KEYS)}")
     paths = tuple(part.strip() for part in re.split(r"[,\n]", str(data.get("locations") or "")) if part.strip())
     if not paths:
-        raise errors.InputError("the functionConfig ConfigMap has no data.locations",
-                                "set data.locations to a CodeLocations file or directory (comma-separated for several)")
+        raise errors.InputError(
+            "the functionConfig ConfigMap has no data.locations",
+            "set data.locations to a CodeLocations file or directory (comma-separated for several)",
+        )
     options = {key: data[key] for key in OPTION_KEYS if key in data}
     return FnConfig(paths, (), _checked(options, "data."), ref)
 
@@ -184,8 +202,9 @@ def _checked(options: Dict[str, Any], where: str) -> Dict[str, str]:
             raise errors.InputError(f"functionConfig {where}{key} must be a non-empty string", "quote the value")
         if key in CHOICES and value not in CHOICES[key]:
             allowed = ", ".join(CHOICES[key])
-            raise errors.InputError(f"functionConfig {where}{key} must be one of {allowed}, got {value!r}",
-                                    "fix the functionConfig")
+            raise errors.InputError(
+                f"functionConfig {where}{key} must be one of {allowed}, got {value!r}", "fix the functionConfig"
+            )
         out[key] = value
     return out
 

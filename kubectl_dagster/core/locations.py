@@ -8,6 +8,7 @@ A location is a superset of one item of the Dagster chart's ``dagster-user-deplo
 list. ``chart_item`` turns it back into exactly such an item, so everything downstream (objects,
 checksum) follows the chart. Pure: text in, data and problems out.
 """
+
 from __future__ import annotations
 
 import copy
@@ -15,15 +16,37 @@ import datetime
 import re
 from typing import Any, Dict, Iterable, List, NamedTuple, Optional, Sequence, Tuple
 
-from .. import constants, errors, naming, yamlio
+from .. import constants, errors, naming
 from . import assetdiff, k8s
 
 # Keys of one dagster-user-deployments.deployments[] item, as the chart reads them.
 CHART_KEYS = {
-    "name", "image", "dagsterApiGrpcArgs", "codeServerArgs", "port", "env", "envConfigMaps", "envSecrets",
-    "resources", "labels", "annotations", "nodeSelector", "affinity", "tolerations", "podSecurityContext",
-    "securityContext", "volumes", "volumeMounts", "initContainers", "sidecarContainers", "readinessProbe",
-    "livenessProbe", "startupProbe", "includeConfigInLaunchedRuns", "service", "schedulerName",
+    "name",
+    "image",
+    "dagsterApiGrpcArgs",
+    "codeServerArgs",
+    "port",
+    "env",
+    "envConfigMaps",
+    "envSecrets",
+    "resources",
+    "labels",
+    "annotations",
+    "nodeSelector",
+    "affinity",
+    "tolerations",
+    "podSecurityContext",
+    "securityContext",
+    "volumes",
+    "volumeMounts",
+    "initContainers",
+    "sidecarContainers",
+    "readinessProbe",
+    "livenessProbe",
+    "startupProbe",
+    "includeConfigInLaunchedRuns",
+    "service",
+    "schedulerName",
     "deploymentStrategy",
 }
 BRANCH_KEYS = {"branch", "pullRequest", "commit"}
@@ -31,8 +54,14 @@ SOURCE_SHORTCUTS = {"pythonFile": "-f", "moduleName": "-m", "packageName": "--pa
 SOURCE_MODIFIERS = {"workingDirectory": "-d", "attribute": "-a"}
 BASE_KEYS = {"base", "baseSnapshot"}  # change tracking: the location a branch derives from, and its snapshot
 LIFECYCLE_KEYS = {"suspended", "branchEnv"}  # kubectl dagster suspend/resume; which branch env vars (core/branchenv)
-EXTRA_KEYS = (BRANCH_KEYS | BASE_KEYS | LIFECYCLE_KEYS | {"expiresAt", "patches", "includeInstance"}
-              | set(SOURCE_SHORTCUTS) | set(SOURCE_MODIFIERS))
+EXTRA_KEYS = (
+    BRANCH_KEYS
+    | BASE_KEYS
+    | LIFECYCLE_KEYS
+    | {"expiresAt", "patches", "includeInstance"}
+    | set(SOURCE_SHORTCUTS)
+    | set(SOURCE_MODIFIERS)
+)
 LOCATION_KEYS = CHART_KEYS | EXTRA_KEYS
 SUBKEYS = {
     "image": {"repository", "tag", "digest", "pullPolicy"},
@@ -42,8 +71,17 @@ SUBKEYS = {
 PULL_POLICIES = constants.PULL_POLICIES
 DIGEST = re.compile(r"[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]{32,}")  # OCI image-spec digest
 PATCH_KINDS = ("Deployment", "Service", "ConfigMap")
-MAPPING_KEYS = ("resources", "nodeSelector", "affinity", "podSecurityContext", "securityContext",
-                "deploymentStrategy", "readinessProbe", "livenessProbe", "startupProbe")
+MAPPING_KEYS = (
+    "resources",
+    "nodeSelector",
+    "affinity",
+    "podSecurityContext",
+    "securityContext",
+    "deploymentStrategy",
+    "readinessProbe",
+    "livenessProbe",
+    "startupProbe",
+)
 ENV_ITEM_KEYS = {"name", "value", "valueFrom"}
 LIST_KEYS = ("tolerations", "volumes", "volumeMounts", "initContainers", "sidecarContainers")
 
@@ -112,13 +150,19 @@ def walk(docs: Sequence[Any], dir_defaults: Optional[dict] = None, problem=None)
         elif isinstance(data, dict):  # a bare location, one per file in a directory
             yield Item(index, None, data, deep_merge(dir_defaults or {}, data))
         else:
-            report(index, (), f"expected a mapping (kind: {constants.KIND}, or one location), got {type(data).__name__}")
+            report(
+                index, (), f"expected a mapping (kind: {constants.KIND}, or one location), got {type(data).__name__}"
+            )
 
 
 def _walk_document(data: dict, index: int, report, strict: bool) -> Iterable[Item]:
     if data.get("apiVersion") != constants.API_VERSION or data.get("kind") != constants.KIND:
-        report(index, ("apiVersion",), f"expected apiVersion: {constants.API_VERSION} and kind: {constants.KIND}, "
-               f"got {errors.excerpt(data.get('apiVersion'))}/{errors.excerpt(data.get('kind'))}")
+        report(
+            index,
+            ("apiVersion",),
+            f"expected apiVersion: {constants.API_VERSION} and kind: {constants.KIND}, "
+            f"got {errors.excerpt(data.get('apiVersion'))}/{errors.excerpt(data.get('kind'))}",
+        )
         if strict:
             return
     for key in sorted(set(data) - {"apiVersion", "kind", "metadata", "defaults", "locations"}):
@@ -218,8 +262,10 @@ def _check_lifecycle(spec: dict) -> Iterable[Tuple[tuple, str]]:
     if spec.get("suspended") is not None and not isinstance(spec["suspended"], bool):
         yield ("suspended",), "suspended must be true or false"
     if spec.get("branchEnv") is not None and spec["branchEnv"] not in constants.BRANCH_ENV_MODES:
-        yield ("branchEnv",), (f"branchEnv must be one of {', '.join(constants.BRANCH_ENV_MODES)}, "
-                               f"got {spec['branchEnv']!r}")
+        yield (
+            ("branchEnv",),
+            (f"branchEnv must be one of {', '.join(constants.BRANCH_ENV_MODES)}, got {spec['branchEnv']!r}"),
+        )
 
 
 def is_suspended(spec: dict) -> bool:
@@ -232,8 +278,13 @@ def _check_name(spec: dict) -> Iterable[Tuple[tuple, str]]:
     if name is None and spec.get("branch") is None:
         yield (), "a location needs a name or a branch"
     elif name is not None and not k8s.is_dns1035_label(name):
-        yield ("name",), (f"name {errors.excerpt(name)} is not a DNS-1035 label (lowercase letters, digits and '-', "
-                          "starting with a letter, at most 63 characters): the chart names the Service after it")
+        yield (
+            ("name",),
+            (
+                f"name {errors.excerpt(name)} is not a DNS-1035 label (lowercase letters, digits and '-', "
+                "starting with a letter, at most 63 characters): the chart names the Service after it"
+            ),
+        )
     elif name is None and not resolve_name(spec):
         yield ("branch",), f"branch {errors.excerpt(spec['branch'])} leaves no usable name; set name"
 
@@ -245,12 +296,16 @@ def _check_image(image: Any) -> Iterable[Tuple[tuple, str]]:
     if not isinstance(image["repository"], str):
         yield ("image", "repository"), "image.repository must be a string"
     elif k8s.image_problem(image["repository"]):
-        yield ("image", "repository"), (f"image.repository {errors.excerpt(image['repository'])}: "
-                                        f"{k8s.image_problem(image['repository'])}")
+        yield (
+            ("image", "repository"),
+            (f"image.repository {errors.excerpt(image['repository'])}: {k8s.image_problem(image['repository'])}"),
+        )
     tag = image.get("tag")
     if tag not in (None, "") and (isinstance(tag, (bool, float)) or not isinstance(tag, (str, int))):
-        yield ("image", "tag"), (f"image.tag {errors.excerpt(tag)} is not a string after YAML parsing; "
-                                 "quote it as written (tag: \"1.10\")")
+        yield (
+            ("image", "tag"),
+            (f'image.tag {errors.excerpt(tag)} is not a string after YAML parsing; quote it as written (tag: "1.10")'),
+        )
     elif isinstance(tag, str) and tag and k8s.image_problem(tag):
         yield ("image", "tag"), f"image.tag {errors.excerpt(tag)}: {k8s.image_problem(tag)}"
     digest = image.get("digest")
@@ -258,8 +313,10 @@ def _check_image(image: Any) -> Iterable[Tuple[tuple, str]]:
         yield ("image", "digest"), f"image.digest must look like sha256:<64 hex digits>, got {errors.excerpt(digest)}"
     policy = image.get("pullPolicy")
     if policy is not None and policy not in PULL_POLICIES:
-        yield ("image", "pullPolicy"), (f"image.pullPolicy must be one of {', '.join(PULL_POLICIES)}, "
-                                        f"got {errors.excerpt(policy)}")
+        yield (
+            ("image", "pullPolicy"),
+            (f"image.pullPolicy must be one of {', '.join(PULL_POLICIES)}, got {errors.excerpt(policy)}"),
+        )
 
 
 def _check_source(spec: dict) -> Iterable[Tuple[tuple, str]]:
@@ -270,7 +327,10 @@ def _check_source(spec: dict) -> Iterable[Tuple[tuple, str]]:
         yield (), "no code source: set one of pythonFile, moduleName, packageName, dagsterApiGrpcArgs, codeServerArgs"
     modifiers = [key for key in SOURCE_MODIFIERS if spec.get(key) is not None]
     if modifiers and sources and sources[0] not in SOURCE_SHORTCUTS:
-        yield (modifiers[0],), f"{modifiers[0]} only goes with pythonFile, moduleName or packageName; put it in {sources[0]}"
+        yield (
+            (modifiers[0],),
+            f"{modifiers[0]} only goes with pythonFile, moduleName or packageName; put it in {sources[0]}",
+        )
     for key in ("dagsterApiGrpcArgs", "codeServerArgs"):
         args = spec.get(key)
         if args is not None and (not isinstance(args, list) or not all(isinstance(a, str) for a in args)):
@@ -288,8 +348,13 @@ def _check_env(spec: dict) -> Iterable[Tuple[tuple, str]]:
         for name, value in env.items():  # the chart quotes these into the env ConfigMap: a decimal integer is fine
             yield from _check_env_name(name, ("env", name))
             if not isinstance(value, str) and type(value) is not int:
-                yield ("env", name), (f"env {errors.excerpt(name)}: {errors.excerpt(value)} is not a string after "
-                                      "YAML parsing; quote the value as written")
+                yield (
+                    ("env", name),
+                    (
+                        f"env {errors.excerpt(name)}: {errors.excerpt(value)} is not a string after "
+                        "YAML parsing; quote the value as written"
+                    ),
+                )
     elif env is not None:
         yield ("env",), "env must be a list of {name, value} or a mapping of names to values"
     for key in ("envConfigMaps", "envSecrets"):
@@ -318,15 +383,27 @@ def _check_env_list(env: list, path: tuple) -> Iterable[Tuple[tuple, str]]:
             continue
         yield from _check_env_name(item["name"], here + ("name",))
         for key in sorted(set(item) - ENV_ITEM_KEYS, key=str):
-            yield here + (key,), (f"unknown key {errors.excerpt(key)} in env item {errors.excerpt(item['name'])} "
-                                  "(expected name, value, valueFrom)")
+            yield (
+                here + (key,),
+                (
+                    f"unknown key {errors.excerpt(key)} in env item {errors.excerpt(item['name'])} "
+                    "(expected name, value, valueFrom)"
+                ),
+            )
         value = item.get("value")
         if value is not None and not isinstance(value, str):
-            yield here + ("value",), (f"env {errors.excerpt(item['name'])}: {errors.excerpt(value)} is not a string "
-                                      "after YAML parsing (the API server refuses it); quote the value as written")
+            yield (
+                here + ("value",),
+                (
+                    f"env {errors.excerpt(item['name'])}: {errors.excerpt(value)} is not a string "
+                    "after YAML parsing (the API server refuses it); quote the value as written"
+                ),
+            )
         if item.get("valueFrom") is not None and (not isinstance(item["valueFrom"], dict) or value not in (None, "")):
-            yield here + ("valueFrom",), (f"env {errors.excerpt(item['name'])}: valueFrom must be a mapping, "
-                                          "and without a value")
+            yield (
+                here + ("valueFrom",),
+                (f"env {errors.excerpt(item['name'])}: valueFrom must be a mapping, and without a value"),
+            )
 
 
 def _check_env_source(key: str, item: Any, path: tuple) -> Iterable[Tuple[tuple, str]]:
@@ -336,8 +413,13 @@ def _check_env_source(key: str, item: Any, path: tuple) -> Iterable[Tuple[tuple,
     if not isinstance(name, str):
         yield path, f"each {key} item needs a name"
     elif not k8s.is_dns1123_subdomain(name):
-        yield path, (f"{key} name {errors.excerpt(name)} is not a DNS subdomain (lowercase letters, digits, "
-                     "'-' and '.'), so no such object can exist")
+        yield (
+            path,
+            (
+                f"{key} name {errors.excerpt(name)} is not a DNS subdomain (lowercase letters, digits, "
+                "'-' and '.'), so no such object can exist"
+            ),
+        )
     if isinstance(item, dict):
         for extra in sorted(set(item) - {"name", "optional"}, key=str):
             yield path + (extra,), f"unknown key {errors.excerpt(extra)} in a {key} item (expected name, optional)"
@@ -350,13 +432,21 @@ def _check_metadata(spec: dict) -> Iterable[Tuple[tuple, str]]:
     labels = spec.get("labels")
     yield from _check_strings(labels, ("labels",), "label", k8s.is_label_key, k8s.is_label_value)
     for key in sorted(set(labels) & set(constants.SELECTOR_LABELS), key=str) if isinstance(labels, dict) else ():
-        yield ("labels", key), (f"label {errors.excerpt(key)} is a label the chart selects pods by: it would replace "
-                                "the selector's value and the Deployment would not select its pods; rename it")
-    yield from _check_strings(spec.get("nodeSelector"), ("nodeSelector",), "nodeSelector", k8s.is_label_key,
-                              k8s.is_label_value)
+        yield (
+            ("labels", key),
+            (
+                f"label {errors.excerpt(key)} is a label the chart selects pods by: it would replace "
+                "the selector's value and the Deployment would not select its pods; rename it"
+            ),
+        )
+    yield from _check_strings(
+        spec.get("nodeSelector"), ("nodeSelector",), "nodeSelector", k8s.is_label_key, k8s.is_label_value
+    )
     service = spec.get("service") if isinstance(spec.get("service"), dict) else {}
-    for path, value in ((("annotations",), spec.get("annotations")),
-                        (("service", "annotations"), service.get("annotations"))):
+    for path, value in (
+        (("annotations",), spec.get("annotations")),
+        (("service", "annotations"), service.get("annotations")),
+    ):
         yield from _check_strings(value, path, "annotation", k8s.is_annotation_key, None)
         if isinstance(value, dict) and k8s.annotations_size(value) > k8s.ANNOTATIONS_TOTAL_MAX:
             yield path, f"{'.'.join(path)} exceed the API server's total of {k8s.ANNOTATIONS_TOTAL_MAX} bytes"
@@ -370,14 +460,29 @@ def _check_strings(value: Any, path: tuple, what: str, key_ok, value_ok) -> Iter
         return
     for key, item in value.items():
         if not key_ok(key):
-            yield path + (key,), (f"{what} key {errors.excerpt(key)} is refused by Kubernetes: "
-                                  "[prefix/]name, name at most 63 letters, digits, '-', '_', '.'")
+            yield (
+                path + (key,),
+                (
+                    f"{what} key {errors.excerpt(key)} is refused by Kubernetes: "
+                    "[prefix/]name, name at most 63 letters, digits, '-', '_', '.'"
+                ),
+            )
         elif not isinstance(item, str):
-            yield path + (key,), (f"{what} {key}: {errors.excerpt(item)} is not a string after YAML parsing; "
-                                  "quote the value as written")
+            yield (
+                path + (key,),
+                (
+                    f"{what} {key}: {errors.excerpt(item)} is not a string after YAML parsing; "
+                    "quote the value as written"
+                ),
+            )
         elif value_ok is not None and not value_ok(item):
-            yield path + (key,), (f"{what} {key}: {errors.excerpt(item)} is refused by Kubernetes: at most 63 "
-                                  "letters, digits, '-', '_', '.', starting and ending with a letter or digit")
+            yield (
+                path + (key,),
+                (
+                    f"{what} {key}: {errors.excerpt(item)} is refused by Kubernetes: at most 63 "
+                    "letters, digits, '-', '_', '.', starting and ending with a letter or digit"
+                ),
+            )
 
 
 def _check_resources(value: Any, path: tuple) -> Iterable[Tuple[tuple, str]]:
@@ -401,8 +506,13 @@ def _check_resources(value: Any, path: tuple) -> Iterable[Tuple[tuple, str]]:
             if problem:
                 yield where, f"resource {errors.excerpt(name)}: {problem}"
             elif quantity is None:
-                yield where, (f"resources.{kind}.{name} {errors.excerpt(amount)} is not a Kubernetes quantity "
-                              "(such as 500m, 1.5, 512Mi, 2Gi, 1e3)")
+                yield (
+                    where,
+                    (
+                        f"resources.{kind}.{name} {errors.excerpt(amount)} is not a Kubernetes quantity "
+                        "(such as 500m, 1.5, 512Mi, 2Gi, 1e3)"
+                    ),
+                )
             elif quantity < 0:
                 yield where, f"resources.{kind}.{name} must not be negative"
             else:
@@ -428,8 +538,13 @@ def _check_containers(spec: dict) -> Iterable[Tuple[tuple, str]]:
                 continue
             name = item.get("name")
             if not k8s.is_dns1123_label(name):
-                yield path + ("name",), (f"{key} name {errors.excerpt(name)} is not a DNS label (lowercase letters, "
-                                         "digits and '-', at most 63)")
+                yield (
+                    path + ("name",),
+                    (
+                        f"{key} name {errors.excerpt(name)} is not a DNS label (lowercase letters, "
+                        "digits and '-', at most 63)"
+                    ),
+                )
             elif name in names:
                 yield path + ("name",), f"{key} name {errors.excerpt(name)} is used by another container of the pod"
             names.add(name)
@@ -462,8 +577,10 @@ def _check_expiry(spec: dict) -> Iterable[Tuple[tuple, str]]:
     if value is None or isinstance(value, datetime.datetime):
         return
     if not isinstance(value, str) or parse_time(value) is None:
-        yield ("expiresAt",), (f"expiresAt must be an RFC 3339 time such as 2026-12-01T00:00:00Z, "
-                               f"got {errors.excerpt(value)}")
+        yield (
+            ("expiresAt",),
+            (f"expiresAt must be an RFC 3339 time such as 2026-12-01T00:00:00Z, got {errors.excerpt(value)}"),
+        )
 
 
 def parse_time(value: Any) -> Optional[datetime.datetime]:
@@ -491,9 +608,13 @@ def _check_patches(patches: Any) -> Iterable[Tuple[tuple, str]]:
         if not isinstance(item, dict) or set(item) - {"kind", "patch"}:
             yield ("patches", position), "each patch needs exactly kind and patch"
         elif item.get("kind") not in PATCH_KINDS:
-            yield ("patches", position, "kind"), (f"patch kind must be one of {', '.join(PATCH_KINDS)}, "
-                                                  f"got {errors.excerpt(item.get('kind'))}")
-        elif not isinstance(item.get("patch"), list) or not all(isinstance(op, dict) and "op" in op for op in item["patch"]):
+            yield (
+                ("patches", position, "kind"),
+                (f"patch kind must be one of {', '.join(PATCH_KINDS)}, got {errors.excerpt(item.get('kind'))}"),
+            )
+        elif not isinstance(item.get("patch"), list) or not all(
+            isinstance(op, dict) and "op" in op for op in item["patch"]
+        ):
             yield ("patches", position, "patch"), "patch must be a list of RFC 6902 operations ({op, path, value})"
 
 
@@ -506,10 +627,15 @@ def check_unique(locations: Sequence[Location]) -> List[errors.Problem]:
         if first is not location:
             origin = f" (from branch {errors.excerpt(location.branch)})" if location.branch else ""
             first_origin = f" from branch {errors.excerpt(first.branch)}" if first.branch else ""
-            problems.append(errors.Problem(
-                location.file, None, location.name,
-                f"duplicate name{origin}: already defined in {first.file}{first_origin}; set a distinct name",
-                (location.doc,) + location.path))
+            problems.append(
+                errors.Problem(
+                    location.file,
+                    None,
+                    location.name,
+                    f"duplicate name{origin}: already defined in {first.file}{first_origin}; set a distinct name",
+                    (location.doc,) + location.path,
+                )
+            )
     return problems
 
 

@@ -12,12 +12,13 @@ document into a Kubernetes object): each document is valid YAML and an object wi
 have the shape the API server would accept at the paths it reads, so reading never meets a list
 where an object belongs. A stream that fails is refused whole, with one line naming the document.
 """
+
 from __future__ import annotations
 
 import re
 from typing import Any, Dict, Iterator, List, Optional, Tuple
 
-from .. import constants, errors, yamlio
+from .. import errors, yamlio
 
 _SEPARATOR = re.compile(r"^---[ \t]*$", re.M)
 _KIND = re.compile(r"^kind:[ \t]*['\"]?([A-Za-z0-9]+)", re.M)
@@ -32,10 +33,17 @@ SHAPES: Dict[str, Tuple[Tuple[str, str], ...]] = {
     "ConfigMap": (("data", "strings"),),
     "Service": (("spec", "map"), ("spec.ports", "maps"), ("spec.selector", "strings")),
     "Deployment": (
-        ("spec", "map"), ("spec.template", "map"), ("spec.template.metadata", "map"),
-        ("spec.template.metadata.labels", "strings"), ("spec.template.metadata.annotations", "strings"),
-        (_POD, "map"), (f"{_POD}.containers", "maps"), (f"{_POD}.initContainers", "maps"),
-        (f"{_POD}.volumes", "maps"), (f"{_POD}.volumes[].configMap", "map"), (f"{_POD}.imagePullSecrets", "maps"),
+        ("spec", "map"),
+        ("spec.template", "map"),
+        ("spec.template.metadata", "map"),
+        ("spec.template.metadata.labels", "strings"),
+        ("spec.template.metadata.annotations", "strings"),
+        (_POD, "map"),
+        (f"{_POD}.containers", "maps"),
+        (f"{_POD}.initContainers", "maps"),
+        (f"{_POD}.volumes", "maps"),
+        (f"{_POD}.volumes[].configMap", "map"),
+        (f"{_POD}.imagePullSecrets", "maps"),
         (f"{_POD}.serviceAccountName", "str"),
         *((f"{c}.{key}", "maps") for c in _CONTAINERS for key in ("env", "envFrom", "volumeMounts")),
         *((f"{c}.env[].{key}", "str") for c in _CONTAINERS for key in ("name", "value")),
@@ -82,8 +90,10 @@ class Document:
                 self._data = yamlio.load(self.text)
             except yamlio.LoadError as exc:
                 line = f", its line {exc.line}" if exc.line else ""
-                raise errors.InputError(f"the input is {exc.what()} ({self.where()}{line}): {exc.message}",
-                                        "pass the output of `helm template` unchanged") from exc
+                raise errors.InputError(
+                    f"the input is {exc.what()} ({self.where()}{line}): {exc.message}",
+                    "pass the output of `helm template` unchanged",
+                ) from exc
             self._parsed = True
         return self._data
 
@@ -137,10 +147,10 @@ def split(text: str) -> Stream:
     separator, position = "", 0
     for match in _SEPARATOR.finditer(text):
         end = match.end() + (1 if text.startswith("\n", match.end()) else 0)
-        body = text[position:match.start()]
+        body = text[position : match.start()]
         if separator or body:  # a stream that starts with '---' has no leading document
             documents.append(_document(separator, body))
-        separator, position = text[match.start():end], end
+        separator, position = text[match.start() : end], end
     documents.append(_document(separator, text[position:]))
     return Stream(documents, helm_sources=any(doc.source for doc in documents))
 

@@ -5,6 +5,7 @@ the chart, they are read off it (service account, image pull secrets, shared env
 DAGSTER_PG_PASSWORD, celery secret, instance mounts, the release-wide part of the container
 context), so they carry over exactly; otherwise they follow the chart's defaults.
 """
+
 from __future__ import annotations
 
 import copy
@@ -15,7 +16,8 @@ from typing import Any, Dict, List, NamedTuple, Optional, Tuple
 
 from .. import constants as c
 from .. import errors
-from . import branchenv, locations, release as rel
+from . import branchenv, locations
+from . import release as rel
 
 RELEASE_ENV = ("DAGSTER_PG_PASSWORD",)
 RELEASE_VOLUMES = ("dagster-instance",)
@@ -116,7 +118,9 @@ def _base_from_template(release, template, fullname, version, namespace) -> Base
         shared_env=shared[0]["configMapRef"]["name"] if shared else f"{fullname}{rel.SHARED_ENV_SUFFIX}",
         trailing_env_from=[copy.deepcopy(e) for e in env_from if (e.get("secretRef") or {}).get("optional") is True],
         volumes=[copy.deepcopy(v) for v in pod.get("volumes") or [] if v.get("name") in RELEASE_VOLUMES],
-        volume_mounts=[copy.deepcopy(m) for m in container.get("volumeMounts") or [] if m.get("name") in RELEASE_VOLUMES],
+        volume_mounts=[
+            copy.deepcopy(m) for m in container.get("volumeMounts") or [] if m.get("name") in RELEASE_VOLUMES
+        ],
         context=k8s,
         source_prefix=_chart_path(source, c.USER_CHART_NAME),
         app_name=release.user.app_name,
@@ -134,8 +138,10 @@ def _base_from_defaults(release, fullname, version, namespace) -> Base:
     container = (pod.get("containers") or [{}])[0]
     ns = namespace or release.namespace_hint
     if ns is None:
-        raise errors.InputError("cannot tell the release namespace from the input (no user-code objects in it)",
-                                "pass --namespace NAMESPACE")
+        raise errors.InputError(
+            "cannot tell the release namespace from the input (no user-code objects in it)",
+            "pass --namespace NAMESPACE",
+        )
     user = release.user
     account = user.service_account if user is not None else None
     if account is None:  # subchart: its default name; system chart alone: the account the webserver runs as
@@ -147,8 +153,12 @@ def _base_from_defaults(release, fullname, version, namespace) -> Base:
         context["image_pull_secrets"] = copy.deepcopy(pull_secrets)
     if _at_least(version, *AUTOMOUNT_SINCE):
         context["run_k8s_config"] = {"pod_spec_config": {"automount_service_account_token": True}}
-    source = _source_of(user.documents() if user is not None else []) or \
-        release.workspace.annotations().get(c.HELM4_FILENAME_ANNOTATION) or release.workspace.source or ""
+    source = (
+        _source_of(user.documents() if user is not None else [])
+        or release.workspace.annotations().get(c.HELM4_FILENAME_ANNOTATION)
+        or release.workspace.source
+        or ""
+    )
     shared = user.shared_env.name if user is not None and user.shared_env is not None else None
     instance_volume, instance_mount = _instance(release)
     return Base(
@@ -223,8 +233,13 @@ def go_json(value: Any) -> str:
 
 def _go_string(text: str) -> str:
     out = json.dumps(text, ensure_ascii=False)
-    for char, escaped in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"),
-                          ("\u2028", "\\u2028"), ("\u2029", "\\u2029")):
+    for char, escaped in (
+        ("<", "\\u003c"),
+        (">", "\\u003e"),
+        ("&", "\\u0026"),
+        ("\u2028", "\\u2028"),
+        ("\u2029", "\\u2029"),
+    ):
         out = out.replace(char, escaped)
     return out
 
@@ -242,25 +257,43 @@ def _go_number(number: float) -> str:
 
 
 def _old_labels(base: Base) -> Dict[str, str]:
-    return {c.LABEL_APP: base.app_name, c.LABEL_CHART_SHORT: base.chart_label, c.LABEL_RELEASE: base.release,
-            c.LABEL_HERITAGE: "Helm"}
+    return {
+        c.LABEL_APP: base.app_name,
+        c.LABEL_CHART_SHORT: base.chart_label,
+        c.LABEL_RELEASE: base.release,
+        c.LABEL_HERITAGE: "Helm",
+    }
 
 
 def _selector(base: Base, name: str) -> Dict[str, str]:
-    return {c.LABEL_NAME: base.app_name, c.LABEL_INSTANCE: base.release,
-            c.LABEL_COMPONENT: c.USER_COMPONENT, c.LABEL_DEPLOYMENT: name}
+    return {
+        c.LABEL_NAME: base.app_name,
+        c.LABEL_INSTANCE: base.release,
+        c.LABEL_COMPONENT: c.USER_COMPONENT,
+        c.LABEL_DEPLOYMENT: name,
+    }
 
 
 def _new_labels(base: Base, name: str) -> Dict[str, str]:
-    return {c.LABEL_CHART: base.chart_label, c.LABEL_NAME: base.app_name, c.LABEL_INSTANCE: base.release,
-            c.LABEL_VERSION: base.app_version, c.LABEL_MANAGED_BY: "Helm",
-            c.LABEL_COMPONENT: c.USER_COMPONENT, c.LABEL_DEPLOYMENT: name}
+    return {
+        c.LABEL_CHART: base.chart_label,
+        c.LABEL_NAME: base.app_name,
+        c.LABEL_INSTANCE: base.release,
+        c.LABEL_VERSION: base.app_version,
+        c.LABEL_MANAGED_BY: "Helm",
+        c.LABEL_COMPONENT: c.USER_COMPONENT,
+        c.LABEL_DEPLOYMENT: name,
+    }
 
 
 def _location_annotations(location: locations.Location) -> Dict[str, str]:
     spec, out = location.spec, {}
-    for key, annotation in (("branch", c.BRANCH_ANNOTATION), ("pullRequest", c.PULL_REQUEST_ANNOTATION),
-                            ("commit", c.COMMIT_ANNOTATION), ("base", c.BASE_ANNOTATION)):
+    for key, annotation in (
+        ("branch", c.BRANCH_ANNOTATION),
+        ("pullRequest", c.PULL_REQUEST_ANNOTATION),
+        ("commit", c.COMMIT_ANNOTATION),
+        ("base", c.BASE_ANNOTATION),
+    ):
         if spec.get(key) is not None:
             out[annotation] = str(spec[key])
     if spec.get("expiresAt") is not None:
@@ -286,9 +319,14 @@ def version_problems(location: locations.Location, base: Base) -> List[Tuple[tup
     image = location.spec.get("image") or {}
     if image.get("digest") and not base.version_at_least(*DIGEST_SINCE):
         since = ".".join(map(str, DIGEST_SINCE))
-        return [(("image", "digest"), f"image.digest needs chart {since} or later; chart {base.chart_version} ignores "
-                                      f"it and would run {image['repository']}:{image.get('tag') or base.chart_version}"
-                                      "; upgrade the chart or give image.tag")]
+        return [
+            (
+                ("image", "digest"),
+                f"image.digest needs chart {since} or later; chart {base.chart_version} ignores "
+                f"it and would run {image['repository']}:{image.get('tag') or base.chart_version}"
+                "; upgrade the chart or give image.tag",
+            )
+        ]
     return []
 
 
@@ -315,8 +353,11 @@ def build(location: locations.Location, base: Base, source: str) -> List[Dict[st
     ours = {c.LOCATION_LABEL: name}
     meta_extra = {c.HELM4_FILENAME_ANNOTATION: source, **_location_annotations(location)}
     instance = location.spec.get("includeInstance")
-    built = [_env_configmap(item, base, ours, meta_extra), _service(item, base, ours, meta_extra),
-             _deployment(item, base, ours, meta_extra, instance)]
+    built = [
+        _env_configmap(item, base, ours, meta_extra),
+        _service(item, base, ours, meta_extra),
+        _deployment(item, base, ours, meta_extra, instance),
+    ]
     return _suspended(built, location)
 
 
@@ -330,36 +371,61 @@ def _suspended(built: List[Dict[str, Any]], location: locations.Location) -> Lis
 
 
 def _env_configmap(item, base, ours, meta_extra) -> Dict[str, Any]:
-    doc = {"apiVersion": "v1", "kind": "ConfigMap",
-           "metadata": {"name": f"{base.fullname}-{item['name']}-user-env", "labels": {**_old_labels(base), **ours},
-                        "annotations": dict(meta_extra)}}
+    doc = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {
+            "name": f"{base.fullname}-{item['name']}-user-env",
+            "labels": {**_old_labels(base), **ours},
+            "annotations": dict(meta_extra),
+        },
+    }
     if isinstance(item.get("env"), dict) and item["env"]:
         doc["data"] = {str(k): "" if v is None else str(v) for k, v in item["env"].items()}
     return doc
 
 
 def _service(item, base, ours, meta_extra) -> Dict[str, Any]:
-    annotations = {**{str(k): str(v) for k, v in ((item.get("service") or {}).get("annotations") or {}).items()}, **meta_extra}
-    return {"apiVersion": "v1", "kind": "Service",
-            "metadata": {"name": item["name"], "labels": {**_new_labels(base, item["name"]), **ours},
-                         "annotations": annotations},
-            "spec": {"type": "ClusterIP", "ports": [{"port": item["port"], "protocol": "TCP", "name": "grpc"}],
-                     "selector": _selector(base, item["name"])}}
+    annotations = {
+        **{str(k): str(v) for k, v in ((item.get("service") or {}).get("annotations") or {}).items()},
+        **meta_extra,
+    }
+    return {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {
+            "name": item["name"],
+            "labels": {**_new_labels(base, item["name"]), **ours},
+            "annotations": annotations,
+        },
+        "spec": {
+            "type": "ClusterIP",
+            "ports": [{"port": item["port"], "protocol": "TCP", "name": "grpc"}],
+            "selector": _selector(base, item["name"]),
+        },
+    }
 
 
 def _deployment(item, base, ours, meta_extra, instance=None) -> Dict[str, Any]:
     name, user_labels = item["name"], {str(k): str(v) for k, v in (item.get("labels") or {}).items()}
     labels = {**_new_labels(base, name), **(user_labels if base.version_at_least(1, 9, 11) else {}), **ours}
-    pod_annotations = {c.USER_DEPLOYMENT_CHECKSUM: checksum(item),
-                       **{str(k): str(v) for k, v in (item.get("annotations") or {}).items()}}
+    pod_annotations = {
+        c.USER_DEPLOYMENT_CHECKSUM: checksum(item),
+        **{str(k): str(v) for k, v in (item.get("annotations") or {}).items()},
+    }
     spec: Dict[str, Any] = {"replicas": 1}
     if item.get("deploymentStrategy") and base.version_at_least(1, 9, 11):
         spec["strategy"] = copy.deepcopy(item["deploymentStrategy"])
     spec["selector"] = {"matchLabels": _selector(base, name)}
-    spec["template"] = {"metadata": {"labels": {**_selector(base, name), **user_labels}, "annotations": pod_annotations},
-                        "spec": _pod_spec(item, base, instance)}
-    metadata = {"name": f"{base.fullname}-{name}", "labels": labels,
-                "annotations": {**{str(k): str(v) for k, v in (item.get("annotations") or {}).items()}, **meta_extra}}
+    spec["template"] = {
+        "metadata": {"labels": {**_selector(base, name), **user_labels}, "annotations": pod_annotations},
+        "spec": _pod_spec(item, base, instance),
+    }
+    metadata = {
+        "name": f"{base.fullname}-{name}",
+        "labels": labels,
+        "annotations": {**{str(k): str(v) for k, v in (item.get("annotations") or {}).items()}, **meta_extra},
+    }
     return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": metadata, "spec": spec}
 
 
@@ -387,8 +453,11 @@ def _put(target: Dict[str, Any], key: str, value: Any) -> None:
 
 def _container(item, base, instance=None) -> Dict[str, Any]:
     image = image_ref(item["image"], base)
-    args_key, args = ("dagsterApiGrpcArgs", item["dagsterApiGrpcArgs"]) if "dagsterApiGrpcArgs" in item else \
-        ("codeServerArgs", item["codeServerArgs"])
+    args_key, args = (
+        ("dagsterApiGrpcArgs", item["dagsterApiGrpcArgs"])
+        if "dagsterApiGrpcArgs" in item
+        else ("codeServerArgs", item["codeServerArgs"])
+    )
     command = ["dagster", "api", "grpc"] if args_key == "dagsterApiGrpcArgs" else ["dagster", "code-server", "start"]
     container: Dict[str, Any] = {"name": c.CONTAINER_NAME}
     _put(container, "securityContext", item.get("securityContext"))
@@ -398,13 +467,19 @@ def _container(item, base, instance=None) -> Dict[str, Any]:
     env = [{"name": "DAGSTER_CURRENT_IMAGE", "value": image}] + copy.deepcopy(base.release_env)
     if (item.get("includeConfigInLaunchedRuns") or {"enabled": True}).get("enabled"):
         variable = c.GRPC_CONTEXT_ENV if args_key == "dagsterApiGrpcArgs" else c.CODE_SERVER_CONTEXT_ENV
-        env.append({"name": variable, "value": json.dumps(container_context(item, base), sort_keys=True,
-                                                           separators=(",", ":"))})
+        env.append(
+            {
+                "name": variable,
+                "value": json.dumps(container_context(item, base), sort_keys=True, separators=(",", ":")),
+            }
+        )
     if isinstance(item.get("env"), list):
         env += copy.deepcopy(item["env"])
     container["env"] = env
-    env_from = [{"configMapRef": {"name": base.shared_env}},
-                {"configMapRef": {"name": f"{base.fullname}-{item['name']}-user-env"}}]
+    env_from = [
+        {"configMapRef": {"name": base.shared_env}},
+        {"configMapRef": {"name": f"{base.fullname}-{item['name']}-user-env"}},
+    ]
     env_from += [{"configMapRef": copy.deepcopy(ref)} for ref in item.get("envConfigMaps") or []]
     env_from += [{"secretRef": copy.deepcopy(ref)} for ref in item.get("envSecrets") or []]
     container["envFrom"] = env_from + copy.deepcopy(base.trailing_env_from)
@@ -439,8 +514,13 @@ def _probes(item) -> Dict[str, Any]:
     out: Dict[str, Any] = {}
     readiness = item.get("readinessProbe")
     if not readiness:
-        out["readinessProbe"] = {**_health(item["port"]), "periodSeconds": 20, "timeoutSeconds": 10,
-                                 "successThreshold": 1, "failureThreshold": 15}
+        out["readinessProbe"] = {
+            **_health(item["port"]),
+            "periodSeconds": 20,
+            "timeoutSeconds": 10,
+            "successThreshold": 1,
+            "failureThreshold": 15,
+        }
     elif readiness.get("enabled") is not False:
         out["readinessProbe"] = _probe(readiness, item["port"])
     liveness = item.get("livenessProbe")
@@ -464,12 +544,18 @@ def container_context(item, base) -> Dict[str, Any]:
     k8s: Dict[str, Any] = copy.deepcopy(base.context)
     k8s["image_pull_policy"] = (item.get("image") or {}).get("pullPolicy")
     k8s["env_config_maps"] = [f"{base.fullname}-{item['name']}-user-env"] + [
-        ref["name"] for ref in item.get("envConfigMaps") or [] if "name" in ref]
+        ref["name"] for ref in item.get("envConfigMaps") or [] if "name" in ref
+    ]
     secrets = [ref["name"] for ref in item.get("envSecrets") or [] if "name" in ref]
     if secrets:
         k8s["env_secrets"] = secrets
-    for key, target in (("volumeMounts", "volume_mounts"), ("volumes", "volumes"), ("labels", "labels"),
-                        ("resources", "resources"), ("schedulerName", "scheduler_name")):
+    for key, target in (
+        ("volumeMounts", "volume_mounts"),
+        ("volumes", "volumes"),
+        ("labels", "labels"),
+        ("resources", "resources"),
+        ("schedulerName", "scheduler_name"),
+    ):
         if item.get(key):
             k8s[target] = copy.deepcopy(item[key])
     if isinstance(item.get("env"), list) and item["env"]:
@@ -489,7 +575,9 @@ def container_context(item, base) -> Dict[str, Any]:
     return {"k8s": k8s}
 
 
-def apply_patches(location: locations.Location, objects: List[Dict[str, Any]]) -> Tuple[List[Dict[str, Any]], List[errors.Problem]]:
+def apply_patches(
+    location: locations.Location, objects: List[Dict[str, Any]]
+) -> Tuple[List[Dict[str, Any]], List[errors.Problem]]:
     """RFC 6902 patches from the location, each on its generated object of that kind."""
     problems: List[errors.Problem] = []
     if not location.spec.get("patches"):
@@ -502,7 +590,13 @@ def apply_patches(location: locations.Location, objects: List[Dict[str, Any]]) -
         try:
             objects[index] = jsonpatch.JsonPatch(entry["patch"]).apply(objects[index])
         except (jsonpatch.JsonPatchException, jsonpatch.JsonPointerException, KeyError, TypeError) as exc:
-            problems.append(errors.Problem(location.file, None, location.name,
-                                           f"patch {position} ({entry['kind']}) does not apply: {exc}",
-                                           (location.doc,) + location.path + ("patches", position)))
+            problems.append(
+                errors.Problem(
+                    location.file,
+                    None,
+                    location.name,
+                    f"patch {position} ({entry['kind']}) does not apply: {exc}",
+                    (location.doc,) + location.path + ("patches", position),
+                )
+            )
     return objects, problems

@@ -8,6 +8,7 @@ from the generator (number, branch, head SHA, an image template) and an optional
 PR's own repository, which describes the code (source, env, resources) but may not choose what the
 plugin decides: name, branch, port, image, PR, commit, namespace, patches. Pure.
 """
+
 from __future__ import annotations
 
 import datetime
@@ -16,7 +17,8 @@ from typing import Any, Dict, Iterable, List, Mapping, NamedTuple, Optional, Tup
 
 from .. import constants as c
 from .. import errors, naming
-from . import argocd, entries, k8s, locations as locs, workspace
+from . import argocd, entries, k8s, workspace
+from . import locations as locs
 
 DEFAULT_FILE = "dagster-location.yaml"
 PARAMS = (
@@ -53,17 +55,26 @@ class Preview(NamedTuple):
 
 def placeholders(number: str, branch: str, head_sha: str) -> Dict[str, str]:
     """What a template may use; named as the pull-request generator names its parameters."""
-    return {"number": number, "branch": branch, "branch_slug": naming.location_slug(branch), "head_sha": head_sha,
-            "head_short_sha": head_sha[:8], "head_short_sha_7": head_sha[:7]}
+    return {
+        "number": number,
+        "branch": branch,
+        "branch_slug": naming.location_slug(branch),
+        "head_sha": head_sha,
+        "head_short_sha": head_sha[:8],
+        "head_short_sha_7": head_sha[:7],
+    }
 
 
 def expand(template: str, values: Mapping[str, str], what: str) -> str:
     def one(match: "re.Match[str]") -> str:
         key = match.group(1)
         if key not in values:
-            raise errors.InputError(f"unknown placeholder {{{key}}} in the {what} parameter",
-                                    f"use {', '.join('{' + k + '}' for k in values)}")
+            raise errors.InputError(
+                f"unknown placeholder {{{key}}} in the {what} parameter",
+                f"use {', '.join('{' + k + '}' for k in values)}",
+            )
         return values[key]
+
     return _PLACEHOLDER.sub(one, template)
 
 
@@ -73,30 +84,48 @@ def settings(env: Mapping[str, str]) -> Preview:
     params = {**{p.name: p.default for p in PARAMS}, **given}
     number, branch = str(params["number"]).strip(), str(params["branch"]).strip()
     if not number.isdigit() or int(number) == 0:
-        raise errors.InputError(f"the number parameter must be the pull request number, got {number!r}",
-                                "set it to {{.number}} in the ApplicationSet template")
+        raise errors.InputError(
+            f"the number parameter must be the pull request number, got {number!r}",
+            "set it to {{.number}} in the ApplicationSet template",
+        )
     if not branch:
         raise errors.InputError("the branch parameter is empty", "set it to {{.branch}} in the ApplicationSet template")
     head = str(params["head-sha"] or env.get("ARGOCD_APP_REVISION") or "").strip().lower()
     if not _SHA.fullmatch(head):
-        raise errors.InputError(f"the head commit {head!r} is not a commit SHA",
-                                "set the head-sha parameter to {{.head_sha}}, or targetRevision to it")
+        raise errors.InputError(
+            f"the head commit {head!r} is not a commit SHA",
+            "set the head-sha parameter to {{.head_sha}}, or targetRevision to it",
+        )
     values = placeholders(number, branch, head)
     name = expand(str(params["name"]), values, "name")
     if not k8s.is_dns1035_label(name):
-        raise errors.InputError(f"the location name {name!r} (from the name parameter {params['name']!r}) is not a "
-                                "DNS-1035 label (lowercase letters, digits and '-', starting with a letter, at most 63 "
-                                "characters)", "change the name parameter, e.g. pr-{number} or {branch_slug}")
+        raise errors.InputError(
+            f"the location name {name!r} (from the name parameter {params['name']!r}) is not a "
+            "DNS-1035 label (lowercase letters, digits and '-', starting with a letter, at most 63 "
+            "characters)",
+            "change the name parameter, e.g. pr-{number} or {branch_slug}",
+        )
     image = expand(str(params["image"]), values, "image")
     if not image:
         raise errors.InputError("the image parameter is empty", "set it, e.g. ghcr.io/acme/etl:sha-{head_sha}")
     namespace = env.get("ARGOCD_APP_NAMESPACE") or ""
     if not namespace:
-        raise errors.InputError("ARGOCD_APP_NAMESPACE is not set", "set the Application's destination namespace to "
-                                "the Dagster namespace")
-    return Preview(int(number), branch, head, name, image, _port(params["port"]), str(params["location-file"]),
-                   "location-file" in given, _flag(params["check-registry"], "check-registry"),
-                   namespace, env.get("ARGOCD_APP_SOURCE_REPO_URL") or "")
+        raise errors.InputError(
+            "ARGOCD_APP_NAMESPACE is not set", "set the Application's destination namespace to the Dagster namespace"
+        )
+    return Preview(
+        int(number),
+        branch,
+        head,
+        name,
+        image,
+        _port(params["port"]),
+        str(params["location-file"]),
+        "location-file" in given,
+        _flag(params["check-registry"], "check-registry"),
+        namespace,
+        env.get("ARGOCD_APP_SOURCE_REPO_URL") or "",
+    )
 
 
 def _port(value: Any) -> int:
@@ -121,8 +150,10 @@ def from_file(data: Any, file: str) -> Dict[str, Any]:
     if locs.is_document(data):
         items = data.get("locations") if isinstance(data.get("locations"), list) else None
         if data.get("kind") != c.KIND or items is None or len(items) != 1 or not isinstance(items[0], dict):
-            raise errors.InputError(f"{file} must hold one location (a mapping, or a {c.KIND} document with one "
-                                    "entry under locations)", "keep one location in the file")
+            raise errors.InputError(
+                f"{file} must hold one location (a mapping, or a {c.KIND} document with one entry under locations)",
+                "keep one location in the file",
+            )
         defaults = data.get("defaults") if isinstance(data.get("defaults"), dict) else {}
         data = locs.deep_merge(defaults, items[0])
     if not isinstance(data, dict):
@@ -131,16 +162,24 @@ def from_file(data: Any, file: str) -> Dict[str, Any]:
     image = data.get("image") if isinstance(data.get("image"), dict) else {}
     refused += [f"image.{key}" for key in DECIDED_IMAGE if key in image]
     if refused:
-        raise errors.InputError(f"{file} sets {', '.join(refused)}, which the pull-request plugin decides "
-                                "(from the PR's number, branch and head commit and the ApplicationSet's parameters)",
-                                f"remove {', '.join(refused)} from {file}")
+        raise errors.InputError(
+            f"{file} sets {', '.join(refused)}, which the pull-request plugin decides "
+            "(from the PR's number, branch and head commit and the ApplicationSet's parameters)",
+            f"remove {', '.join(refused)} from {file}",
+        )
     return data
 
 
 def spec(preview: Preview, base: Dict[str, Any], source: str) -> Dict[str, Any]:
     """The registry entry: the file's keys, then what the plugin decides; validated as the render validates."""
-    flags = entries.Flags(image=preview.image, branch=preview.branch, commit_hash=preview.head_sha,
-                          pull_request=preview.number, port=preview.port, git_url=preview.repo_url or None)
+    flags = entries.Flags(
+        image=preview.image,
+        branch=preview.branch,
+        commit_hash=preview.head_sha,
+        pull_request=preview.number,
+        port=preview.port,
+        git_url=preview.repo_url or None,
+    )
     built = entries.named_first(entries.build_spec(preview.name, flags, _NO_TIME, base), preview.name)
     entries.validate(preview.name, built, source)
     return built
@@ -164,8 +203,11 @@ def collision(preview: Preview, registered: Optional[entries.Entry], workspace_n
         who = f"PR #{number} of {url or 'an unknown repository'}" if number else "another writer (no pull request)"
         raise errors.ExistsError(f"location {preview.name!r} is already registered by {who} ({registered.source})", fix)
     if preview.name in set(workspace_names):
-        raise errors.ExistsError(f"location {preview.name!r} is already served by the Dagster workspace in namespace "
-                                 f"{preview.namespace} (the chart's values or a locations file)", fix)
+        raise errors.ExistsError(
+            f"location {preview.name!r} is already served by the Dagster workspace in namespace "
+            f"{preview.namespace} (the chart's values or a locations file)",
+            fix,
+        )
 
 
 def workspace_names(configmaps: List[Dict[str, Any]]) -> List[str]:

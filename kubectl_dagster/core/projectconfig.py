@@ -8,6 +8,7 @@ Mappings merge key by key (``image``, ``resources``, ``env``, ``location``); eve
 it came from, for ``config view``. Validated as strictly as CodeLocations: unknown keys and wrong
 types are problems with a key path (the shell turns it into file:line). Pure: data in, data out.
 """
+
 from __future__ import annotations
 
 import copy
@@ -17,7 +18,8 @@ from typing import Any, Dict, Iterable, List, Mapping, NamedTuple, Optional, Tup
 
 from .. import constants as c
 from .. import errors
-from . import k8s, locations as locs
+from . import k8s
+from . import locations as locs
 
 TOP_KEYS = ("apiVersion", "kind", "metadata", "defaultEnvironment", "defaults", "environments")
 SCALAR_KEYS = {  # key: (python types, what to say)
@@ -47,8 +49,20 @@ MERGED = ("image", "resources", "env", "location")  # merged key by key; the res
 # CodeLocations keys ``location`` may carry: what the dedicated keys above, the git context and the
 # lifecycle commands do not already set.
 PASSTHROUGH = locs.LOCATION_KEYS - {
-    "name", "branch", "pullRequest", "commit", "expiresAt", "image", "env", "resources", "envSecrets",
-    "envConfigMaps", *locs.SOURCE_SHORTCUTS, *locs.SOURCE_MODIFIERS, "suspended", "branchEnv",
+    "name",
+    "branch",
+    "pullRequest",
+    "commit",
+    "expiresAt",
+    "image",
+    "env",
+    "resources",
+    "envSecrets",
+    "envConfigMaps",
+    *locs.SOURCE_SHORTCUTS,
+    *locs.SOURCE_MODIFIERS,
+    "suspended",
+    "branchEnv",
 }
 _DURATION = re.compile(r"^[1-9][0-9]*[smhdw]$")
 
@@ -97,10 +111,17 @@ def check_document(data: Any) -> List[Tuple[tuple, str]]:
     if not isinstance(data, dict):
         return [((), f"expected a mapping with apiVersion: {c.API_VERSION} and kind: {c.PROJECT_KIND}")]
     if data.get("apiVersion") != c.API_VERSION or data.get("kind") != c.PROJECT_KIND:
-        return [(("apiVersion",), f"expected apiVersion: {c.API_VERSION} and kind: {c.PROJECT_KIND}, "
-                                  f"got {data.get('apiVersion')!r}/{data.get('kind')!r}")]
-    problems = [((key,), f"unknown key {key!r} (expected {', '.join(TOP_KEYS[2:])})")
-                for key in sorted(set(data) - set(TOP_KEYS), key=str)]
+        return [
+            (
+                ("apiVersion",),
+                f"expected apiVersion: {c.API_VERSION} and kind: {c.PROJECT_KIND}, "
+                f"got {data.get('apiVersion')!r}/{data.get('kind')!r}",
+            )
+        ]
+    problems = [
+        ((key,), f"unknown key {key!r} (expected {', '.join(TOP_KEYS[2:])})")
+        for key in sorted(set(data) - set(TOP_KEYS), key=str)
+    ]
     if data.get("defaults") is not None:
         problems += list(check_layer(data["defaults"], ("defaults",)))
     environments = data.get("environments")
@@ -190,8 +211,10 @@ def _check_resources(resources: Any, where: tuple) -> Iterable[Tuple[tuple, str]
         if value is None:
             continue
         if not isinstance(value, dict) or not all(k8s.is_quantity(v) for v in value.values()):
-            yield where + ("resources", group), f"resources.{group} must map resource names to quantities " \
-                                                "(such as 500m or 1Gi)"
+            yield (
+                where + ("resources", group),
+                f"resources.{group} must map resource names to quantities (such as 500m or 1Gi)",
+            )
 
 
 def _check_env(env: Any, where: tuple) -> Iterable[Tuple[tuple, str]]:
@@ -226,8 +249,10 @@ def file_layers(data: Dict[str, Any], file: str, environment: Optional[str]) -> 
     environments = data.get("environments") or {}
     if chosen not in environments:
         defined = ", ".join(environment_names(data)) or "none"
-        raise errors.InputError(f"environment {chosen!r} is not defined in {file} (defined: {defined})",
-                                "pass one of them with -e/--environment, or add it under environments:")
+        raise errors.InputError(
+            f"environment {chosen!r} is not defined in {file} (defined: {defined})",
+            "pass one of them with -e/--environment, or add it under environments:",
+        )
     return layers + [Layer(f"environment {chosen} ({file})", environments[chosen] or {})], chosen
 
 

@@ -1,4 +1,5 @@
 """``rbac``: the namespace-scoped Roles the cluster registry needs. Pure: names in, YAML text out."""
+
 from __future__ import annotations
 
 from typing import Any, Dict, List, Optional, Tuple
@@ -15,39 +16,74 @@ def subject(text: str, default_namespace: str) -> Tuple[str, str]:
     return (namespace or default_namespace), name
 
 
-def manifests(namespace: str, writer: Tuple[str, str], reader: Tuple[str, str],
-              argocd_app: Optional[str] = None, argocd_namespace: str = "argocd") -> str:
+def manifests(
+    namespace: str,
+    writer: Tuple[str, str],
+    reader: Tuple[str, str],
+    argocd_app: Optional[str] = None,
+    argocd_namespace: str = "argocd",
+) -> str:
     docs: List[Dict[str, Any]] = []
     labels = {constants.LABEL_MANAGED_BY: constants.MANAGED_BY}
-    for role, verbs, account in (("kubectl-dagster-registry-writer", WRITER_VERBS, writer),
-                                 ("kubectl-dagster-registry-reader", READER_VERBS, reader)):
-        docs.append({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role",
-                     "metadata": {"name": role, "namespace": namespace, "labels": labels},
-                     "rules": [{"apiGroups": [""], "resources": ["configmaps"], "verbs": verbs}]})
+    for role, verbs, account in (
+        ("kubectl-dagster-registry-writer", WRITER_VERBS, writer),
+        ("kubectl-dagster-registry-reader", READER_VERBS, reader),
+    ):
+        docs.append(
+            {
+                "apiVersion": "rbac.authorization.k8s.io/v1",
+                "kind": "Role",
+                "metadata": {"name": role, "namespace": namespace, "labels": labels},
+                "rules": [{"apiGroups": [""], "resources": ["configmaps"], "verbs": verbs}],
+            }
+        )
         docs.append(_binding(role, namespace, account, labels))
     # status, reload and add-location --wait: find the webserver, reach it through the service proxy,
     # read the Deployments' readiness. Kept apart so the registry Roles stay exact.
     observer = "kubectl-dagster-observer"
-    docs.append({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role",
-                 "metadata": {"name": observer, "namespace": namespace, "labels": labels},
-                 "rules": [{"apiGroups": [""], "resources": ["services"], "verbs": ["get", "list"]},
-                           {"apiGroups": [""], "resources": ["services/proxy"], "verbs": ["get", "create"]},
-                           {"apiGroups": ["apps"], "resources": ["deployments"], "verbs": ["get", "list"]}]})
+    docs.append(
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "Role",
+            "metadata": {"name": observer, "namespace": namespace, "labels": labels},
+            "rules": [
+                {"apiGroups": [""], "resources": ["services"], "verbs": ["get", "list"]},
+                {"apiGroups": [""], "resources": ["services/proxy"], "verbs": ["get", "create"]},
+                {"apiGroups": ["apps"], "resources": ["deployments"], "verbs": ["get", "list"]},
+            ],
+        }
+    )
     docs.append(_binding(observer, namespace, writer, labels))
     if argocd_app:
         role = f"kubectl-dagster-refresh-{argocd_app}"
-        docs.append({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role",
-                     "metadata": {"name": role, "namespace": argocd_namespace, "labels": labels},
-                     "rules": [{"apiGroups": ["argoproj.io"], "resources": ["applications"],
-                                "resourceNames": [argocd_app], "verbs": ["get", "patch"]}]})
+        docs.append(
+            {
+                "apiVersion": "rbac.authorization.k8s.io/v1",
+                "kind": "Role",
+                "metadata": {"name": role, "namespace": argocd_namespace, "labels": labels},
+                "rules": [
+                    {
+                        "apiGroups": ["argoproj.io"],
+                        "resources": ["applications"],
+                        "resourceNames": [argocd_app],
+                        "verbs": ["get", "patch"],
+                    }
+                ],
+            }
+        )
         docs.append(_binding(role, argocd_namespace, writer, labels))
-    header = ("# RBAC for the kubectl-dagster cluster registry (one ConfigMap per location).\n"
-              "# Kubernetes cannot limit list or create by label, so the Roles cover ConfigMaps in this namespace.\n")
+    header = (
+        "# RBAC for the kubectl-dagster cluster registry (one ConfigMap per location).\n"
+        "# Kubernetes cannot limit list or create by label, so the Roles cover ConfigMaps in this namespace.\n"
+    )
     return header + "".join("---\n" + yamlio.dump(doc) for doc in docs)
 
 
 def _binding(role: str, namespace: str, account: Tuple[str, str], labels: Dict[str, str]) -> Dict[str, Any]:
-    return {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
-            "metadata": {"name": role, "namespace": namespace, "labels": labels},
-            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": role},
-            "subjects": [{"kind": "ServiceAccount", "name": account[1], "namespace": account[0]}]}
+    return {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "RoleBinding",
+        "metadata": {"name": role, "namespace": namespace, "labels": labels},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": role},
+        "subjects": [{"kind": "ServiceAccount", "name": account[1], "namespace": account[0]}],
+    }

@@ -4,6 +4,7 @@ Nothing here assumes a release name or namespace: the workspace ConfigMap is the
 ``workspace.yaml`` key, the chart's user code is whatever carries the dagster-user-deployments
 labels, and both are grouped by the Helm release they name in their labels.
 """
+
 from __future__ import annotations
 
 import json
@@ -117,7 +118,10 @@ class Release:
     @property
     def daemon(self) -> Optional[manifests.Document]:
         for doc in self.rollout_targets:
-            if doc.labels().get(c.LABEL_COMPONENT) == c.DAEMON_COMPONENT or doc.labels().get(c.LABEL_DEPLOYMENT) == "daemon":
+            if (
+                doc.labels().get(c.LABEL_COMPONENT) == c.DAEMON_COMPONENT
+                or doc.labels().get(c.LABEL_DEPLOYMENT) == "daemon"
+            ):
                 return doc
         return None
 
@@ -156,9 +160,12 @@ def find(stream: manifests.Stream, wanted: Optional[str] = None) -> Release:
             if release.workspace is not None:
                 raise errors.ReleaseError(
                     f"release {release_name!r} has two workspace ConfigMaps ({release.workspace.name}, {doc.name})",
-                    "render one Dagster release at a time")
+                    "render one Dagster release at a time",
+                )
             release.workspace, release.system_chart = doc, labels.get(c.LABEL_CHART_SHORT)
-        elif is_user_chart(labels) or (labels.get(c.LABEL_COMPONENT) == c.USER_COMPONENT and labels.get(c.LABEL_DEPLOYMENT)):
+        elif is_user_chart(labels) or (
+            labels.get(c.LABEL_COMPONENT) == c.USER_COMPONENT and labels.get(c.LABEL_DEPLOYMENT)
+        ):
             if doc.kind != "Job":
                 release = get(release_name)
                 release.user = release.user or UserCode()
@@ -175,18 +182,23 @@ def _choose(candidates: Dict[str, Release], wanted: Optional[str]) -> Release:
     if wanted is not None:
         if wanted not in candidates:
             found = ", ".join(r.describe() for r in candidates.values()) or "none"
-            raise errors.ReleaseError(f"no Dagster release named {wanted!r} in the input (found: {found})",
-                                      "check --release against the release name given to helm")
+            raise errors.ReleaseError(
+                f"no Dagster release named {wanted!r} in the input (found: {found})",
+                "check --release against the release name given to helm",
+            )
         return candidates[wanted]
     if len(candidates) == 1:
         return next(iter(candidates.values()))
     if not candidates:
         raise errors.ReleaseError(
-            "no Dagster release found in the input: no ConfigMap with workspace.yaml and no dagster-user-deployments objects",
-            "pipe in the output of `helm template` for the dagster or dagster-user-deployments chart")
+            "no Dagster release found in the input: no ConfigMap with workspace.yaml and no "
+            "dagster-user-deployments objects",
+            "pipe in the output of `helm template` for the dagster or dagster-user-deployments chart",
+        )
     found = "; ".join(candidates[name].describe() for name in sorted(candidates))
-    raise errors.ReleaseError(f"found {len(candidates)} Dagster releases in the input: {found}",
-                              "use --release NAME to choose one")
+    raise errors.ReleaseError(
+        f"found {len(candidates)} Dagster releases in the input: {found}", "use --release NAME to choose one"
+    )
 
 
 def _attach_system(release: Release, deployments: List[manifests.Document]) -> None:
@@ -216,12 +228,16 @@ def _context(name: str, text: str) -> Dict[str, Any]:
         data = json.loads(text)
         yamlio.check_bounds(data, len(text))
     except (ValueError, RecursionError) as exc:  # LoadError is a ValueError
-        raise errors.InputError(f"{name} of a user-code container is not usable JSON: "
-                                f"{str(exc).splitlines()[0][:100] if str(exc) else type(exc).__name__}",
-                                "pass the output of `helm template` unchanged") from exc
+        raise errors.InputError(
+            f"{name} of a user-code container is not usable JSON: "
+            f"{str(exc).splitlines()[0][:100] if str(exc) else type(exc).__name__}",
+            "pass the output of `helm template` unchanged",
+        ) from exc
     if not isinstance(data, dict) or not isinstance(data.get("k8s", {}), dict):
-        raise errors.InputError(f"{name} of a user-code container is not a JSON object with a k8s mapping",
-                                "pass the output of `helm template` unchanged")
+        raise errors.InputError(
+            f"{name} of a user-code container is not a JSON object with a k8s mapping",
+            "pass the output of `helm template` unchanged",
+        )
     return data
 
 

@@ -1,13 +1,16 @@
 """The one transform every entry point runs: a rendered Dagster release plus locations in, the
 merged release out. Pure: text and data in, text out, errors raised; no I/O.
 """
+
 from __future__ import annotations
 
 from typing import Dict, List, NamedTuple, Optional, Sequence, Set, Tuple
 
 from .. import constants as c
 from .. import errors
-from . import hook, locations as locs, manifests, objects, release as rel, workspace
+from . import hook, manifests, objects, workspace
+from . import locations as locs
+from . import release as rel
 
 
 class Options(NamedTuple):
@@ -30,7 +33,10 @@ class Result(NamedTuple):
     notes: Tuple[str, ...] = ()  # one line each, for stderr: what the user should know about this render
 
 
-def render(text: str, locations: Sequence[locs.Location], options: Options = Options()) -> Result:
+DEFAULT_OPTIONS = Options()
+
+
+def render(text: str, locations: Sequence[locs.Location], options: Options = DEFAULT_OPTIONS) -> Result:
     if not text.strip():
         raise errors.InputError("the input is empty", "pipe in the output of `helm template` (stdin was empty)")
     problems = locs.check_unique(locations)
@@ -56,17 +62,25 @@ def render(text: str, locations: Sequence[locs.Location], options: Options = Opt
     hooks: List[manifests.Document] = []
     if rollout == "reload" and (ordered or earlier or options.locations_given):
         hooks = _reload_hook(release, stream, mode, documents, ordered, options)
-    return Result(manifests.Stream(documents + hooks, stream.helm_sources).text(), [loc.name for loc in ordered], mode,
-                  release.name, hooks[-1].name if hooks else None, _notes(release, options.mode, mode, ordered))
+    return Result(
+        manifests.Stream(documents + hooks, stream.helm_sources).text(),
+        [loc.name for loc in ordered],
+        mode,
+        release.name,
+        hooks[-1].name if hooks else None,
+        _notes(release, options.mode, mode, ordered),
+    )
 
 
 def _notes(release: rel.Release, wanted: str, mode: str, ordered) -> Tuple[str, ...]:
     """``auto`` chose workspace entries only: say where the code servers have to come from."""
     if wanted != "auto" or mode != "workspace" or not ordered:
         return ()
-    return (f"note: release {release.name!r} renders no user code of its own, so only workspace entries were added "
-            f"for {len(ordered)} location(s); render the user-code release with --mode=objects, or pass --mode=full "
-            "to add their Deployments and Services here",)
+    return (
+        f"note: release {release.name!r} renders no user code of its own, so only workspace entries were added "
+        f"for {len(ordered)} location(s); render the user-code release with --mode=objects, or pass --mode=full "
+        "to add their Deployments and Services here",
+    )
 
 
 class Inspected(NamedTuple):
@@ -119,12 +133,17 @@ def live_locations(configmaps: Sequence[Dict], inspected: Inspected) -> Set[str]
             except errors.InputError:
                 ours = []
             names |= {workspace.entry_name(entry) for entry in ours}
-        elif (labels.get(c.LOCATION_LABEL) and labels.get(c.LOCATION_LABEL) != c.SHARED_ENV_LOCATION
-              and c.REGISTRY_LABEL not in labels
-              and inspected.release in (labels.get(c.LABEL_RELEASE), labels.get(c.LABEL_INSTANCE))):
+        elif (
+            labels.get(c.LOCATION_LABEL)
+            and labels.get(c.LOCATION_LABEL) != c.SHARED_ENV_LOCATION
+            and c.REGISTRY_LABEL not in labels
+            and inspected.release in (labels.get(c.LABEL_RELEASE), labels.get(c.LABEL_INSTANCE))
+        ):
             names.add(str(labels[c.LOCATION_LABEL]))
     names.discard("")
     return names
+
+
 def _only_hooks(stream: manifests.Stream, wanted: Optional[str]) -> bool:
     """A stream of Helm hooks alone (Helm 4.2's ``separate`` post-render strategy sends them in a call
     of their own): nothing of a Dagster release nor of ours, so it passes through unchanged."""
@@ -147,8 +166,10 @@ def _mode(release: rel.Release, wanted: str) -> str:
     if wanted == "auto":
         return "full" if has_workspace and has_user else "workspace" if has_workspace else "objects"
     if wanted in ("full", "workspace") and not has_workspace:
-        raise errors.ReleaseError(f"--mode={wanted} needs the workspace ConfigMap, which release {release.name!r} "
-                                  "does not render here", "use --mode=objects, or render the system chart")
+        raise errors.ReleaseError(
+            f"--mode={wanted} needs the workspace ConfigMap, which release {release.name!r} does not render here",
+            "use --mode=objects, or render the system chart",
+        )
     return wanted
 
 
@@ -170,14 +191,20 @@ def _conflicts(release: rel.Release, ordered, on_conflict: str, drop: Set[int]) 
     clashing = [loc for loc in ordered if loc.name in chart]
     if clashing and on_conflict != "replace":
         what = ", ".join(f"{loc.name} ({chart[loc.name]})" for loc in clashing)
-        raise errors.ChartConflictError(f"the chart already renders location(s) {what} in release {release.name!r}",
-                                   "rename the location, remove it from the chart values, or pass --on-conflict=replace")
+        raise errors.ChartConflictError(
+            f"the chart already renders location(s) {what} in release {release.name!r}",
+            "rename the location, remove it from the chart values, or pass --on-conflict=replace",
+        )
     names = {loc.name for loc in clashing}
     if release.user is not None and names:
         user = release.user
         fullname = rel.user_fullname(release)
         for name in names:
-            for doc in (user.deployments.get(name), user.services.get(name), user.env_maps.get(f"{fullname}-{name}-user-env")):
+            for doc in (
+                user.deployments.get(name),
+                user.services.get(name),
+                user.env_maps.get(f"{fullname}-{name}-user-env"),
+            ):
                 if doc is not None:
                     drop.add(id(doc))
     return names
@@ -195,17 +222,24 @@ def _objects(release, ordered, options: Options, stream, drop: Set[int]) -> List
         created.append(manifests.new_document(shared, source, stream.helm_sources))
     for location in ordered:
         source = c.SOURCE_TEMPLATE.format(chart=base.source_prefix, location=location.name)
-        problems += [errors.Problem(location.file, None, location.name, message,
-                                    (location.doc,) + location.path + path)
-                     for path, message in objects.version_problems(location, base)]
+        problems += [
+            errors.Problem(location.file, None, location.name, message, (location.doc,) + location.path + path)
+            for path, message in objects.version_problems(location, base)
+        ]
         built, patch_problems = objects.apply_patches(location, objects.build(location, base, source))
         problems += patch_problems
         for data in built:
             key = _key(data, base.namespace)
             if key in taken:
-                problems.append(errors.Problem(location.file, None, location.name,
-                                               f"{key[0]} {key[2]} already exists in the input; rename the location",
-                                               (location.doc,) + location.path))
+                problems.append(
+                    errors.Problem(
+                        location.file,
+                        None,
+                        location.name,
+                        f"{key[0]} {key[2]} already exists in the input; rename the location",
+                        (location.doc,) + location.path,
+                    )
+                )
             taken.add(key)
             created.append(manifests.new_document(data, source, stream.helm_sources))
     if problems:
@@ -213,18 +247,20 @@ def _objects(release, ordered, options: Options, stream, drop: Set[int]) -> List
     return created
 
 
-def _reload_hook(release: rel.Release, stream: manifests.Stream, mode: str, documents, ordered,
-                 options: Options) -> List[manifests.Document]:
+def _reload_hook(
+    release: rel.Release, stream: manifests.Stream, mode: str, documents, ordered, options: Options
+) -> List[manifests.Document]:
     """The hook Job that reloads the webserver, after its ServiceAccount, Role and RoleBinding when it
     nudges the kubelet; none where the stream has no writable webserver (an error only when
     --rollout=reload was asked for explicitly)."""
     url = hook.webserver_url(release, stream) if mode in ("full", "workspace") else None
     if url is None:
         if options.rollout == "reload":
-            raise errors.ReleaseError(f"--rollout=reload needs the writable webserver's Deployment and Service, which "
-                                      f"release {release.name!r} does not render here",
-                                      "use --rollout=restart or --rollout=none, "
-                                      "or run `kubectl dagster reload` after the apply")
+            raise errors.ReleaseError(
+                f"--rollout=reload needs the writable webserver's Deployment and Service, which "
+                f"release {release.name!r} does not render here",
+                "use --rollout=restart or --rollout=none, or run `kubectl dagster reload` after the apply",
+            )
         return []
     workspace_source = release.workspace.source or ""
     prefix = workspace_source.split("/templates/")[0] if "/templates/" in workspace_source else "dagster"
@@ -254,16 +290,24 @@ def _workspace(release: rel.Release, ordered, replaced: Set[str], rollout: str) 
     current = doc.data["data"][c.WORKSPACE_KEY] or ""
     chart_entries, previous = workspace.split_entries(current)
     kept = [entry for entry in chart_entries if workspace.entry_name(entry) not in replaced]
-    ours = [workspace.grpc_entry(loc.name, loc.name, loc.spec.get("port", c.FIRST_PORT)) for loc in ordered
-            if not locs.is_suspended(loc.spec)]
+    ours = [
+        workspace.grpc_entry(loc.name, loc.name, loc.spec.get("port", c.FIRST_PORT))
+        for loc in ordered
+        if not locs.is_suspended(loc.spec)
+    ]
     if not ours and not previous and len(kept) == len(chart_entries):
         return  # nothing of ours, before or now: the document passes through untouched
     value = workspace.build_text(kept, ours)
     if value != current:
         doc.replace_text(workspace.splice(doc, value))
-    targets = release.rollout_targets if rollout == "restart" else \
-        hook.read_only_webservers(release) if rollout == "reload" else []  # the read-only one refuses reloads
+    targets = (
+        release.rollout_targets
+        if rollout == "restart"
+        else hook.read_only_webservers(release)
+        if rollout == "reload"
+        else []
+    )  # the read-only one refuses reloads
     if targets:
-        digest = workspace.checksum(doc.text[len(doc.head):])
+        digest = workspace.checksum(doc.text[len(doc.head) :])
         for target in targets:
             workspace.set_checksum(target, digest)

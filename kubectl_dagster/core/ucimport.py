@@ -7,6 +7,7 @@ What has an equivalent is carried over; every other key is named in a note, neve
 (image building, Helm and the values ConfigMap are not ours: the CI builds the image, and the
 platform's own release renders the locations). Pure.
 """
+
 from __future__ import annotations
 
 from typing import Any, Dict, List, Optional, Tuple
@@ -26,7 +27,7 @@ DROPPED = {
     "build_format": "kubectl-dagster builds no image",
     "build_tool": "kubectl-dagster builds no image",
     "dagster_version": "nothing is pinned: `kubectl dagster status` reports a version skew between code server "
-                      "and webserver",
+    "and webserver",
     "use_latest_chart_version": "no chart is installed: the platform's release renders the locations",
     "cicd": "the name always comes from the branch; pass --name NAME for a fixed one",
     "verbose": "pass --debug",
@@ -42,13 +43,17 @@ DROPPED = {
     "uc_deployment_semaphore_name": "no lock ConfigMap: registry writes are atomic",
     "release_name": "no release of its own: the platform's release renders the locations",
     "image_pull_secrets": "image pull secrets are release-wide in the chart "
-                          "(dagster-user-deployments.imagePullSecrets)",
+    "(dagster-user-deployments.imagePullSecrets)",
     "service_account_annotations": "the service account is release-wide in the chart",
 }
 SIMPLE = {  # key -> ProjectConfig key path
-    "namespace": ("namespace",), "context": ("context",), "kubernetes_context": ("context",),
-    "dagster_gui_url": ("uiUrl",), "use_project_name": ("useProjectName",),
-    "project_name_override": ("project",), "pull_policy": ("image", "pullPolicy"),
+    "namespace": ("namespace",),
+    "context": ("context",),
+    "kubernetes_context": ("context",),
+    "dagster_gui_url": ("uiUrl",),
+    "use_project_name": ("useProjectName",),
+    "project_name_override": ("project",),
+    "pull_policy": ("image", "pullPolicy"),
 }
 COMPOSITE = ("container_registry", "image_prefix", "code_path", "docker_root")
 ENV_HINTS = {"namespace": c.NAMESPACE_ENV, "context": c.CONTEXT_ENV, "kubernetes_context": c.CONTEXT_ENV}
@@ -72,12 +77,18 @@ def _merged(defaults: Dict[str, Any], section: Dict[str, Any]) -> Dict[str, Any]
 
 def _composite(view: Dict[str, Tuple[Any, str]]) -> Dict[str, Any]:
     """What needs keys from more than one place: the image repository and the Python file."""
-    get = {key: view[key][0] for key in COMPOSITE
-           if key in view and isinstance(view[key][0], str) and "${" not in view[key][0]}
+    get = {
+        key: view[key][0]
+        for key in COMPOSITE
+        if key in view and isinstance(view[key][0], str) and "${" not in view[key][0]
+    }
     out: Dict[str, Any] = {}
     if get.get("container_registry"):
-        parts = [get["container_registry"].rstrip("/")] + ([get["image_prefix"].strip("/")] if get.get("image_prefix")
-                                                           else []) + ["{name}"]
+        parts = (
+            [get["container_registry"].rstrip("/")]
+            + ([get["image_prefix"].strip("/")] if get.get("image_prefix") else [])
+            + ["{name}"]
+        )
         out["repository"] = "/".join(parts)
     if get.get("code_path"):
         out["pythonFile"] = _join(get.get("docker_root") or "", get["code_path"])
@@ -113,9 +124,10 @@ def _layer(flat: Dict[str, Tuple[Any, str]], notes: List[str]) -> Dict[str, Any]
             continue
         if isinstance(value, str) and "${" in value:
             hint = ENV_HINTS.get(key)
-            notes.append(f"{where}: {value!r} is filled in from the environment by dagster-uc; kubectl-dagster does "
-                         "not substitute" + (f": set ${hint} instead" if hint else ": use KUBECTL_DAGSTER_* variables "
-                                             "or flags"))
+            notes.append(
+                f"{where}: {value!r} is filled in from the environment by dagster-uc; kubectl-dagster does "
+                "not substitute" + (f": set ${hint} instead" if hint else ": use KUBECTL_DAGSTER_* variables or flags")
+            )
             continue
         if key in SIMPLE:
             _put(out, SIMPLE[key], value)
@@ -127,8 +139,11 @@ def _layer(flat: Dict[str, Tuple[Any, str]], notes: List[str]) -> Dict[str, Any]
             out.setdefault("resources", {})[key] = {k: v for k, v in value.items() if v is not None}
         elif key == "node" and value:
             _put(out, ("location", "nodeSelector"), {"agentpool": value})
-            _put(out, ("location", "tolerations"), [{"key": "agentpool", "operator": "Equal", "value": value,
-                                                     "effect": "NoSchedule"}])
+            _put(
+                out,
+                ("location", "tolerations"),
+                [{"key": "agentpool", "operator": "Equal", "value": value, "effect": "NoSchedule"}],
+            )
         elif key == "pod_labels" and isinstance(value, dict):
             if value:
                 _put(out, ("location", "labels"), {str(k): str(v) for k, v in value.items()})
@@ -149,8 +164,10 @@ def _env(items: List[Any], where: str, notes: List[str]) -> Dict[str, str]:
             continue
         value = "" if item.get("value") is None else str(item["value"])
         if "${" in value:
-            notes.append(f"{where}.{item['name']} is filled in from the environment by dagster-uc; "
-                         "kubectl-dagster does not substitute: pass --env NAME=VALUE in CI, or use envSecrets")
+            notes.append(
+                f"{where}.{item['name']} is filled in from the environment by dagster-uc; "
+                "kubectl-dagster does not substitute: pass --env NAME=VALUE in CI, or use envSecrets"
+            )
             continue
         out[str(item["name"])] = value
     return out
@@ -191,13 +208,17 @@ def translate(data: Any) -> Tuple[Optional[Dict[str, Any]], List[str]]:
         for where, section in [("defaults", defaults)] + [(name, data[name]) for name in names]:
             value = _flatten(section, where).get(key)
             if value is not None and isinstance(value[0], str) and "${" in value[0]:
-                notes.append(f"{value[1]}: {value[0]!r} is filled in from the environment by dagster-uc; "
-                             "kubectl-dagster does not substitute: set image.repository / codeSource in the new config")
+                notes.append(
+                    f"{value[1]}: {value[0]!r} is filled in from the environment by dagster-uc; "
+                    "kubectl-dagster does not substitute: set image.repository / codeSource in the new config"
+                )
     if not any(layer.get("image", {}).get("repository") for layer in [out_defaults, *environments.values()]):
         notes.append("no container_registry anywhere: set image.repository in the new config")
     else:
-        notes.append("image tags: dagster-uc numbers them itself; image.tag is now {short_commit}, so have the CI's "
-                     "build step push <repository>:<first 7 hex digits of the commit>")
+        notes.append(
+            "image tags: dagster-uc numbers them itself; image.tag is now {short_commit}, so have the CI's "
+            "build step push <repository>:<first 7 hex digits of the commit>"
+        )
     return document, notes
 
 

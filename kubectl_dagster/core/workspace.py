@@ -4,6 +4,7 @@ Our entries follow a marker comment, so a second render finds and replaces exact
 value is spliced into the ConfigMap's text in place of the old one, so the rest of the document
 (labels, Helm 4's filename annotation, comments) is untouched.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -37,15 +38,22 @@ def _entries(text: str) -> List[Dict[str, Any]]:
         return []
     entries = data.get("load_from") if isinstance(data, dict) else None
     if not isinstance(data, dict) or "load_from" not in data:
-        raise errors.InputError(f"workspace.yaml in the input's workspace ConfigMap is {errors.excerpt(data)}, "
-                                "not a mapping with load_from", fix)
+        raise errors.InputError(
+            f"workspace.yaml in the input's workspace ConfigMap is {errors.excerpt(data)}, "
+            "not a mapping with load_from",
+            fix,
+        )
     if not isinstance(entries, (list, type(None))):
-        raise errors.InputError(f"load_from in the input's workspace ConfigMap is {errors.excerpt(entries)}, "
-                                "not a list of entries", fix)
+        raise errors.InputError(
+            f"load_from in the input's workspace ConfigMap is {errors.excerpt(entries)}, not a list of entries", fix
+        )
     for entry in entries or []:
         if not isinstance(entry, dict) or not isinstance(entry.get("grpc_server", {}), dict):
-            raise errors.InputError(f"an entry of load_from in the input's workspace ConfigMap is "
-                                    f"{errors.excerpt(entry)}, not a mapping such as grpc_server: {{...}}", fix)
+            raise errors.InputError(
+                f"an entry of load_from in the input's workspace ConfigMap is "
+                f"{errors.excerpt(entry)}, not a mapping such as grpc_server: {{...}}",
+                fix,
+            )
     return list(entries or [])
 
 
@@ -80,8 +88,9 @@ def splice(doc: manifests.Document, value: str) -> str:
     text = doc.text
     match = _KEY.search(text)
     if match is None:
-        raise errors.InputError(f"cannot find the workspace.yaml key in ConfigMap {doc.name}",
-                                "pass the ConfigMap as the chart renders it")
+        raise errors.InputError(
+            f"cannot find the workspace.yaml key in ConfigMap {doc.name}", "pass the ConfigMap as the chart renders it"
+        )
     indent = match.group("indent")
     end = match.end()
     lines = text[end:].split("\n")
@@ -91,7 +100,7 @@ def splice(doc: manifests.Document, value: str) -> str:
             break
         consumed += 1
     old = "\n".join(lines[:consumed])
-    trailing_blank = old[len(old.rstrip(" \t\n")):].count("\n") if consumed < len(lines) else 0
+    trailing_blank = old[len(old.rstrip(" \t\n")) :].count("\n") if consumed < len(lines) else 0
     if yamlio.literal_ok(value):
         new = f"{indent}workspace.yaml: |\n" + yamlio.literal_block(value, len(indent) + 2)
     else:
@@ -100,8 +109,10 @@ def splice(doc: manifests.Document, value: str) -> str:
     result = text[: match.start()] + new + "\n" * trailing_blank + rest
     check = manifests.Document("", result, "ConfigMap")
     if ((check.data or {}).get("data") or {}).get(c.WORKSPACE_KEY) != value:
-        raise errors.InputError(f"could not rewrite workspace.yaml in ConfigMap {doc.name} safely",
-                                "report this with the input that caused it")
+        raise errors.InputError(
+            f"could not rewrite workspace.yaml in ConfigMap {doc.name} safely",
+            "report this with the input that caused it",
+        )
     return result
 
 
@@ -110,7 +121,9 @@ def checksum(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-_CHECKSUM_LINE = re.compile(r"(?P<head>" + re.escape(c.WORKSPACE_CHECKSUM) + r"[\"']?:[ \t]*[\"']?)(?P<sum>[0-9a-f]{64})")
+_CHECKSUM_LINE = re.compile(
+    r"(?P<head>" + re.escape(c.WORKSPACE_CHECKSUM) + r"[\"']?:[ \t]*[\"']?)(?P<sum>[0-9a-f]{64})"
+)
 
 
 def set_checksum(doc: manifests.Document, value: str) -> bool:

@@ -1,5 +1,6 @@
 """Where locations are registered: a git file or directory (``files``), or one ConfigMap per
 location (``configmaps``). ``store.mutate`` is the one write loop both share."""
+
 from __future__ import annotations
 
 from typing import Optional

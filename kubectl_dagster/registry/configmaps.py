@@ -6,13 +6,15 @@ the resourceVersion (and uid) it read, so a concurrent change makes it fail, and
 reads again. Adding different locations never touches the same object, so it never contends.
 Registry ConfigMaps are untrusted input: their YAML is read with bounded size and expansion.
 """
+
 from __future__ import annotations
 
 from typing import Any, Dict, List, Optional, Set
 
 from .. import constants as c
 from .. import errors, kube, yamlio
-from ..core import entries, locations as locs, workspace
+from ..core import entries, workspace
+from ..core import locations as locs
 from . import store
 
 MAX_ENTRY_BYTES = 256 * 1024  # a location's YAML; a ConfigMap holds at most 1 MiB anyway
@@ -24,12 +26,18 @@ def configmap_name(location: str) -> str:
 
 def to_configmap(name: str, spec: Dict[str, Any], namespace: str, version: Optional[str] = None) -> Dict[str, Any]:
     metadata: Dict[str, Any] = {
-        "name": configmap_name(name), "namespace": namespace,
+        "name": configmap_name(name),
+        "namespace": namespace,
         "labels": {c.REGISTRY_LABEL: c.REGISTRY_VALUE, c.LOCATION_LABEL: name, c.LABEL_MANAGED_BY: c.MANAGED_BY},
     }
     if version is not None:
         metadata["resourceVersion"] = version
-    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": metadata, "data": {c.REGISTRY_DATA_KEY: yamlio.dump(spec)}}
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": metadata,
+        "data": {c.REGISTRY_DATA_KEY: yamlio.dump(spec)},
+    }
 
 
 def from_configmap(obj: Dict[str, Any]) -> entries.Entry:
@@ -39,11 +47,18 @@ def from_configmap(obj: Dict[str, Any]) -> entries.Entry:
     data = obj.get("data") if isinstance(obj.get("data"), dict) else {}
     spec = _load_spec(data.get(c.REGISTRY_DATA_KEY), f"configmap/{metadata.get('name')}")
     labels = metadata.get("labels") if isinstance(metadata.get("labels"), dict) else {}
-    name = str(labels.get(c.LOCATION_LABEL) or str(metadata.get("name", ""))[len(c.REGISTRY_CONFIGMAP_PREFIX):])
+    name = str(labels.get(c.LOCATION_LABEL) or str(metadata.get("name", ""))[len(c.REGISTRY_CONFIGMAP_PREFIX) :])
     stamp = metadata.get("creationTimestamp")
     created = locs.parse_time(stamp) if stamp else None
-    return entries.Entry(name, spec, f"configmap/{metadata.get('name')}", dict(spec), created,
-                         metadata.get("resourceVersion"), metadata.get("uid"))
+    return entries.Entry(
+        name,
+        spec,
+        f"configmap/{metadata.get('name')}",
+        dict(spec),
+        created,
+        metadata.get("resourceVersion"),
+        metadata.get("uid"),
+    )
 
 
 def _load_spec(text: Any, where: str) -> Dict[str, Any]:
@@ -111,17 +126,33 @@ class ConfigMapStore:
         cluster, old, name = self.cluster, snap.old, snap.token
         query = {"dryRun": "All"} if server_dry_run else None
         if old is None:
-            result = cluster.request(f"create location {name}", "POST", self._path(), query,
-                                     to_configmap(name, spec, cluster.namespace), tolerate=(409,))
+            result = cluster.request(
+                f"create location {name}",
+                "POST",
+                self._path(),
+                query,
+                to_configmap(name, spec, cluster.namespace),
+                tolerate=(409,),
+            )
         elif spec is None:
-            body = {"kind": "DeleteOptions", "apiVersion": "v1",
-                    "preconditions": {"resourceVersion": old.version, "uid": old.uid}}
+            body = {
+                "kind": "DeleteOptions",
+                "apiVersion": "v1",
+                "preconditions": {"resourceVersion": old.version, "uid": old.uid},
+            }
             if server_dry_run:
                 body["dryRun"] = ["All"]
-            result = cluster.request(f"delete location {name}", "DELETE", self._path(name), body=body,
-                                     tolerate=(404, 409))
+            result = cluster.request(
+                f"delete location {name}", "DELETE", self._path(name), body=body, tolerate=(404, 409)
+            )
         else:
-            result = cluster.request(f"update location {name}", "PUT", self._path(name), query,
-                                     to_configmap(name, spec, cluster.namespace, old.version), tolerate=(404, 409))
+            result = cluster.request(
+                f"update location {name}",
+                "PUT",
+                self._path(name),
+                query,
+                to_configmap(name, spec, cluster.namespace, old.version),
+                tolerate=(404, 409),
+            )
         if isinstance(result, kube.Refused):
             raise store.Retry(result.message)

@@ -4,6 +4,7 @@ ruamel's round-trip loader says where each entry starts; the edit replaces, remo
 lines of one entry; the result is parsed again and checked to hold exactly the intended entries
 before anyone writes it. Pure: text in, text out.
 """
+
 from __future__ import annotations
 
 import json
@@ -37,13 +38,17 @@ def load_docs(text: str, filename: str) -> List[Any]:
     try:
         return list(yamlio.make_yaml("safe").load_all(text))
     except Exception as exc:
-        raise errors.RegistryError(f"{filename} is not valid YAML: {exc}".replace("\n", " "), "fix the file first") from exc
+        raise errors.RegistryError(
+            f"{filename} is not valid YAML: {exc}".replace("\n", " "), "fix the file first"
+        ) from exc
 
 
 def slots(text: str, filename: str, dir_defaults: Optional[dict] = None) -> List[Slot]:
     """Every entry of one file, in order (read as ``core.locations.walk`` reads it, leniently)."""
-    return [Slot(locs.resolve_name(item.raw), item.doc, item.position, item.raw, item.spec)
-            for item in locs.walk(load_docs(text, filename), dir_defaults)]
+    return [
+        Slot(locs.resolve_name(item.raw), item.doc, item.position, item.raw, item.spec)
+        for item in locs.walk(load_docs(text, filename), dir_defaults)
+    ]
 
 
 def file_defaults(text: str, filename: str) -> Dict[str, Any]:
@@ -81,7 +86,7 @@ def replace(text: str, slot: Slot, spec: Dict[str, Any], filename: str) -> str:
     docs = _rt(text, filename)
     if slot.item is None:  # a bare location: its comments above the first key stay
         _, end = _doc_span(lines, docs[slot.doc])
-        lines[docs[slot.doc].lc.line:end] = [yamlio.dump(spec)]
+        lines[docs[slot.doc].lc.line : end] = [yamlio.dump(spec)]
     else:
         dash, start, end = _item_span(lines, docs[slot.doc]["locations"], slot.item, filename)
         lines[start:end] = [_item_text(spec, dash)]
@@ -121,8 +126,10 @@ def remove(text: str, slot: Slot, filename: str, drop_empty: bool = False) -> st
 def _item_span(lines: List[str], seq: Any, index: int, filename: str) -> Tuple[int, int, int]:
     """(dash column, first line, line after) of item ``index`` of a block list."""
     if _flow(seq):
-        raise errors.RegistryError(f"{filename}: locations is written in flow style ([...])",
-                                   "write it as a block list (one '- ' item per entry) so it can be edited")
+        raise errors.RegistryError(
+            f"{filename}: locations is written in flow style ([...])",
+            "write it as a block list (one '- ' item per entry) so it can be edited",
+        )
     dash = _dash_col(lines, seq, index)
     start = seq.lc.item(index)[0]
     return dash, start, _item_end(lines, start, dash)
@@ -137,7 +144,9 @@ def _rt(text: str, filename: str) -> List[Any]:
     try:
         return list(yamlio.make_yaml("rt").load_all(text))
     except Exception as exc:
-        raise errors.RegistryError(f"{filename} is not valid YAML: {exc}".replace("\n", " "), "fix the file first") from exc
+        raise errors.RegistryError(
+            f"{filename} is not valid YAML: {exc}".replace("\n", " "), "fix the file first"
+        ) from exc
 
 
 def _flow(seq: Any) -> bool:
@@ -190,7 +199,9 @@ def _item_text(spec: Dict[str, Any], dash: int) -> str:
     return "".join((pad + ("- " if i == 0 else "  ") + line + "\n") for i, line in enumerate(body))
 
 
-def _expect(text: str, filename: str, add: Optional[dict] = None, replace=None, remove: Optional[Slot] = None) -> List[Tuple[int, Optional[int], Dict[str, Any]]]:
+def _expect(
+    text: str, filename: str, add: Optional[dict] = None, replace=None, remove: Optional[Slot] = None
+) -> List[Tuple[int, Optional[int], Dict[str, Any]]]:
     """The entries the edited text must hold, as (doc, item, raw) — from the original parse."""
     current = [(s.doc, s.item, s.raw) for s in slots(text, filename)] if text.strip() else []
     if replace is not None:
@@ -208,8 +219,10 @@ def _checked(new: str, filename: str, expected_raws: List[Dict[str, Any]]) -> st
     """Refuse an edit whose result does not parse to exactly the intended entries."""
     got = [s.raw for s in slots(new, filename)] if new.strip() else []
     if _canonical(got) != _canonical([_plain(raw) for raw in expected_raws]):
-        raise errors.RegistryError(f"editing {filename} would not give the intended entries (unusual layout?)",
-                                   "edit the file by hand; nothing was written")
+        raise errors.RegistryError(
+            f"editing {filename} would not give the intended entries (unusual layout?)",
+            "edit the file by hand; nothing was written",
+        )
     return new
 
 

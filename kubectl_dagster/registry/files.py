@@ -5,6 +5,7 @@ concurrent writers queue instead of losing updates, and lands by an atomic renam
 written, fsynced temporary file, so a killed writer leaves the previous file intact. The text
 edits themselves are ``fileedit``'s.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -40,8 +41,11 @@ class FileStore:
 
     def _read_all(self) -> Tuple[Dict[str, str], List[Tuple[str, fileedit.Slot]], Dict]:
         texts = {name: sources.read_text(name) for name in self._files()}
-        dir_defaults = sources.directory_defaults([(name, fileedit.load_docs(text, name)) for name, text in texts.items()]) \
-            if self.is_dir else {}
+        dir_defaults = (
+            sources.directory_defaults([(name, fileedit.load_docs(text, name)) for name, text in texts.items()])
+            if self.is_dir
+            else {}
+        )
         found = []
         for name, text in texts.items():
             found += [(name, slot) for slot in fileedit.slots(text, name, dir_defaults)]
@@ -87,13 +91,16 @@ class FileStore:
 
     def write(self, snap: entries.Snapshot, spec: Optional[Dict[str, Any]], server_dry_run: bool) -> None:
         if server_dry_run:
-            raise errors.InputError("--dry-run=server needs the cluster registry", "use --dry-run=client with --locations")
+            raise errors.InputError(
+                "--dry-run=server needs the cluster registry", "use --dry-run=client with --locations"
+            )
         file, text, slot = snap.token
         if slot is None:  # a new entry
             if self.is_dir:
                 if os.path.exists(file):
-                    raise errors.ExistsError(f"{file} exists but does not hold this location",
-                                             "move that file away or pick another name")
+                    raise errors.ExistsError(
+                        f"{file} exists but does not hold this location", "move that file away or pick another name"
+                    )
                 _atomic_write(file, NEW_FILE_HEADER + yamlio.dump(spec), exclusive=True)
             else:
                 _atomic_write(file, fileedit.add(text or "", spec, file))
@@ -133,7 +140,9 @@ def _atomic_write(path: str, text: str, exclusive: bool = False) -> None:
     except FileExistsError as exc:
         raise errors.ExistsError(f"{path} already exists", "pick another name") from exc
     except OSError as exc:
-        raise errors.RegistryError(f"cannot write {path}: {exc.strerror}", "check the permissions; nothing was changed") from exc
+        raise errors.RegistryError(
+            f"cannot write {path}: {exc.strerror}", "check the permissions; nothing was changed"
+        ) from exc
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)

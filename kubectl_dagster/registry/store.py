@@ -8,6 +8,7 @@ it, skip a no-op, honour ``--dry-run=client``, write, and on a lost race re-read
 The edit's contract (``core.entries.Edit``): given the snapshot, return the new raw spec, ``None`` to
 delete, the old spec unchanged for no change, or raise an ``errors.Error`` to abort.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -16,7 +17,8 @@ import time
 from typing import Any, ContextManager, Dict, List, Optional, Protocol, Set
 
 from .. import errors
-from ..core import entries, locations as locs
+from ..core import entries
+from ..core import locations as locs
 
 DRY_RUNS = ("none", "client", "server")
 
@@ -52,8 +54,10 @@ def mutate(store: Store, name: str, edit: entries.Edit, dry_run: str = "none") -
             except Retry:
                 pass
         time.sleep(min(0.2, 0.01 * (attempt + 1)) * random.uniform(0.5, 1.5))  # jittered backoff
-    raise errors.WriteConflictError(f"location {name} kept changing: {store.attempts} attempts met a conflict",
-                                    "retry the command; another writer is updating the same location")
+    raise errors.WriteConflictError(
+        f"location {name} kept changing: {store.attempts} attempts met a conflict",
+        "retry the command; another writer is updating the same location",
+    )
 
 
 def _outcome(name: str, snap: entries.Snapshot, spec: Optional[Dict[str, Any]]) -> entries.Outcome:

@@ -3,6 +3,7 @@ the repo is copied to a temporary directory, the commands run in the Application
 with the environment ArgoCD sets (ARGOCD_APP_*, KUBE_VERSION, KUBE_API_VERSIONS, ARGOCD_ENV_*,
 ARGOCD_APP_PARAMETERS, PARAM_*), `init` and then `generate`, with the argv from plugin.yaml and
 real Helm, on an umbrella chart whose Dagster-shaped dependency is local (file://)."""
+
 import json
 import os
 import shutil
@@ -11,7 +12,6 @@ import pytest
 from conftest import MINI_CHART, ROOT, run, tool
 
 from kubectl_dagster import yamlio
-
 from kubectl_dagster.core import manifests, workspace
 
 REPO = ROOT / "tests" / "argocd-repo"
@@ -33,14 +33,20 @@ def repo(tmp_path):
 
 def argocd_env(tmp_path, helm="helm3", parameters=None, **extra):
     env = {
-        "ARGOCD_APP_NAME": "dagster", "ARGOCD_APP_NAMESPACE": "data-platform", "ARGOCD_APP_PROJECT_NAME": "default",
-        "ARGOCD_APP_REVISION": "0123456789abcdef0123456789abcdef01234567", "ARGOCD_APP_REVISION_SHORT": "0123456",
-        "ARGOCD_APP_REVISION_SHORT_8": "01234567", "ARGOCD_APP_SOURCE_PATH": "apps/dagster",
+        "ARGOCD_APP_NAME": "dagster",
+        "ARGOCD_APP_NAMESPACE": "data-platform",
+        "ARGOCD_APP_PROJECT_NAME": "default",
+        "ARGOCD_APP_REVISION": "0123456789abcdef0123456789abcdef01234567",
+        "ARGOCD_APP_REVISION_SHORT": "0123456",
+        "ARGOCD_APP_REVISION_SHORT_8": "01234567",
+        "ARGOCD_APP_SOURCE_PATH": "apps/dagster",
         "ARGOCD_APP_SOURCE_REPO_URL": "https://git.example.com/platform/gitops.git",
-        "ARGOCD_APP_SOURCE_TARGET_REVISION": "main", "KUBE_VERSION": "1.29.3",
+        "ARGOCD_APP_SOURCE_TARGET_REVISION": "main",
+        "KUBE_VERSION": "1.29.3",
         "KUBE_API_VERSIONS": "v1,apps/v1,batch/v1,example.com/v1",
         "KUBECTL_DAGSTER_HELM": tool(helm),
-        "HELM_CACHE_HOME": str(tmp_path / "helm-cache"), "HELM_CONFIG_HOME": str(tmp_path / "helm-config"),
+        "HELM_CACHE_HOME": str(tmp_path / "helm-cache"),
+        "HELM_CONFIG_HOME": str(tmp_path / "helm-config"),
         "HELM_DATA_HOME": str(tmp_path / "helm-data"),
     }
     if parameters is not None:
@@ -88,7 +94,9 @@ def test_plugin_yaml_is_a_cmp_v2_config():
 def test_init_then_generate_merges_the_repo_locations(repo, tmp_path):
     result = init_and_generate(repo, argocd_env(tmp_path))
     assert result.code == 0, result.stderr
-    assert (repo / "charts" / "mini-dagster").exists() and list((repo / "apps" / "dagster" / "charts").glob("dagster-*.tgz"))
+    assert (repo / "charts" / "mini-dagster").exists() and list(
+        (repo / "apps" / "dagster" / "charts").glob("dagster-*.tgz")
+    )
     objects = by_kind_name(result.stdout)
     assert ("Service", "feature-new-assets") in objects
     assert ("Deployment", "dagster-dagster-user-deployments-feature-new-assets") in objects
@@ -106,20 +114,31 @@ def test_reload_nudge_parameter_turns_the_rbac_off(repo, tmp_path):
     result = init_and_generate(repo, env)
     assert result.code == 0, result.stderr
     objects = by_kind_name(result.stdout)
-    assert not [key for key in objects if key[0] in ("ServiceAccount", "Role", "RoleBinding")
-                and "kubectl-dagster.io/reload-hook" in objects[key].text]
+    assert not [
+        key
+        for key in objects
+        if key[0] in ("ServiceAccount", "Role", "RoleBinding") and "kubectl-dagster.io/reload-hook" in objects[key].text
+    ]
     (job,) = [d for (kind, _), d in objects.items() if kind == "Job" and "kubectl-dagster.io/reload-hook" in d.text]
     assert job.data["spec"]["template"]["spec"]["automountServiceAccountToken"] is False
 
 
 def test_app_name_with_namespace_prefix_and_parameters(repo, tmp_path):
     """ARGOCD_APP_NAME is <app-namespace>_<name> outside ArgoCD's namespace; parameters come as JSON and PARAM_*."""
-    params = [{"name": "values-files", "array": ["values.yaml", "values-prod.yaml"]},
-              {"name": "set", "map": {"dagster.deployments[0].image.tag": "3.0"}},
-              {"name": "rollout", "string": "restart"}]
-    env = argocd_env(tmp_path, parameters=params, ARGOCD_APP_NAME="team-a_analytics",
-                     PARAM_VALUES_FILES_0="values.yaml", PARAM_VALUES_FILES_1="values-prod.yaml",
-                     PARAM_SET_DAGSTER_DEPLOYMENTS_0__IMAGE_TAG="3.0", PARAM_ROLLOUT="restart")
+    params = [
+        {"name": "values-files", "array": ["values.yaml", "values-prod.yaml"]},
+        {"name": "set", "map": {"dagster.deployments[0].image.tag": "3.0"}},
+        {"name": "rollout", "string": "restart"},
+    ]
+    env = argocd_env(
+        tmp_path,
+        parameters=params,
+        ARGOCD_APP_NAME="team-a_analytics",
+        PARAM_VALUES_FILES_0="values.yaml",
+        PARAM_VALUES_FILES_1="values-prod.yaml",
+        PARAM_SET_DAGSTER_DEPLOYMENTS_0__IMAGE_TAG="3.0",
+        PARAM_ROLLOUT="restart",
+    )
     result = init_and_generate(repo, env)
     assert result.code == 0, result.stderr
     objects = by_kind_name(result.stdout)
@@ -137,7 +156,8 @@ def test_plugin_env_and_param_vars_without_json(repo, tmp_path):
     """No ARGOCD_APP_PARAMETERS: PARAM_* and the Application's plugin env (ARGOCD_ENV_<Name>, case kept) are read."""
     (repo / "apps" / "dagster" / "previews").mkdir()
     (repo / "apps" / "dagster" / "previews" / "pr-7.yaml").write_text(
-        "name: pr-7\nimage: {repository: ghcr.io/acme/code, tag: pr-7}\npythonFile: defs.py\nport: 3032\n")
+        "name: pr-7\nimage: {repository: ghcr.io/acme/code, tag: pr-7}\npythonFile: defs.py\nport: 3032\n"
+    )
     env = argocd_env(tmp_path, ARGOCD_ENV_releaseName="from-env", PARAM_LOCATIONS="previews")
     result = init_and_generate(repo, env)
     assert result.code == 0, result.stderr
@@ -172,8 +192,18 @@ def test_from_cluster_reads_the_registry(repo, tmp_path, kube):
     from conftest import cli
 
     kube.namespaces.add("data-platform")
-    added = cli("add-location", "from-registry", "--image", "r:1", "-f", "a.py", "--cluster", "-n", "data-platform",
-                env={"KUBECONFIG": kube.kubeconfig_path})
+    added = cli(
+        "add-location",
+        "from-registry",
+        "--image",
+        "r:1",
+        "-f",
+        "a.py",
+        "--cluster",
+        "-n",
+        "data-platform",
+        env={"KUBECONFIG": kube.kubeconfig_path},
+    )
     assert added.code == 0, added.stderr
     env = argocd_env(tmp_path, parameters=[{"name": "from-cluster", "string": "true"}], KUBECONFIG=kube.kubeconfig_path)
     result = init_and_generate(repo, env)
@@ -187,7 +217,9 @@ def _break(repo, case):
     if case == "broken-chart":
         (app / "templates" / "broken.yaml").write_text("{{ .Values.nope.nope }\n")
     elif case == "bad-locations":
-        (app / "dagster-locations.yaml").write_text((app / "dagster-locations.yaml").read_text().replace("    pythonFile: definitions.py\n", ""))
+        (app / "dagster-locations.yaml").write_text(
+            (app / "dagster-locations.yaml").read_text().replace("    pythonFile: definitions.py\n", "")
+        )
     elif case == "symlink-out":
         os.symlink("/etc", app / "escape")
     elif case == "no-manifests":
@@ -198,31 +230,63 @@ def _break(repo, case):
         (repo / "charts" / "mini-dagster" / "templates").mkdir()
 
 
-@pytest.mark.parametrize("case, params, message", [
-    ("broken-chart", None, "error: helm template failed:"),
-    ("bad-locations", None, "error: invalid locations:"),
-    ("dotdot", [{"name": "values-files", "array": ["../../../etc/passwd"]}], "error: values file '../../../etc/passwd' leads outside"),
-    ("absolute", [{"name": "values-files", "array": ["/etc/passwd"]}], "error: values file '/etc/passwd' is an absolute path"),
-    ("symlink-out", [{"name": "locations", "string": "escape/hostname"}], "error: locations 'escape/hostname' leads outside"),
-    ("missing-locations", [{"name": "locations", "string": "nope.yaml"}], "error: locations nope.yaml does not exist"),
-    ("unknown-param", [{"name": "value-files", "array": ["x"]}], "error: unknown plugin parameter 'value-files'"),
-    ("bad-json", "[{", "error: ARGOCD_APP_PARAMETERS is not JSON"),
-    ("params-number", "3", "error: ARGOCD_APP_PARAMETERS is 3, not a list of parameters"),
-    ("params-boolean", "true", "error: ARGOCD_APP_PARAMETERS is True, not a list of parameters"),
-    ("params-object", '{"name": "chart"}', "error: ARGOCD_APP_PARAMETERS is a mapping, not a list"),
-    ("params-name-not-string", [{"name": 3, "string": "x"}],
-     "error: ARGOCD_APP_PARAMETERS has a mapping where a parameter"),
-    ("params-item-not-object", ["chart"], "error: ARGOCD_APP_PARAMETERS has 'chart' where a parameter"),
-    ("params-deep", "[" * 30000 + "]" * 30000, "error: ARGOCD_APP_PARAMETERS is nested too deeply"),
-    ("params-array-of-lists", [{"name": "values-files", "array": [["values.yaml"]]}],
-     "error: plugin parameter values-files takes array: [...] of strings"),
-    ("params-map-of-maps", [{"name": "set", "map": {"a": {"b": "c"}}}], "error: plugin parameter set takes map"),
-    ("bad-skip-schema", [{"name": "skip-schema-validation", "string": "maybe"}],
-     "error: skip-schema-validation must be true or false"),
-    ("bad-rollout", [{"name": "rollout", "string": "sometimes"}], "error: rollout must be one of"),
-    ("bad-reload-nudge", [{"name": "reload-nudge", "string": "maybe"}], "error: reload-nudge must be true or false"),
-    ("no-manifests", None, "error: helm template rendered no manifests"),
-])
+@pytest.mark.parametrize(
+    "case, params, message",
+    [
+        ("broken-chart", None, "error: helm template failed:"),
+        ("bad-locations", None, "error: invalid locations:"),
+        (
+            "dotdot",
+            [{"name": "values-files", "array": ["../../../etc/passwd"]}],
+            "error: values file '../../../etc/passwd' leads outside",
+        ),
+        (
+            "absolute",
+            [{"name": "values-files", "array": ["/etc/passwd"]}],
+            "error: values file '/etc/passwd' is an absolute path",
+        ),
+        (
+            "symlink-out",
+            [{"name": "locations", "string": "escape/hostname"}],
+            "error: locations 'escape/hostname' leads outside",
+        ),
+        (
+            "missing-locations",
+            [{"name": "locations", "string": "nope.yaml"}],
+            "error: locations nope.yaml does not exist",
+        ),
+        ("unknown-param", [{"name": "value-files", "array": ["x"]}], "error: unknown plugin parameter 'value-files'"),
+        ("bad-json", "[{", "error: ARGOCD_APP_PARAMETERS is not JSON"),
+        ("params-number", "3", "error: ARGOCD_APP_PARAMETERS is 3, not a list of parameters"),
+        ("params-boolean", "true", "error: ARGOCD_APP_PARAMETERS is True, not a list of parameters"),
+        ("params-object", '{"name": "chart"}', "error: ARGOCD_APP_PARAMETERS is a mapping, not a list"),
+        (
+            "params-name-not-string",
+            [{"name": 3, "string": "x"}],
+            "error: ARGOCD_APP_PARAMETERS has a mapping where a parameter",
+        ),
+        ("params-item-not-object", ["chart"], "error: ARGOCD_APP_PARAMETERS has 'chart' where a parameter"),
+        ("params-deep", "[" * 30000 + "]" * 30000, "error: ARGOCD_APP_PARAMETERS is nested too deeply"),
+        (
+            "params-array-of-lists",
+            [{"name": "values-files", "array": [["values.yaml"]]}],
+            "error: plugin parameter values-files takes array: [...] of strings",
+        ),
+        ("params-map-of-maps", [{"name": "set", "map": {"a": {"b": "c"}}}], "error: plugin parameter set takes map"),
+        (
+            "bad-skip-schema",
+            [{"name": "skip-schema-validation", "string": "maybe"}],
+            "error: skip-schema-validation must be true or false",
+        ),
+        ("bad-rollout", [{"name": "rollout", "string": "sometimes"}], "error: rollout must be one of"),
+        (
+            "bad-reload-nudge",
+            [{"name": "reload-nudge", "string": "maybe"}],
+            "error: reload-nudge must be true or false",
+        ),
+        ("no-manifests", None, "error: helm template rendered no manifests"),
+    ],
+)
 def test_failures_leave_stdout_empty(repo, tmp_path, case, params, message):
     _break(repo, case)
     env = argocd_env(tmp_path, parameters=params)
@@ -234,8 +298,11 @@ def test_failures_leave_stdout_empty(repo, tmp_path, case, params, message):
     assert result.stderr.count("\n") == 1
 
 
-@pytest.mark.parametrize("text", [b"name: [unclosed\n", b"- a\n- b\n", b"\x89PNG\r\n\x1a\n\x00\xff",
-                                  b"dependencies: 3\n"], ids=["unparseable", "list", "binary", "dependencies-not-list"])
+@pytest.mark.parametrize(
+    "text",
+    [b"name: [unclosed\n", b"- a\n- b\n", b"\x89PNG\r\n\x1a\n\x00\xff", b"dependencies: 3\n"],
+    ids=["unparseable", "list", "binary", "dependencies-not-list"],
+)
 def test_init_on_a_broken_chart_yaml(repo, tmp_path, text):
     (repo / "apps" / "dagster" / "Chart.yaml").write_bytes(text)
     result = cmp(repo, argocd_env(tmp_path), "init")
@@ -247,8 +314,11 @@ def test_init_on_a_broken_chart_yaml(repo, tmp_path, text):
 def test_skip_schema_validation(repo, tmp_path):
     """A values schema that loads a definition from a URL the repo-server cannot reach (connection
     refused here, as without internet): helm template fails unless the parameter asks Helm to skip it."""
-    schema = {"$schema": "http://json-schema.org/draft-07/schema#", "type": "object",
-              "properties": {"dagster": {"$ref": "http://127.0.0.1:9/definitions.json#/definitions/x"}}}
+    schema = {
+        "$schema": "http://json-schema.org/draft-07/schema#",
+        "type": "object",
+        "properties": {"dagster": {"$ref": "http://127.0.0.1:9/definitions.json#/definitions/x"}},
+    }
     (repo / "apps" / "dagster" / "values.schema.json").write_text(json.dumps(schema))
     failed = init_and_generate(repo, argocd_env(tmp_path))
     assert failed.code == 1 and failed.stdout == "" and "error: helm template failed" in failed.stderr
@@ -303,8 +373,10 @@ def test_kustomize_component_adds_the_sidecar(tmp_path):
     location = docs[("ConfigMap", "kubectl-dagster-cmp-location-plugin")]
     assert location["data"]["plugin.yaml"] == (ROOT / "deploy" / "argocd" / "plugin-location.yaml").read_text()
     volumes = {v["name"]: v for v in pod["volumes"]}
-    for name, config, tmp in (("kubectl-dagster", config, "kubectl-dagster-tmp"),
-                              ("kubectl-dagster-location", location, "kubectl-dagster-location-tmp")):
+    for name, plugin_config, tmp in (
+        ("kubectl-dagster", config, "kubectl-dagster-tmp"),
+        ("kubectl-dagster-location", location, "kubectl-dagster-location-tmp"),
+    ):
         sidecar = containers[name]
         assert sidecar["command"] == ["/var/run/argocd/argocd-cmp-server"]
         assert sidecar["securityContext"]["runAsUser"] == 999
@@ -313,7 +385,7 @@ def test_kustomize_component_adds_the_sidecar(tmp_path):
         assert mounts["/home/argocd/cmp-server/plugins"]["name"] == "plugins"
         plugin = mounts["/home/argocd/cmp-server/config/plugin.yaml"]
         assert plugin["subPath"] == "plugin.yaml"
-        assert volumes[plugin["name"]]["configMap"]["name"] == config["metadata"]["name"]
+        assert volumes[plugin["name"]]["configMap"]["name"] == plugin_config["metadata"]["name"]
         assert volumes[mounts["/tmp"]["name"]] == {"name": tmp, "emptyDir": {}}
         token = volumes[mounts["/var/run/secrets/kubernetes.io/serviceaccount"]["name"]]["projected"]["sources"]
         assert token[0]["serviceAccountToken"]["path"] == "token"
@@ -322,7 +394,16 @@ def test_kustomize_component_adds_the_sidecar(tmp_path):
 def test_shipped_rbac_is_what_the_rbac_command_prints():
     from conftest import cli
 
-    printed = cli("rbac", "-n", "data-platform", "--reader", "argocd/argocd-repo-server", "--writer", "ci/dagster-ci",
-                  "--argocd-app", "dagster")
+    printed = cli(
+        "rbac",
+        "-n",
+        "data-platform",
+        "--reader",
+        "argocd/argocd-repo-server",
+        "--writer",
+        "ci/dagster-ci",
+        "--argocd-app",
+        "dagster",
+    )
     assert printed.code == 0
     assert printed.stdout == (ROOT / "deploy" / "argocd" / "registry-rbac.yaml").read_text()

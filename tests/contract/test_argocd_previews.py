@@ -13,6 +13,7 @@ Application's source directory (the PR's code repository), with the environment 
 Its output goes to the API-server stand-in (tests/fakekube.py) as ArgoCD's sync would create it, and
 `render --from-cluster` (what the Dagster Application runs) must then serve the location.
 """
+
 import json
 import shutil
 import urllib.request
@@ -36,17 +37,28 @@ def argv():
 
 def pr_env(kube, number=42, head=HEAD, branch="feature/new-assets", **override):
     """The environment for Application etl-pr-<number>, as the template in previews-applicationset.yaml sets it."""
-    params = [{"name": "number", "string": str(number)}, {"name": "branch", "string": branch},
-              {"name": "head-sha", "string": head},
-              {"name": "image", "string": "ghcr.io/acme/etl:sha-{head_short_sha}"},
-              {"name": "name", "string": "etl-pr-{number}"}]
-    env = {"ARGOCD_APP_NAME": f"etl-pr-{number}", "ARGOCD_APP_NAMESPACE": "dagster",
-           "ARGOCD_APP_PROJECT_NAME": "dagster-previews", "ARGOCD_APP_REVISION": head,
-           "ARGOCD_APP_REVISION_SHORT": head[:7], "ARGOCD_APP_REVISION_SHORT_8": head[:8],
-           "ARGOCD_APP_SOURCE_PATH": ".", "ARGOCD_APP_SOURCE_REPO_URL": REPO_URL,
-           "ARGOCD_APP_SOURCE_TARGET_REVISION": head, "KUBE_VERSION": "1.29.3", "KUBE_API_VERSIONS": "v1,apps/v1",
-           "ARGOCD_APP_PARAMETERS": json.dumps(sorted(params, key=lambda p: p["name"])),
-           "KUBECONFIG": kube.kubeconfig_path}
+    params = [
+        {"name": "number", "string": str(number)},
+        {"name": "branch", "string": branch},
+        {"name": "head-sha", "string": head},
+        {"name": "image", "string": "ghcr.io/acme/etl:sha-{head_short_sha}"},
+        {"name": "name", "string": "etl-pr-{number}"},
+    ]
+    env = {
+        "ARGOCD_APP_NAME": f"etl-pr-{number}",
+        "ARGOCD_APP_NAMESPACE": "dagster",
+        "ARGOCD_APP_PROJECT_NAME": "dagster-previews",
+        "ARGOCD_APP_REVISION": head,
+        "ARGOCD_APP_REVISION_SHORT": head[:7],
+        "ARGOCD_APP_REVISION_SHORT_8": head[:8],
+        "ARGOCD_APP_SOURCE_PATH": ".",
+        "ARGOCD_APP_SOURCE_REPO_URL": REPO_URL,
+        "ARGOCD_APP_SOURCE_TARGET_REVISION": head,
+        "KUBE_VERSION": "1.29.3",
+        "KUBE_API_VERSIONS": "v1,apps/v1",
+        "ARGOCD_APP_PARAMETERS": json.dumps(sorted(params, key=lambda p: p["name"])),
+        "KUBECONFIG": kube.kubeconfig_path,
+    }
     for param in params:
         env["PARAM_" + param["name"].upper().replace("-", "_")] = param["string"]
     env.update(override)
@@ -77,21 +89,28 @@ def apply(kube, text, method="POST"):
 
 
 def _call(kube, method, path, body=None):
-    request = urllib.request.Request(kube.url + path, method=method, data=json.dumps(body).encode() if body else None,
-                                     headers={"Authorization": f"Bearer {kube.token}",
-                                              "Content-Type": "application/json"})
+    request = urllib.request.Request(
+        kube.url + path,
+        method=method,
+        data=json.dumps(body).encode() if body else None,
+        headers={"Authorization": f"Bearer {kube.token}", "Content-Type": "application/json"},
+    )
     with urllib.request.urlopen(request) as response:
         return response.read()
 
 
 def dagster_render(kube):
     """The Dagster Application's view: the chart's output merged with the cluster registry."""
-    result = cli("render", "--from-cluster", "-n", "dagster", env={"KUBECONFIG": kube.kubeconfig_path},
-                 stdin=RELEASE.read_text())
+    result = cli(
+        "render", "--from-cluster", "-n", "dagster", env={"KUBECONFIG": kube.kubeconfig_path}, stdin=RELEASE.read_text()
+    )
     assert result.code == 0, result.stderr
     documents = {(d.kind, d.name): d for d in manifests.split(result.stdout).documents if d.kind}
-    (config,) = [d for (kind, _), d in documents.items() if kind == "ConfigMap"
-                 and "workspace.yaml" in (d.data.get("data") or {})]
+    (config,) = [
+        d
+        for (kind, _), d in documents.items()
+        if kind == "ConfigMap" and "workspace.yaml" in (d.data.get("data") or {})
+    ]
     _, ours = workspace.split_entries(config.data["data"]["workspace.yaml"])
     return documents, [workspace.entry_name(e) for e in ours]
 
@@ -109,14 +128,25 @@ def test_open_push_close(kube, code_repo):
     assert opened.code == 0, opened.stderr
     (doc,) = [d for d in yamlio.make_yaml("safe").load_all(opened.stdout) if d]
     assert (doc["kind"], doc["metadata"]["name"], doc["metadata"]["namespace"]) == (
-        "ConfigMap", "dagster-location-etl-pr-42", "dagster")
+        "ConfigMap",
+        "dagster-location-etl-pr-42",
+        "dagster",
+    )
     assert doc["metadata"]["labels"]["kubectl-dagster.io/registry"] == "code-location"
     spec = yamlio.make_yaml("safe").load(doc["data"]["location.yaml"])
-    assert spec == {"name": "etl-pr-42", "branch": "feature/new-assets", "pythonFile": "etl/definitions.py",
-                    "workingDirectory": "/opt/dagster/app", "env": {"DAGSTER_ENV": "preview"},
-                    "resources": {"requests": {"cpu": "250m", "memory": "512Mi"}},
-                    "image": {"repository": "ghcr.io/acme/etl", "tag": "sha-4f2a9c81"}, "commit": HEAD,
-                    "pullRequest": 42, "annotations": {"kubectl-dagster.io/git-url": REPO_URL}, "port": 3030}
+    assert spec == {
+        "name": "etl-pr-42",
+        "branch": "feature/new-assets",
+        "pythonFile": "etl/definitions.py",
+        "workingDirectory": "/opt/dagster/app",
+        "env": {"DAGSTER_ENV": "preview"},
+        "resources": {"requests": {"cpu": "250m", "memory": "512Mi"}},
+        "image": {"repository": "ghcr.io/acme/etl", "tag": "sha-4f2a9c81"},
+        "commit": HEAD,
+        "pullRequest": 42,
+        "annotations": {"kubectl-dagster.io/git-url": REPO_URL},
+        "port": 3030,
+    }
     apply(kube, opened.stdout)
     documents, names = dagster_render(kube)
     assert names == ["etl-pr-42"]
@@ -158,7 +188,7 @@ BAD_FILES = {
     "namespace": "namespace: kube-system\npythonFile: a.py\n",
     "port": "port: 80\npythonFile: a.py\n",
     "patches": "pythonFile: a.py\npatches:\n  - kind: Deployment\n    patch:\n"
-               "      - {op: replace, path: /metadata/namespace, value: kube-system}\n",
+    "      - {op: replace, path: /metadata/namespace, value: kube-system}\n",
     "image.tag": "pythonFile: a.py\nimage: {tag: latest}\n",
 }
 
@@ -172,16 +202,24 @@ def test_a_location_file_may_not_choose_what_the_plugin_decides(kube, code_repo,
     assert result.stderr.count("\n") == 1
 
 
-@pytest.mark.parametrize("override, message", [
-    ({"PARAM_NAME": "{branch}"}, "error: the location name 'feature/new-assets' (from the name parameter '{branch}') "
-                                 "is not a DNS-1035 label"),
-    ({"PARAM_NAME": "pr-{sha}"}, "error: unknown placeholder {sha} in the name parameter"),
-    ({"PARAM_NAME": "{number}"},
-     "error: the location name '42' (from the name parameter '{number}') is not a DNS-1035"),
-    ({"PARAM_NUMBER": "forty-two"}, "error: the number parameter must be the pull request number, got 'forty-two'"),
-    ({"PARAM_IMAGE": ""}, "error: the image parameter is empty"),
-    ({"PARAM_PORT": "70000"}, "error: the port parameter must be a port from 1 to 65535"),
-])
+@pytest.mark.parametrize(
+    "override, message",
+    [
+        (
+            {"PARAM_NAME": "{branch}"},
+            "error: the location name 'feature/new-assets' (from the name parameter '{branch}') "
+            "is not a DNS-1035 label",
+        ),
+        ({"PARAM_NAME": "pr-{sha}"}, "error: unknown placeholder {sha} in the name parameter"),
+        (
+            {"PARAM_NAME": "{number}"},
+            "error: the location name '42' (from the name parameter '{number}') is not a DNS-1035",
+        ),
+        ({"PARAM_NUMBER": "forty-two"}, "error: the number parameter must be the pull request number, got 'forty-two'"),
+        ({"PARAM_IMAGE": ""}, "error: the image parameter is empty"),
+        ({"PARAM_PORT": "70000"}, "error: the port parameter must be a port from 1 to 65535"),
+    ],
+)
 def test_parameters_that_derive_an_invalid_name_or_value(kube, code_repo, override, message):
     env = pr_env(kube, **override)
     del env["ARGOCD_APP_PARAMETERS"]  # the PARAM_* variables carry the same values
@@ -192,18 +230,33 @@ def test_parameters_that_derive_an_invalid_name_or_value(kube, code_repo, overri
 
 def test_a_name_another_pr_registered_is_refused(kube, code_repo):
     other = {"kubectl-dagster.io/git-url": "https://x/other.git"}
-    _register(kube, "etl-pr-42", {"name": "etl-pr-42", "image": {"repository": "r"}, "pythonFile": "a.py",
-                                  "pullRequest": 42, "annotations": other})
+    _register(
+        kube,
+        "etl-pr-42",
+        {
+            "name": "etl-pr-42",
+            "image": {"repository": "r"},
+            "pythonFile": "a.py",
+            "pullRequest": 42,
+            "annotations": other,
+        },
+    )
     result = generate(code_repo, pr_env(kube))
     assert result.code == 1 and result.stdout == ""
-    assert result.stderr.startswith("error: location 'etl-pr-42' is already registered by PR #42 of "
-                                    "https://x/other.git (configmap/dagster-location-etl-pr-42); set the plugin's name")
+    assert result.stderr.startswith(
+        "error: location 'etl-pr-42' is already registered by PR #42 of "
+        "https://x/other.git (configmap/dagster-location-etl-pr-42); set the plugin's name"
+    )
 
 
 def test_a_name_the_workspace_serves_is_refused(kube, code_repo):
     text = "load_from:\n  - grpc_server:\n      host: etl-pr-42\n      port: 3030\n      location_name: etl-pr-42\n"
-    _call(kube, "POST", "/api/v1/namespaces/dagster/configmaps",
-          {"metadata": {"name": "dagster-workspace-yaml"}, "data": {"workspace.yaml": text}})
+    _call(
+        kube,
+        "POST",
+        "/api/v1/namespaces/dagster/configmaps",
+        {"metadata": {"name": "dagster-workspace-yaml"}, "data": {"workspace.yaml": text}},
+    )
     result = generate(code_repo, pr_env(kube))
     assert result.code == 1 and result.stdout == ""
     assert "location 'etl-pr-42' is already served by the Dagster workspace in namespace dagster" in result.stderr

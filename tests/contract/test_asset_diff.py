@@ -5,6 +5,7 @@ definition, tags and metadata), a broken location, and one too big to snapshot, 
 `dagster-webserver`, so the two locations define the same asset keys as a branch and its base do.
 Commands run as processes; the registry is a git file. Every wait is bounded; every process is
 stopped at the end."""
+
 import json
 import pathlib
 
@@ -110,8 +111,10 @@ def fresh():
 defs = dg.Definitions(assets=[orders, customers, summary, events, report, audit, stable, fresh])
 """
 
-BIG = (f"import dagster as dg\n\ndefs = dg.Definitions(assets=[dg.AssetSpec(f'a{{i}}') "
-       f"for i in range({constants.SNAPSHOT_MAX_ASSETS + 1})])\n")
+BIG = (
+    f"import dagster as dg\n\ndefs = dg.Definitions(assets=[dg.AssetSpec(f'a{{i}}') "
+    f"for i in range({constants.SNAPSHOT_MAX_ASSETS + 1})])\n"
+)
 
 EXPECTED_ROWS = [
     ["audit", "changed", "metadata"],
@@ -131,8 +134,14 @@ def dagster(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("assetdiff")
     d = Dagster(tmp)
     try:
-        sources = {"etl": BASE, "etl--feat-x": BRANCH, "broken": BROKEN, "big": BIG, "sales": BASE,
-                   "sales--feat-x": BRANCH}
+        sources = {
+            "etl": BASE,
+            "etl--feat-x": BRANCH,
+            "broken": BROKEN,
+            "big": BIG,
+            "sales": BASE,
+            "sales--feat-x": BRANCH,
+        }
         ports = {}
         for name, source in sources.items():
             ports[name] = d.code_server(name.replace("-", "_"), source, lazy=name == "broken")
@@ -185,13 +194,18 @@ def test_diff_json_has_the_details_dagster_gives(dagster):
     assert (data["location"], data["base"], data["against"], data["summary"]) == ("etl--feat-x", "etl", "live", SUMMARY)
     assert data["counts"] == {"new": 1, "changed": 5, "removed": 1}
     by_key = {a["key"]: a for a in data["assets"]}
-    assert [[a["key"], a["change"], *a["kinds"]] for a in data["assets"]] == \
-        [[*row[:2], *row[2].split(",")] if len(row) > 2 else row for row in EXPECTED_ROWS]
+    assert [[a["key"], a["change"], *a["kinds"]] for a in data["assets"]] == [
+        [*row[:2], *row[2].split(",")] if len(row) > 2 else row for row in EXPECTED_ROWS
+    ]
     assert by_key["raw/fresh"]["path"] == ["raw", "fresh"]  # keys are Dagster's paths, shown joined by "/"
     assert by_key["orders"]["details"] == {"code_version": {"old": "1", "new": "2"}}
     assert by_key["summary"]["details"] == {"dependencies": {"added": ["customers"], "changed": [], "removed": []}}
-    assert by_key["events"]["details"] == {"partitions": {"old": "TIME_WINDOW: Daily, starting 2024-01-01 UTC.",
-                                                          "new": "TIME_WINDOW: Weekly, starting 2024-01-01 UTC."}}
+    assert by_key["events"]["details"] == {
+        "partitions": {
+            "old": "TIME_WINDOW: Daily, starting 2024-01-01 UTC.",
+            "new": "TIME_WINDOW: Weekly, starting 2024-01-01 UTC.",
+        }
+    }
     assert by_key["report"]["details"] == {"tags": {"added": [], "changed": ["team"], "removed": []}}
     assert by_key["audit"]["details"] == {"metadata": {"added": ["docs"], "changed": ["owner"], "removed": []}}
     assert "details" not in by_key["legacy"] and "details" not in by_key["raw/fresh"]
@@ -213,8 +227,12 @@ def test_no_changes_against_itself_as_another_location(dagster):
 
 
 def test_base_recorded_with_add_location_and_status_assets(dagster, registry):
-    assert cli("add-location", "feat-y", "--image", "r:1", "-f", "b.py", "--base", "etl",
-               "--locations", str(registry)).code == 0
+    assert (
+        cli(
+            "add-location", "feat-y", "--image", "r:1", "-f", "b.py", "--base", "etl", "--locations", str(registry)
+        ).code
+        == 0
+    )
     assert yamlio.make_yaml().load(registry.read_text())["locations"][-1]["base"] == "etl"
     for args in (["--branch", "feat/z"], ["big", "--base", "broken"]):
         assert cli("add-location", *args, "--image", "r:1", "-f", "b.py", "--locations", str(registry)).code == 0
@@ -238,17 +256,30 @@ def test_base_snapshot_survives_the_base_moving_ahead(dagster, tmp_path):
     branch's definitions (it moved ahead), the live diff is empty, the snapshot diff is not."""
     path = tmp_path / "locations.yaml"
     path.write_text(HEAD)
-    added = web(dagster, "add-location", "sales--feat-x", "--image", "r:1", "-f", "b.py", "--base-snapshot",
-                registry=path)
+    added = web(
+        dagster, "add-location", "sales--feat-x", "--image", "r:1", "-f", "b.py", "--base-snapshot", registry=path
+    )
     assert added.code == 0, added.stderr
     entry = yamlio.make_yaml().load(path.read_text())["locations"][0]
     assert entry["base"] == "sales" and entry["baseSnapshot"]["location"] == "sales"  # found by project prefix
-    assert sorted(entry["baseSnapshot"]["assets"]) == ["audit", "customers", "events", "legacy", "orders",
-                                                       "raw/stable", "report", "summary"]
+    assert sorted(entry["baseSnapshot"]["assets"]) == [
+        "audit",
+        "customers",
+        "events",
+        "legacy",
+        "orders",
+        "raw/stable",
+        "report",
+        "summary",
+    ]
     assert len(path.read_text()) < 2000
     plain = assetdiff.Asset(("orders",), code_version="1")  # what Dagster serves is exactly what the definitions say
-    stable = assetdiff.Asset(("raw", "stable"), code_version="7", tags={"team": "data"},
-                             metadata={"rows": {"__typename": "IntMetadataEntry", "intRepr": "10"}})
+    stable = assetdiff.Asset(
+        ("raw", "stable"),
+        code_version="7",
+        tags={"team": "data"},
+        metadata={"rows": {"__typename": "IntMetadataEntry", "intRepr": "10"}},
+    )
     assert entry["baseSnapshot"]["assets"]["orders"] == assetdiff.fingerprint(plain)
     assert entry["baseSnapshot"]["assets"]["raw/stable"] == assetdiff.fingerprint(stable)
     result = web(dagster, "diff", "sales--feat-x", registry=path)
@@ -259,16 +290,20 @@ def test_base_snapshot_survives_the_base_moving_ahead(dagster, tmp_path):
     write_in_place(dagster.workspace, workspace_text(moved))
     try:
         assert cli("reload", "--webserver-url", dagster.url, "--wait-for", "sales", "--timeout", "60s").code == 0
-        assert web(dagster, "diff", "sales--feat-x", "--live", registry=path).stderr == \
-            "sales--feat-x against sales (live): no asset changes\n"
+        assert (
+            web(dagster, "diff", "sales--feat-x", "--live", registry=path).stderr
+            == "sales--feat-x against sales (live): no asset changes\n"
+        )
         still = web(dagster, "diff", "sales--feat-x", "-o", "json", registry=path)
         data = json.loads(still.stdout)
         assert (data["against"], data["summary"]) == ("snapshot", SUMMARY)
         assert all("details" not in a for a in data["assets"])  # a snapshot holds fingerprints, not values
         retaken = web(dagster, "update-location", "sales--feat-x", "--base-snapshot", registry=path)
         assert retaken.code == 0, retaken.stderr
-        assert web(dagster, "diff", "sales--feat-x", registry=path).stderr == \
-            "sales--feat-x against sales (snapshot): no asset changes\n"
+        assert (
+            web(dagster, "diff", "sales--feat-x", registry=path).stderr
+            == "sales--feat-x against sales (snapshot): no asset changes\n"
+        )
     finally:
         write_in_place(dagster.workspace, workspace_text(dagster.grpc))
         cli("reload", "--webserver-url", dagster.url, "--timeout", "60s")
@@ -278,15 +313,18 @@ def test_diff_through_the_api_server_service_proxy(dagster, kube):
     """The cluster path: the registry in ConfigMaps of the stand-in API server (tests/fakekube.py),
     GraphQL through its service proxy to the real webserver."""
     env = {"KUBECONFIG": kube.kubeconfig_path}
-    assert cli("add-location", "etl--feat-x", "--image", "r:1", "-f", "b.py", "--base", "etl", "--cluster",
-               env=env).code == 0
+    assert (
+        cli("add-location", "etl--feat-x", "--image", "r:1", "-f", "b.py", "--base", "etl", "--cluster", env=env).code
+        == 0
+    )
     kube.add_service("dagster", "dagster-dagster-webserver", 80, {"component": "dagster-webserver"}, target=dagster.url)
     result = cli("diff", "etl--feat-x", "--cluster", "-o", "markdown", env=env)
     assert result.code == 0, result.stderr
     assert result.stdout == GOLDEN.read_text()
     proxied = [p for m, p, _ in kube.requests if "/proxy/" in p]
-    assert proxied and all(p == "/api/v1/namespaces/dagster/services/dagster-dagster-webserver:80/proxy/graphql"
-                           for p in proxied)
+    assert proxied and all(
+        p == "/api/v1/namespaces/dagster/services/dagster-dagster-webserver:80/proxy/graphql" for p in proxied
+    )
 
 
 def one_error_line(result, *parts):
@@ -298,46 +336,75 @@ def one_error_line(result, *parts):
         assert part in result.stderr, result.stderr
 
 
-@pytest.mark.parametrize("args,parts", [
-    (["--base", "nope"], ["base location 'nope' is not served by the webserver at http://127.0.0.1:",
-                          "; pass --base NAME of a location the webserver serves"]),
-    (["--base", "broken"], ["base location 'broken' is not loaded (Dagster says ERROR: RuntimeError: this location is "
-                            "broken on purpose); fix the base location, or pass --base NAME"]),
-    (["--base", "etl--feat-x"], ["base location 'etl--feat-x' is the location itself; pass --base NAME"]),
-], ids=["base-does-not-exist", "base-not-loaded", "base-is-itself"])
+@pytest.mark.parametrize(
+    "args,parts",
+    [
+        (
+            ["--base", "nope"],
+            [
+                "base location 'nope' is not served by the webserver at http://127.0.0.1:",
+                "; pass --base NAME of a location the webserver serves",
+            ],
+        ),
+        (
+            ["--base", "broken"],
+            [
+                "base location 'broken' is not loaded (Dagster says ERROR: RuntimeError: this location is "
+                "broken on purpose); fix the base location, or pass --base NAME"
+            ],
+        ),
+        (["--base", "etl--feat-x"], ["base location 'etl--feat-x' is the location itself; pass --base NAME"]),
+    ],
+    ids=["base-does-not-exist", "base-not-loaded", "base-is-itself"],
+)
 def test_bad_base(dagster, args, parts):
     one_error_line(web(dagster, "diff", "etl--feat-x", *args), *parts)
 
 
 def test_branch_not_loaded_and_no_base(dagster):
-    one_error_line(web(dagster, "diff", "broken", "--base", "etl"),
-                   "error: location 'broken' is not loaded (Dagster says ERROR: RuntimeError: this location is "
-                   "broken on purpose); fix its load error (`kubectl dagster status broken -o json` shows it)")
+    one_error_line(
+        web(dagster, "diff", "broken", "--base", "etl"),
+        "error: location 'broken' is not loaded (Dagster says ERROR: RuntimeError: this location is "
+        "broken on purpose); fix its load error (`kubectl dagster status broken -o json` shows it)",
+    )
     one_error_line(web(dagster, "diff", "nowhere", "--base", "etl"), "error: location 'nowhere' is not served")
-    one_error_line(web(dagster, "diff", "big"), "error: location 'big' has no base location",
-                   "; pass --base NAME, or record one with update-location --base")
+    one_error_line(
+        web(dagster, "diff", "big"),
+        "error: location 'big' has no base location",
+        "; pass --base NAME, or record one with update-location --base",
+    )
 
 
 def test_unreachable_webserver(dagster):
     url = f"http://127.0.0.1:{free_port()}"
-    one_error_line(cli("diff", "etl--feat-x", "--base", "etl", "--webserver-url", url),
-                   f"error: cannot reach {url}/graphql", "; check --webserver-url")
+    one_error_line(
+        cli("diff", "etl--feat-x", "--base", "etl", "--webserver-url", url),
+        f"error: cannot reach {url}/graphql",
+        "; check --webserver-url",
+    )
 
 
 def test_snapshot_too_large_writes_nothing(dagster, tmp_path):
     path = tmp_path / "locations.yaml"
     path.write_text(HEAD)
     result = web(dagster, "add-location", "big--feat", "--image", "r:1", "-f", "b.py", "--base-snapshot", registry=path)
-    one_error_line(result, f"error: base location 'big' has {constants.SNAPSHOT_MAX_ASSETS + 1} assets, more than the "
-                           f"{constants.SNAPSHOT_MAX_ASSETS} a base snapshot holds; record no snapshot")
+    one_error_line(
+        result,
+        f"error: base location 'big' has {constants.SNAPSHOT_MAX_ASSETS + 1} assets, more than the "
+        f"{constants.SNAPSHOT_MAX_ASSETS} a base snapshot holds; record no snapshot",
+    )
     assert path.read_text() == HEAD
 
 
 def test_add_location_base_itself_and_snapshot_without_base(dagster, tmp_path):
     path = tmp_path / "locations.yaml"
     path.write_text(HEAD)
-    one_error_line(cli("add-location", "feat-x", "--image", "r:1", "-f", "b.py", "--base", "feat-x",
-                       "--locations", str(path)), "base 'feat-x' is the location itself")
-    one_error_line(web(dagster, "add-location", "lonely", "--image", "r:1", "-f", "b.py", "--base-snapshot",
-                       registry=path), "error: --base-snapshot needs a base location for 'lonely'; pass --base NAME")
+    one_error_line(
+        cli("add-location", "feat-x", "--image", "r:1", "-f", "b.py", "--base", "feat-x", "--locations", str(path)),
+        "base 'feat-x' is the location itself",
+    )
+    one_error_line(
+        web(dagster, "add-location", "lonely", "--image", "r:1", "-f", "b.py", "--base-snapshot", registry=path),
+        "error: --base-snapshot needs a base location for 'lonely'; pass --base NAME",
+    )
     assert path.read_text() == HEAD

@@ -4,8 +4,8 @@ connection, or that answers garbage (a 200 that is not JSON, a list whose items 
 objects, a registry ConfigMap holding an alias bomb). Each gives one `error:` line naming the server
 and the fix, exit 1, and nothing on stdout. The stand-in (tests/fakekube.py) injects the faults at the
 HTTP level, under the official kubernetes client."""
-import pytest
 
+import pytest
 from conftest import cli, fixture_text
 
 COMMANDS = {
@@ -34,8 +34,12 @@ def _one_error_line(result):
 
 @pytest.fixture
 def registered(kube):
-    assert cli("add-location", "x", "--image", "r:1", "-f", "a.py", "--cluster",
-               env={"KUBECONFIG": kube.kubeconfig_path}).code == 0
+    assert (
+        cli(
+            "add-location", "x", "--image", "r:1", "-f", "a.py", "--cluster", env={"KUBECONFIG": kube.kubeconfig_path}
+        ).code
+        == 0
+    )
     return kube
 
 
@@ -78,20 +82,33 @@ def test_a_bad_request_timeout_is_a_clean_error(registered):
 
 
 ALIAS_BOMB = "a: &a [x,x,x,x,x,x,x,x,x]\n" + "".join(
-    f"{chr(98 + i)}: &{chr(98 + i)} [{','.join(['*' + chr(97 + i)] * 9)}]\n" for i in range(8))
+    f"{chr(98 + i)}: &{chr(98 + i)} [{','.join(['*' + chr(97 + i)] * 9)}]\n" for i in range(8)
+)
 
 
 @pytest.mark.parametrize("name", ["list-locations", "render-from-cluster", "gc"])
 def test_an_alias_bomb_in_a_registry_configmap_is_refused_briefly(registered, name):
     """Registry ConfigMaps are untrusted: the expansion is bounded and the error quotes no input."""
-    registered.put("configmaps", "dagster", {
-        "apiVersion": "v1", "kind": "ConfigMap",
-        "metadata": {"name": "dagster-location-bomb", "namespace": "dagster",
-                     "labels": {"kubectl-dagster.io/registry": "code-location", "kubectl-dagster.io/location": "bomb"}},
-        "data": {"location.yaml": ALIAS_BOMB}})
+    registered.put(
+        "configmaps",
+        "dagster",
+        {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {
+                "name": "dagster-location-bomb",
+                "namespace": "dagster",
+                "labels": {"kubectl-dagster.io/registry": "code-location", "kubectl-dagster.io/location": "bomb"},
+            },
+            "data": {"location.yaml": ALIAS_BOMB},
+        },
+    )
     result = _run(registered, COMMANDS[name])
     _one_error_line(result)
-    assert "configmap/dagster-location-bomb location.yaml is YAML past kubectl-dagster's bounds: the YAML aliases expand to more than" in result.stderr
+    assert (
+        "configmap/dagster-location-bomb location.yaml is YAML past kubectl-dagster's bounds: "
+        "the YAML aliases expand to more than" in result.stderr
+    )
     assert len(result.stderr) < 400
 
 

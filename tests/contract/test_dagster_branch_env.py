@@ -6,6 +6,7 @@ variables load; a run launched through the webserver carries the container conte
 launched runs (what Dagster's K8sRunLauncher turns into the run pod's env: no Kubernetes here, so the
 run record is the boundary checked); `status` shows a Dagster version skew a code server reports.
 Every wait is bounded; every process is stopped at the end."""
+
 import json
 import os
 import subprocess
@@ -14,16 +15,22 @@ import time
 import pytest
 from conftest import CHART_FIXTURES, entry_point
 from test_dagster_reload import BIN, BOUND, Dagster, free_port, wait_port
+from test_deploy import clean_env, git
 
 from kubectl_dagster import reloadhook, yamlio
 from kubectl_dagster.core import manifests, workspace
-from test_deploy import clean_env, git
 
 SHA = "3f2c1ab9d5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0"
-GITLAB_MR = {"GITLAB_CI": "true", "CI": "true", "CI_PIPELINE_SOURCE": "merge_request_event",
-             "CI_MERGE_REQUEST_IID": "17",
-             "CI_MERGE_REQUEST_SOURCE_BRANCH_NAME": "feat/branch-env", "CI_COMMIT_REF_NAME": "feat/branch-env",
-             "CI_COMMIT_SHA": SHA, "CI_PROJECT_URL": "https://gitlab.example.com/acme/etl"}
+GITLAB_MR = {
+    "GITLAB_CI": "true",
+    "CI": "true",
+    "CI_PIPELINE_SOURCE": "merge_request_event",
+    "CI_MERGE_REQUEST_IID": "17",
+    "CI_MERGE_REQUEST_SOURCE_BRANCH_NAME": "feat/branch-env",
+    "CI_COMMIT_REF_NAME": "feat/branch-env",
+    "CI_COMMIT_SHA": SHA,
+    "CI_PROJECT_URL": "https://gitlab.example.com/acme/etl",
+}
 CONFIG = """\
 apiVersion: kubectl-dagster/v1alpha1
 kind: ProjectConfig
@@ -95,15 +102,22 @@ defs = dg.Definitions(assets=[old])
 """
 # runs start at once: no daemon here to dequeue them
 RUN_NOW = "run_coordinator:\n  module: dagster._core.run_coordinator\n  class: DefaultRunCoordinator\n"
-ASSETS = ("query { workspaceOrError { ... on Workspace { locationEntries { name locationOrLoadError { __typename "
-          "... on PythonError { message } ... on RepositoryLocation { repositories { assetNodes { assetKey { path } "
-          "description } } } } } } } }")
+ASSETS = (
+    "query { workspaceOrError { ... on Workspace { locationEntries { name locationOrLoadError { __typename "
+    "... on PythonError { message } ... on RepositoryLocation { repositories { assetNodes { assetKey { path } "
+    "description } } } } } } } }"
+)
 
 
 def _render(registry):
     release = (CHART_FIXTURES / "1.11.10" / "b.yaml").read_text()
-    proc = subprocess.run([entry_point(), "render", "--locations", str(registry)], input=release.encode(),
-                          capture_output=True, env=clean_env(), timeout=120)
+    proc = subprocess.run(
+        [entry_point(), "render", "--locations", str(registry)],
+        input=release.encode(),
+        capture_output=True,
+        env=clean_env(),
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr.decode()
     return manifests.split(proc.stdout.decode()).documents
 
@@ -114,8 +128,16 @@ def _container_env(docs, name):
     container = deployment["spec"]["template"]["spec"]["containers"][0]
     env = {}
     for ref in container.get("envFrom") or []:
-        config = next((d.data for d in docs if d.kind == "ConfigMap" and d.name == (ref.get("configMapRef") or {})
-                       .get("name") and d.name.endswith("-user-env")), None)
+        config = next(
+            (
+                d.data
+                for d in docs
+                if d.kind == "ConfigMap"
+                and d.name == (ref.get("configMapRef") or {}).get("name")
+                and d.name.endswith("-user-env")
+            ),
+            None,
+        )
         env.update((config or {}).get("data") or {})
     env.update({item["name"]: item["value"] for item in container["env"] if "value" in item})
     return container, env
@@ -152,10 +174,26 @@ def served(tmp_path_factory):
     deployed = subprocess.run([entry_point(), "deploy"], env=clean_env(**GITLAB_MR), **run)
     assert deployed.returncode == 0, deployed.stderr.decode()
     registry = repo / "registry"
-    for name, file, extra in (("listed", "listed_defs.py", ["--branch", "feat/listed", "--commit-hash", SHA]),
-                              ("old", "old_defs.py", [])):
-        added = subprocess.run([entry_point(), "add-location", *( [] if extra else [name]), *extra, "--image",
-                                "ghcr.io/acme/etl:1", "-f", file, "--locations", str(registry)], env=clean_env(), **run)
+    for name, file, extra in (
+        ("listed", "listed_defs.py", ["--branch", "feat/listed", "--commit-hash", SHA]),
+        ("old", "old_defs.py", []),
+    ):
+        added = subprocess.run(
+            [
+                entry_point(),
+                "add-location",
+                *([] if extra else [name]),
+                *extra,
+                "--image",
+                "ghcr.io/acme/etl:1",
+                "-f",
+                file,
+                "--locations",
+                str(registry),
+            ],
+            env=clean_env(),
+            **run,
+        )
         assert added.returncode == 0, added.stderr.decode()
     docs = _render(registry)
     d = Dagster(tmp)
@@ -163,8 +201,9 @@ def served(tmp_path_factory):
         d.started = {name: _start(d, docs, name, repo) for name in ("etl--feat-branch-env", "feat-listed", "old")}
         for port, proc in d.ports.values():
             wait_port(port, proc)
-        config = next(doc for doc in docs
-                      if doc.kind == "ConfigMap" and "workspace.yaml" in (doc.data.get("data") or {}))
+        config = next(
+            doc for doc in docs if doc.kind == "ConfigMap" and "workspace.yaml" in (doc.data.get("data") or {})
+        )
         _, ours = workspace.split_entries(config.data["data"]["workspace.yaml"])
         for item in ours:
             item["grpc_server"].update(host="127.0.0.1", port=d.ports[item["grpc_server"]["location_name"]][0])
@@ -195,13 +234,20 @@ def test_definitions_reading_the_branch_env_load(served):
     assert mapped["__typename"] == "RepositoryLocation", mapped
     (node,) = mapped["repositories"][0]["assetNodes"]
     assert dict(eval(node["description"])) == {  # noqa: S307 - the repr of a list of string pairs we wrote
-        "KUBECTL_DAGSTER_IS_BRANCH_DEPLOYMENT": "1", "KUBECTL_DAGSTER_BRANCH": "feat/branch-env",
-        "KUBECTL_DAGSTER_COMMIT": SHA, "KUBECTL_DAGSTER_PULL_REQUEST": "17",
+        "KUBECTL_DAGSTER_IS_BRANCH_DEPLOYMENT": "1",
+        "KUBECTL_DAGSTER_BRANCH": "feat/branch-env",
+        "KUBECTL_DAGSTER_COMMIT": SHA,
+        "KUBECTL_DAGSTER_PULL_REQUEST": "17",
         "KUBECTL_DAGSTER_REPOSITORY_URL": "https://gitlab.example.com/acme/etl",
-        "KUBECTL_DAGSTER_LOCATION": "etl--feat-branch-env", "DAGSTER_CLOUD_IS_BRANCH_DEPLOYMENT": "1",
-        "DAGSTER_CLOUD_GIT_BRANCH": "feat/branch-env", "DAGSTER_CLOUD_GIT_SHA": SHA,
-        "DAGSTER_CLOUD_PULL_REQUEST_ID": "17", "DAGSTER_CLOUD_GIT_REPO": "acme/etl",
-        "DAGSTER_CLOUD_DEPLOYMENT_NAME": "etl--feat-branch-env", "MODE": "preview"}
+        "KUBECTL_DAGSTER_LOCATION": "etl--feat-branch-env",
+        "DAGSTER_CLOUD_IS_BRANCH_DEPLOYMENT": "1",
+        "DAGSTER_CLOUD_GIT_BRANCH": "feat/branch-env",
+        "DAGSTER_CLOUD_GIT_SHA": SHA,
+        "DAGSTER_CLOUD_PULL_REQUEST_ID": "17",
+        "DAGSTER_CLOUD_GIT_REPO": "acme/etl",
+        "DAGSTER_CLOUD_DEPLOYMENT_NAME": "etl--feat-branch-env",
+        "MODE": "preview",
+    }
     listed = entries["feat-listed"]
     assert listed["repositories"][0]["assetNodes"][0]["description"] == "feat/listed feat-listed"
     assert entries["old"]["__typename"] == "RepositoryLocation"
@@ -227,9 +273,11 @@ def test_where_the_variables_are_rendered(served):
 
 
 def test_a_launched_run_carries_the_container_context(served):
-    launch = ("mutation { launchRun(executionParams: {selector: {repositoryLocationName: \"feat-listed\", "
-              "repositoryName: \"__repository__\", jobName: \"branch_job\"}}) { __typename "
-              "... on LaunchRunSuccess { run { runId } } ... on PythonError { message } } }")
+    launch = (
+        'mutation { launchRun(executionParams: {selector: {repositoryLocationName: "feat-listed", '
+        'repositoryName: "__repository__", jobName: "branch_job"}}) { __typename '
+        "... on LaunchRunSuccess { run { runId } } ... on PythonError { message } } }"
+    )
     answer = reloadhook.http_transport(served.url)(launch)["data"]["launchRun"]
     assert answer["__typename"] == "LaunchRunSuccess", answer
     run_id = answer["run"]["runId"]
@@ -239,7 +287,7 @@ def test_a_launched_run_carries_the_container_context(served):
         run = instance.get_run_by_id(run_id)
         context = run.job_code_origin.repository_origin.container_context
     assert {"name": "KUBECTL_DAGSTER_BRANCH", "value": "feat/listed"} in context["k8s"]["env"]
-    status = ("query { runOrError(runId: \"%s\") { ... on Run { status } } }" % run_id)
+    status = 'query { runOrError(runId: "%s") { ... on Run { status } } }' % run_id
     deadline = time.monotonic() + BOUND
     while time.monotonic() < deadline:
         state = reloadhook.http_transport(served.url)(status)["data"]["runOrError"]["status"]
@@ -250,8 +298,12 @@ def test_a_launched_run_carries_the_container_context(served):
 
 
 def test_status_reports_version_skew_and_markdown(served):
-    proc = subprocess.run([entry_point(), "status", "--webserver-url", served.url, "--locations", str(served.registry),
-                           "-o", "json"], capture_output=True, env=clean_env(), timeout=120)
+    proc = subprocess.run(
+        [entry_point(), "status", "--webserver-url", served.url, "--locations", str(served.registry), "-o", "json"],
+        capture_output=True,
+        env=clean_env(),
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr.decode()
     rows = {row["name"]: row for row in json.loads(proc.stdout)["locations"]}
     import dagster
@@ -259,22 +311,63 @@ def test_status_reports_version_skew_and_markdown(served):
     assert rows["old"]["skew"] == f"Dagster version skew: code server 1.9.0, webserver {dagster.__version__}"
     assert rows["feat-listed"]["skew"] is None and rows["feat-listed"]["dagster_version"] == dagster.__version__
     assert rows["old"]["dagster"] == "LOADED" and rows["old"]["updated"].endswith(" UTC")
-    table = subprocess.run([entry_point(), "status", "old", "--webserver-url", served.url], capture_output=True,
-                           env=clean_env(), timeout=120).stdout.decode()
+    table = subprocess.run(
+        [entry_point(), "status", "old", "--webserver-url", served.url],
+        capture_output=True,
+        env=clean_env(),
+        timeout=120,
+    ).stdout.decode()
     assert table.splitlines()[1].split()[:2] == ["old", "no"] and "version skew: code server 1.9.0" in table
-    markdown = subprocess.run([entry_point(), "status", "--branch", "feat/branch-env", "--webserver-url", served.url,
-                               "--locations", str(served.registry), "-o", "markdown", "--ui-url", "http://ui"],
-                              capture_output=True, env=clean_env(), timeout=120).stdout.decode().splitlines()
-    assert markdown[5].startswith("| `etl--feat-branch-env` | ✅ LOADED | [Open in Dagster](http://ui/locations/"
-                                  "__repository__@etl--feat-branch-env) | 20")
+    markdown = (
+        subprocess.run(
+            [
+                entry_point(),
+                "status",
+                "--branch",
+                "feat/branch-env",
+                "--webserver-url",
+                served.url,
+                "--locations",
+                str(served.registry),
+                "-o",
+                "markdown",
+                "--ui-url",
+                "http://ui",
+            ],
+            capture_output=True,
+            env=clean_env(),
+            timeout=120,
+        )
+        .stdout.decode()
+        .splitlines()
+    )
+    assert markdown[5].startswith(
+        "| `etl--feat-branch-env` | ✅ LOADED | [Open in Dagster](http://ui/locations/"
+        "__repository__@etl--feat-branch-env) | 20"
+    )
     assert len(markdown) == 6
 
 
 def test_deploy_records_a_snapshot_of_its_base(served):
     """deploy --base-snapshot (issue 16) takes the base's asset fingerprints from the real webserver."""
-    proc = subprocess.run([entry_point(), "deploy", "--base", "old", "--base-snapshot", "--webserver-url", served.url,
-                           "--dry-run", "-o", "json"], cwd=served.tmp / "etl", env=clean_env(**GITLAB_MR),
-                          capture_output=True, timeout=120)
+    proc = subprocess.run(
+        [
+            entry_point(),
+            "deploy",
+            "--base",
+            "old",
+            "--base-snapshot",
+            "--webserver-url",
+            served.url,
+            "--dry-run",
+            "-o",
+            "json",
+        ],
+        cwd=served.tmp / "etl",
+        env=clean_env(**GITLAB_MR),
+        capture_output=True,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr.decode()
     entry = json.loads(proc.stdout)
     assert entry["base"] == "old" and entry["baseSnapshot"]["location"] == "old"
@@ -287,14 +380,35 @@ def test_status_markdown_with_the_assets_a_branch_changes(served, tmp_path):
 
     registry = tmp_path / "registry"
     shutil.copytree(served.registry, registry)
-    updated = subprocess.run([entry_point(), "update-location", "feat-listed", "--base", "old", "--locations",
-                              str(registry)], capture_output=True, env=clean_env(), timeout=120)
+    updated = subprocess.run(
+        [entry_point(), "update-location", "feat-listed", "--base", "old", "--locations", str(registry)],
+        capture_output=True,
+        env=clean_env(),
+        timeout=120,
+    )
     assert updated.returncode == 0, updated.stderr.decode()
-    proc = subprocess.run([entry_point(), "status", "--branch", "feat/listed", "--assets", "-o", "markdown",
-                           "--webserver-url", served.url, "--locations", str(registry)],
-                          capture_output=True, env=clean_env(), timeout=120)
+    proc = subprocess.run(
+        [
+            entry_point(),
+            "status",
+            "--branch",
+            "feat/listed",
+            "--assets",
+            "-o",
+            "markdown",
+            "--webserver-url",
+            served.url,
+            "--locations",
+            str(registry),
+        ],
+        capture_output=True,
+        env=clean_env(),
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr.decode()
     lines = proc.stdout.decode().splitlines()
     assert lines[3] == "| Location | Status | Link | Updated | Assets |"
-    assert lines[5].startswith("| `feat-listed` | ✅ LOADED | — | ") and lines[5].endswith(" | 1 new, 0 changed, 1 removed |")
+    assert lines[5].startswith("| `feat-listed` | ✅ LOADED | — | ") and lines[5].endswith(
+        " | 1 new, 0 changed, 1 removed |"
+    )
     assert "<details><summary><b>feat-listed</b> against old (live): 1 new, 0 changed, 1 removed</summary>" in lines

@@ -2,6 +2,7 @@
 code servers (two good, one broken) and a real `dagster-webserver` on 127.0.0.1, with the
 workspace.yaml that `render` produced (hosts pointed at 127.0.0.1, as the Services would resolve in
 a cluster). Every wait is bounded; every process is stopped at the end."""
+
 import contextlib
 import json
 import os
@@ -17,11 +18,13 @@ import pytest
 from conftest import CHART_FIXTURES, cli, entry_point, path_with_plugin
 
 from kubectl_dagster import constants, reloadhook, yamlio
-
 from kubectl_dagster.core import manifests, workspace
 
 BIN = os.path.dirname(sys.executable)
-GOOD = "import dagster as dg\n\n\n@dg.asset\ndef {name}_asset():\n    return 1\n\n\ndefs = dg.Definitions(assets=[{name}_asset])\n"
+GOOD = (
+    "import dagster as dg\n\n\n@dg.asset\ndef {name}_asset():\n    return 1\n\n\n"
+    "defs = dg.Definitions(assets=[{name}_asset])\n"
+)
 BROKEN = "raise RuntimeError('this location is broken on purpose')\n"
 BOUND = 90  # seconds, for anything that waits on Dagster
 
@@ -55,12 +58,25 @@ class Dagster:
         """``dagster api grpc`` serving ``source``; ``image`` becomes DAGSTER_CURRENT_IMAGE, as the chart sets it."""
         (self.tmp / f"{name}.py").write_text(source)
         port = port or free_port()
-        argv = [os.path.join(BIN, "dagster"), "api", "grpc", "-h", "127.0.0.1", "-p", str(port), "-f", f"{name}.py",
-                "-d", str(self.tmp)] + (["--lazy-load-user-code"] if lazy else [])
+        argv = [
+            os.path.join(BIN, "dagster"),
+            "api",
+            "grpc",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            "-f",
+            f"{name}.py",
+            "-d",
+            str(self.tmp),
+        ] + (["--lazy-load-user-code"] if lazy else [])
         home = self.tmp / f"home-{name}"  # one instance per process: sqlite storage is not for concurrent set-up
         home.mkdir(exist_ok=True)
         env = dict(self.env, DAGSTER_HOME=str(home), **({"DAGSTER_CURRENT_IMAGE": image} if image else {}))
-        self.procs.append(subprocess.Popen(argv, cwd=self.tmp, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE))
+        self.procs.append(
+            subprocess.Popen(argv, cwd=self.tmp, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        )
         self.ports[name] = (port, self.procs[-1])
         return port
 
@@ -74,7 +90,15 @@ class Dagster:
 
     def webserver(self, workspace_path, read_only=False, port=None):
         self.web_port = port or free_port()
-        argv = [os.path.join(BIN, "dagster-webserver"), "-h", "127.0.0.1", "-p", str(self.web_port), "-w", str(workspace_path)]
+        argv = [
+            os.path.join(BIN, "dagster-webserver"),
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(self.web_port),
+            "-w",
+            str(workspace_path),
+        ]
         argv += ["--read-only"] if read_only else []
         self.web = subprocess.Popen(argv, cwd=self.tmp, env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         self.procs.append(self.web)
@@ -100,7 +124,10 @@ class Dagster:
                 proc.wait(timeout=5)
 
 
-LOCATIONS_HEAD = "apiVersion: kubectl-dagster/v1alpha1\nkind: CodeLocations\ndefaults:\n  image: {repository: ghcr.io/acme/code}\nlocations:\n"
+LOCATIONS_HEAD = (
+    "apiVersion: kubectl-dagster/v1alpha1\nkind: CodeLocations\ndefaults:\n  image: {repository: ghcr.io/acme/code}\n"
+    "locations:\n"
+)
 
 
 def entry(name, port, tag=None):
@@ -136,11 +163,15 @@ def dagster(tmp_path_factory):
     try:
         ports = {name: d.code_server(name, GOOD.format(name=name)) for name in ("alpha", "beta", "gamma")}
         ports["broken"] = d.code_server("broken", BROKEN, lazy=True)
-        for name, (port, proc) in d.ports.items():
+        for _name, (port, proc) in d.ports.items():
             wait_port(port, proc)
         d.locations = tmp / "dagster-locations.yaml"
-        d.locations.write_text(LOCATIONS_HEAD + entry("alpha", ports["alpha"]) + entry("beta", ports["beta"])
-                               + entry("broken", ports["broken"]))
+        d.locations.write_text(
+            LOCATIONS_HEAD
+            + entry("alpha", ports["alpha"])
+            + entry("beta", ports["beta"])
+            + entry("broken", ports["broken"])
+        )
         text, d.job = render_workspace(d.locations, tmp)
         d.workspace = tmp / "workspace.yaml"
         d.workspace.write_text(text)
@@ -184,9 +215,27 @@ def test_add_location_wait_success_and_load_error(dagster, tmp_path):
     registry = tmp_path / "locations.yaml"
     env = dict(os.environ, PATH=path_with_plugin())
     port = dagster.ports_by_name["gamma"]
-    waiting = subprocess.Popen([entry_point(), "add-location", "delta", "--image", "r:1", "-f", "gamma.py", "--port", str(port),
-                                "--locations", str(registry), "--wait=60s", "--webserver-url", dagster.url],
-                               env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    waiting = subprocess.Popen(
+        [
+            entry_point(),
+            "add-location",
+            "delta",
+            "--image",
+            "r:1",
+            "-f",
+            "gamma.py",
+            "--port",
+            str(port),
+            "--locations",
+            str(registry),
+            "--wait=60s",
+            "--webserver-url",
+            dagster.url,
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     time.sleep(2)  # the "sync": the workspace gains the new location a little later
     current = yamlio.make_yaml().load(dagster.workspace.read_text())
     current["load_from"].append(workspace.grpc_entry("delta", "127.0.0.1", port))
@@ -197,19 +246,38 @@ def test_add_location_wait_success_and_load_error(dagster, tmp_path):
     assert "location/delta loaded" in err.decode()
     current["load_from"].append(workspace.grpc_entry("epsilon", "127.0.0.1", dagster.ports_by_name["broken"]))
     write_in_place(dagster.workspace, yamlio.dump(current))
-    failed = cli("add-location", "epsilon", "--image", "r:1", "-f", "broken.py", "--locations", str(registry),
-                 "--wait=60s", "--webserver-url", dagster.url)
+    failed = cli(
+        "add-location",
+        "epsilon",
+        "--image",
+        "r:1",
+        "-f",
+        "broken.py",
+        "--locations",
+        str(registry),
+        "--wait=60s",
+        "--webserver-url",
+        dagster.url,
+    )
     assert failed.code == 1
     assert "this location is broken on purpose" in failed.stderr  # Dagster's own error, as Dagster+ shows it
-    assert failed.stderr.rstrip().splitlines()[-1].startswith("error: invalid locations: dagster: location 'epsilon' failed to load")
+    assert (
+        failed.stderr.rstrip()
+        .splitlines()[-1]
+        .startswith("error: invalid locations: dagster: location 'epsilon' failed to load")
+    )
 
 
 def _hook_env(job, url, timeout, declared=None, **extra):
     """The Job's environment, pointed at the local webserver; ``declared`` replaces its locations."""
     container = job["spec"]["template"]["spec"]["containers"][0]
     env = {item["name"]: item["value"] for item in container["env"]}
-    env.update(DAGSTER_WEBSERVER_URL=url, KUBECTL_DAGSTER_TIMEOUT=str(timeout), KUBECTL_DAGSTER_INTERVAL="1",
-               KUBECTL_DAGSTER_NUDGE="[]")  # no API server unless a test gives one
+    env.update(
+        DAGSTER_WEBSERVER_URL=url,
+        KUBECTL_DAGSTER_TIMEOUT=str(timeout),
+        KUBECTL_DAGSTER_INTERVAL="1",
+        KUBECTL_DAGSTER_NUDGE="[]",
+    )  # no API server unless a test gives one
     env.update(extra)
     if declared is not None:
         env["KUBECTL_DAGSTER_LOCATIONS"] = json.dumps(declared)
@@ -267,9 +335,14 @@ def test_status_and_reload_through_the_api_server_service_proxy(dagster, kube, t
         assert cli("add-location", name, "--image", "r:1", "-f", f"{name}.py", "--cluster", env=env).code == 0
     kube.configmaps[("dagster", "dagster-workspace-yaml")] = {
         "metadata": {"name": "dagster-workspace-yaml", "namespace": "dagster", "resourceVersion": "1"},
-        "data": {"workspace.yaml": dagster.workspace.read_text()}}
-    kube.add_deployment("dagster", "dagster-dagster-user-deployments-alpha", {"kubectl-dagster.io/location": "alpha"}, 1, 1)
-    kube.add_deployment("dagster", "dagster-dagster-user-deployments-zeta", {"kubectl-dagster.io/location": "zeta"}, 1, 0)
+        "data": {"workspace.yaml": dagster.workspace.read_text()},
+    }
+    kube.add_deployment(
+        "dagster", "dagster-dagster-user-deployments-alpha", {"kubectl-dagster.io/location": "alpha"}, 1, 1
+    )
+    kube.add_deployment(
+        "dagster", "dagster-dagster-user-deployments-zeta", {"kubectl-dagster.io/location": "zeta"}, 1, 0
+    )
     kube.add_service("dagster", "dagster-dagster-webserver", 80, {"component": "dagster-webserver"}, target=dagster.url)
     table = cli("status", "--cluster", env=env)
     assert table.code == 0, table.stderr
@@ -281,13 +354,17 @@ def test_status_and_reload_through_the_api_server_service_proxy(dagster, kube, t
     assert reloaded.code == 0, reloaded.stderr
     assert "via the API server" in reloaded.stdout
     proxied = [p for m, p, _ in kube.requests if "/proxy/" in p]
-    assert proxied and all(p == "/api/v1/namespaces/dagster/services/dagster-dagster-webserver:80/proxy/graphql" for p in proxied)
+    assert proxied and all(
+        p == "/api/v1/namespaces/dagster/services/dagster-dagster-webserver:80/proxy/graphql" for p in proxied
+    )
 
 
-LOCATION_FIELDS = ("query { workspaceOrError { ... on Workspace { locationEntries { name updatedTimestamp "
-                   "locationOrLoadError { ... on RepositoryLocation { repositories { assetNodes { assetKey { path } } } "
-                   "} } "
-                   "} } } }")
+LOCATION_FIELDS = (
+    "query { workspaceOrError { ... on Workspace { locationEntries { name updatedTimestamp "
+    "locationOrLoadError { ... on RepositoryLocation { repositories { assetNodes { assetKey { path } } } "
+    "} } "
+    "} } } }"
+)
 
 
 def served(url):
@@ -325,9 +402,11 @@ def test_image_only_change_gets_a_new_hook_that_reloads_just_that_location(fresh
     d = fresh
     v1 = GOOD.format(name="alpha")
     v2 = v1.replace("alpha_asset", "alpha_v2_asset")
-    ports = {"alpha": d.code_server("alpha", v1, image="ghcr.io/acme/code:1"),
-             "beta": d.code_server("beta", GOOD.format(name="beta"), image="ghcr.io/acme/code:1")}
-    for name, (port, proc) in d.ports.items():
+    ports = {
+        "alpha": d.code_server("alpha", v1, image="ghcr.io/acme/code:1"),
+        "beta": d.code_server("beta", GOOD.format(name="beta"), image="ghcr.io/acme/code:1"),
+    }
+    for _name, (port, proc) in d.ports.items():
         wait_port(port, proc)
     locations = d.tmp / "locations.yaml"
     locations.write_text(LOCATIONS_HEAD + entry("alpha", ports["alpha"], "1") + entry("beta", ports["beta"], "1"))
@@ -392,7 +471,7 @@ def test_adding_a_location_while_a_read_only_webserver_runs(fresh, tmp_path):
     restart that its pod-template checksum causes under --rollout=reload makes it serve the new location."""
     d = fresh
     ports = {name: d.code_server(name, GOOD.format(name=name)) for name in ("alpha", "beta")}
-    for name, (port, proc) in d.ports.items():
+    for _name, (port, proc) in d.ports.items():
         wait_port(port, proc)
     d.workspace = d.tmp / "workspace.yaml"
     d.workspace.write_text(yamlio.dump({"load_from": [workspace.grpc_entry("alpha", "127.0.0.1", ports["alpha"])]}))
@@ -404,8 +483,22 @@ def test_adding_a_location_while_a_read_only_webserver_runs(fresh, tmp_path):
     write_in_place(d.workspace, yamlio.dump({"load_from": both}))
     registry = tmp_path / "registry.yaml"
     env = dict(os.environ, PATH=path_with_plugin())
-    argv = [entry_point(), "add-location", "beta", "--image", "r:1", "-f", "beta.py", "--port", str(ports["beta"]),
-            "--locations", str(registry), "--wait=60s", "--webserver-url", d.url]
+    argv = [
+        entry_point(),
+        "add-location",
+        "beta",
+        "--image",
+        "r:1",
+        "-f",
+        "beta.py",
+        "--port",
+        str(ports["beta"]),
+        "--locations",
+        str(registry),
+        "--wait=60s",
+        "--webserver-url",
+        d.url,
+    ]
     waiting = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         time.sleep(2)
@@ -425,12 +518,18 @@ def _api_calls(requests):
     """(apiGroup, resource, verb) of each request, as the API server's authorizer sees it."""
     calls = set()
     for method, path, _ in requests:
-        match = re.fullmatch(r"/api/v1/namespaces/[^/]+/(?P<res>[^/]+)(?:/(?P<name>[^/]+))?", path) or \
-            re.fullmatch(r"/apis/(?P<group>[^/]+)/[^/]+/namespaces/[^/]+/(?P<res>[^/]+)(?:/(?P<name>[^/]+))?", path)
+        match = re.fullmatch(r"/api/v1/namespaces/[^/]+/(?P<res>[^/]+)(?:/(?P<name>[^/]+))?", path) or re.fullmatch(
+            r"/apis/(?P<group>[^/]+)/[^/]+/namespaces/[^/]+/(?P<res>[^/]+)(?:/(?P<name>[^/]+))?", path
+        )
         assert match, path
         named = match.group("name") is not None
-        verb = {"GET": "get" if named else "list", "PATCH": "patch", "PUT": "update", "POST": "create",
-                "DELETE": "delete"}[method]
+        verb = {
+            "GET": "get" if named else "list",
+            "PATCH": "patch",
+            "PUT": "update",
+            "POST": "create",
+            "DELETE": "delete",
+        }[method]
         calls.add((match.groupdict().get("group") or "", match.group("res"), verb))
     return calls
 
@@ -444,8 +543,13 @@ def test_nudge_calls_exactly_what_the_role_grants(dagster, kube, tmp_path):
     release = (CHART_FIXTURES / "1.11.10" / "b.yaml").read_text()
     rendered = cli("render", "--locations", str(dagster.locations), stdin=release)
     docs = {d.kind: d.data for d in manifests.split(rendered.stdout).documents if d.kind in ("Role", "Job")}
-    granted = {(group, resource, verb) for rule in docs["Role"]["rules"] for group in rule["apiGroups"]
-               for resource in rule["resources"] for verb in rule["verbs"]}
+    granted = {
+        (group, resource, verb)
+        for rule in docs["Role"]["rules"]
+        for group in rule["apiGroups"]
+        for resource in rule["resources"]
+        for verb in rule["verbs"]
+    }
     job_env = {item["name"]: item["value"] for item in docs["Job"]["spec"]["template"]["spec"]["containers"][0]["env"]}
     selectors = json.loads(job_env[constants.HOOK_ENV_NUDGE])
     for index, selector in enumerate(selectors):
@@ -457,8 +561,15 @@ def test_nudge_calls_exactly_what_the_role_grants(dagster, kube, tmp_path):
     (sa / "namespace").write_text("dagster")
     names = sorted(reloadhook.status(reloadhook.http_transport(dagster.url)))
     declared = {name: {"template": "t1"} for name in names}
-    argv, env = _hook_env(docs["Job"], dagster.url, 30, declared, KUBECTL_DAGSTER_API_URL=kube.url,
-                          KUBECTL_DAGSTER_SA_DIR=str(sa), KUBECTL_DAGSTER_NUDGE=json.dumps(selectors))
+    argv, env = _hook_env(
+        docs["Job"],
+        dagster.url,
+        30,
+        declared,
+        KUBECTL_DAGSTER_API_URL=kube.url,
+        KUBECTL_DAGSTER_SA_DIR=str(sa),
+        KUBECTL_DAGSTER_NUDGE=json.dumps(selectors),
+    )
     kube.requests.clear()
     proc = subprocess.run(argv, env=env, capture_output=True, timeout=BOUND)
     assert proc.returncode == 0, proc.stdout.decode() + proc.stderr.decode()
@@ -470,8 +581,15 @@ def test_nudge_calls_exactly_what_the_role_grants(dagster, kube, tmp_path):
     kept = json.loads(pods["pod-0"][constants.STATE_ANNOTATION])
     assert sorted(kept) == names and kept["alpha"][0] == "t1" and kept["alpha"][1]  # [template, server id]
     declared["alpha"] = {"template": "t2"}  # alpha's pod template changed, but its server did not restart
-    argv, env = _hook_env(docs["Job"], dagster.url, 3, declared, KUBECTL_DAGSTER_API_URL=kube.url,
-                          KUBECTL_DAGSTER_SA_DIR=str(sa), KUBECTL_DAGSTER_NUDGE=json.dumps(selectors))
+    argv, env = _hook_env(
+        docs["Job"],
+        dagster.url,
+        3,
+        declared,
+        KUBECTL_DAGSTER_API_URL=kube.url,
+        KUBECTL_DAGSTER_SA_DIR=str(sa),
+        KUBECTL_DAGSTER_NUDGE=json.dumps(selectors),
+    )
     again = subprocess.run(argv, env=env, capture_output=True, timeout=BOUND)
     out = again.stdout.decode()
     assert again.returncode == 1, out

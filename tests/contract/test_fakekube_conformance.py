@@ -23,6 +23,7 @@ update with), the stand-in's value for the same object is sent instead. What the
 on the stand-in: the token the "bad token" request carried is one it does not know, and the RBAC requests come from
 a user that no Role grants anything.
 """
+
 from __future__ import annotations
 
 import http.client
@@ -33,7 +34,6 @@ from typing import Any, Dict, List, Optional, Tuple
 
 import pytest
 from conftest import SHARED
-
 from fakekube import FakeKube
 
 RECORDED = SHARED / "k8s-api"
@@ -61,8 +61,13 @@ def _details_view(details: Any) -> Any:
     if not isinstance(details, dict):
         return details
     causes = [(c.get("reason"), c.get("field"), _wording(c.get("message"))) for c in details.get("causes") or []]
-    return {"name": details.get("name"), "group": details.get("group"), "kind": details.get("kind"),
-            "has_uid": "uid" in details, "causes": causes}
+    return {
+        "name": details.get("name"),
+        "group": details.get("group"),
+        "kind": details.get("kind"),
+        "has_uid": "uid" in details,
+        "causes": causes,
+    }
 
 
 def _wording(message: Any) -> Any:
@@ -73,8 +78,10 @@ def _wording(message: Any) -> Any:
 
 
 def _managers(meta: Dict[str, Any]) -> List[Tuple[str, str, str]]:
-    return sorted((m.get("manager"), m.get("operation"), json.dumps(m.get("fieldsV1"), sort_keys=True))
-                  for m in meta.get("managedFields") or [])
+    return sorted(
+        (m.get("manager"), m.get("operation"), json.dumps(m.get("fieldsV1"), sort_keys=True))
+        for m in meta.get("managedFields") or []
+    )
 
 
 def _object_view(obj: Any) -> Any:
@@ -82,12 +89,17 @@ def _object_view(obj: Any) -> Any:
         return obj
     meta = obj.get("metadata") or {}
     view = {key: obj.get(key) for key in ("data", "spec", "status") if key in obj}
-    view.update({
-        "has": sorted(k for k in ("kind", "apiVersion") if k in obj)
-        + sorted(k for k in ("uid", "resourceVersion", "creationTimestamp") if meta.get(k)),
-        "name": meta.get("name"), "namespace": meta.get("namespace"),
-        "labels": meta.get("labels"), "annotations": meta.get("annotations"), "managers": _managers(meta),
-    })
+    view.update(
+        {
+            "has": sorted(k for k in ("kind", "apiVersion") if k in obj)
+            + sorted(k for k in ("uid", "resourceVersion", "creationTimestamp") if meta.get(k)),
+            "name": meta.get("name"),
+            "namespace": meta.get("namespace"),
+            "labels": meta.get("labels"),
+            "annotations": meta.get("annotations"),
+            "managers": _managers(meta),
+        }
+    )
     return view
 
 
@@ -98,13 +110,25 @@ def view(status: int, body: Any) -> Dict[str, Any]:
     result: Dict[str, Any] = {"http": status, "kind": body.get("kind"), "apiVersion": body.get("apiVersion")}
     meta = body.get("metadata") or {}
     if body.get("kind") == "Status":
-        result.update({"status": body.get("status"), "reason": body.get("reason"), "code": body.get("code"),
-                       "has_details": "details" in body, "details": _details_view(body.get("details")),
-                       "message": _wording(body.get("message"))})
+        result.update(
+            {
+                "status": body.get("status"),
+                "reason": body.get("reason"),
+                "code": body.get("code"),
+                "has_details": "details" in body,
+                "details": _details_view(body.get("details")),
+                "message": _wording(body.get("message")),
+            }
+        )
     elif "items" in body:
-        result.update({"list_meta": sorted(k for k in ("resourceVersion", "continue", "remainingItemCount")
-                                           if meta.get(k) is not None),
-                       "items": [_object_view(item) for item in body["items"]]})
+        result.update(
+            {
+                "list_meta": sorted(
+                    k for k in ("resourceVersion", "continue", "remainingItemCount") if meta.get(k) is not None
+                ),
+                "items": [_object_view(item) for item in body["items"]],
+            }
+        )
     else:
         result.update(_object_view(body))
     return result
@@ -124,8 +148,9 @@ class Ids:
             theirs, ours = (recorded.get("metadata") or {}).get(key), (answered.get("metadata") or {}).get(key)
             if theirs and ours:
                 self.known[theirs] = ours
-        ours_by_name = {(i.get("metadata") or {}).get("name"): i for i in answered.get("items") or []
-                        if isinstance(i, dict)}
+        ours_by_name = {
+            (i.get("metadata") or {}).get("name"): i for i in answered.get("items") or [] if isinstance(i, dict)
+        }
         for item in recorded.get("items") or []:
             self.learn(item, ours_by_name.get((item.get("metadata") or {}).get("name")))
 
@@ -155,8 +180,12 @@ def send(fake: FakeKube, request: Dict[str, Any], token: str) -> Tuple[int, Any]
     raw = None if body is None else (body if isinstance(body, str) else json.dumps(body)).encode()
     connection = _connection(fake)
     try:
-        connection.request(request["method"], request["path"] + ("?" + query if query else ""), body=raw,
-                           headers=_headers(token, request.get("contentType")))
+        connection.request(
+            request["method"],
+            request["path"] + ("?" + query if query else ""),
+            body=raw,
+            headers=_headers(token, request.get("contentType")),
+        )
         response = connection.getresponse()
         data = response.read()
     finally:
@@ -168,8 +197,11 @@ def send(fake: FakeKube, request: Dict[str, Any], token: str) -> Tuple[int, Any]
 
 
 def replay(fake: FakeKube, ids: Ids, exchange: Dict[str, Any]) -> Tuple[int, Any]:
-    request = dict(exchange["request"], query=ids.translate(exchange["request"].get("query") or {}),
-                   body=ids.translate(exchange["request"].get("body")))
+    request = dict(
+        exchange["request"],
+        query=ids.translate(exchange["request"].get("query") or {}),
+        body=ids.translate(exchange["request"].get("body")),
+    )
     status, body = send(fake, request, _token_for(exchange["title"], fake))
     ids.learn(exchange["response"]["body"], body)
     return status, body
@@ -181,8 +213,9 @@ def _prepare(fake: FakeKube) -> None:
     fake.deny(user="limited-user")
 
 
-@pytest.mark.parametrize("index", range(len(EXCHANGES)),
-                         ids=[f"{i:02d}-{_slug(e['title'])}" for i, e in enumerate(EXCHANGES)])
+@pytest.mark.parametrize(
+    "index", range(len(EXCHANGES)), ids=[f"{i:02d}-{_slug(e['title'])}" for i, e in enumerate(EXCHANGES)]
+)
 def test_exchange_answers_as_recorded(index):
     exchange = EXCHANGES[index]
     with FakeKube() as fake:
@@ -206,8 +239,12 @@ def _events_view(events: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
         obj = event.get("object") or {}
         version = (obj.get("metadata") or {}).get("resourceVersion")
         shown = view(200, obj) if obj.get("kind") == "Status" else _object_view(obj)
-        entry = {"type": event.get("type"), "object": shown,
-                 "metadata_keys": sorted(obj.get("metadata") or {}), "same_version_as_before": version == previous}
+        entry = {
+            "type": event.get("type"),
+            "object": shown,
+            "metadata_keys": sorted(obj.get("metadata") or {}),
+            "same_version_as_before": version == previous,
+        }
         views.append(entry)
         previous = version
     return views
@@ -218,8 +255,11 @@ class Stream:
 
     def __init__(self, fake: FakeKube, namespace: str, query: Dict[str, str]):
         self.connection = _connection(fake)
-        self.connection.request("GET", f"/api/v1/namespaces/{namespace}/configmaps?" + urllib.parse.urlencode(query),
-                                headers=_headers(fake.token, None))
+        self.connection.request(
+            "GET",
+            f"/api/v1/namespaces/{namespace}/configmaps?" + urllib.parse.urlencode(query),
+            headers=_headers(fake.token, None),
+        )
         self.response = self.connection.getresponse()
 
     def next_events(self, count: int) -> List[Dict[str, Any]]:
@@ -245,20 +285,37 @@ def test_watch_from_a_list_with_bookmarks_streams_as_recorded():
     namespace = recorded[0]["object"]["metadata"]["namespace"]
     collection = f"/api/v1/namespaces/{namespace}/configmaps"
     with FakeKube() as fake:
-        _write(fake, "POST", "/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace",
-                                                    "metadata": {"name": namespace}})
-        status, listed = send(fake, {"method": "GET", "path": collection,
-                                     "query": {"labelSelector": REGISTRY_SELECTOR}}, fake.token)
+        _write(
+            fake,
+            "POST",
+            "/api/v1/namespaces",
+            {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}},
+        )
+        status, listed = send(
+            fake, {"method": "GET", "path": collection, "query": {"labelSelector": REGISTRY_SELECTOR}}, fake.token
+        )
         assert status == 200
-        stream = Stream(fake, namespace, {"watch": "true", "allowWatchBookmarks": "true",
-                                          "labelSelector": REGISTRY_SELECTOR,
-                                          "resourceVersion": listed["metadata"]["resourceVersion"]})
+        stream = Stream(
+            fake,
+            namespace,
+            {
+                "watch": "true",
+                "allowWatchBookmarks": "true",
+                "labelSelector": REGISTRY_SELECTOR,
+                "resourceVersion": listed["metadata"]["resourceVersion"],
+            },
+        )
         try:
             created = {key: recorded[0]["object"][key] for key in ("apiVersion", "kind", "data")}
             created["metadata"] = {key: recorded[0]["object"]["metadata"][key] for key in ("name", "labels")}
             _write(fake, "POST", collection, created)
-            _write(fake, "PATCH", f"{collection}/{created['metadata']['name']}",
-                   {"data": {"k": recorded[1]["object"]["data"]["k"]}}, "application/merge-patch+json")
+            _write(
+                fake,
+                "PATCH",
+                f"{collection}/{created['metadata']['name']}",
+                {"data": {"k": recorded[1]["object"]["data"]["k"]}},
+                "application/merge-patch+json",
+            )
             _write(fake, "DELETE", f"{collection}/{created['metadata']['name']}", None)
             fake.bookmark()
             fake.bookmark()

@@ -9,6 +9,7 @@ that accepts a connection and never answers, garbage answers, and a server that 
 on the same port. They talk to the stand-in with the official kubernetes client (what kubectl-dagster uses), and with
 raw HTTP where a client would hide the difference.
 """
+
 from __future__ import annotations
 
 import http.client
@@ -34,22 +35,41 @@ def api(kube):
 
 
 def configmap(name: str, labels: Optional[Dict[str, str]] = None, **data: str) -> Dict[str, Any]:
-    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name, "labels": labels or {}},
-            "data": data or {"k": "v"}}
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": name, "labels": labels or {}},
+        "data": data or {"k": "v"},
+    }
 
 
 def names(listed) -> List[str]:
     return [item.metadata.name for item in listed.items]
 
 
-def raw(kube, method: str, path: str, body: Any = None, content_type: str = "application/json",
-        token: Optional[str] = None, user_agent: str = "Python-urllib/3.11") -> Tuple[int, Any]:
+def raw(
+    kube,
+    method: str,
+    path: str,
+    body: Any = None,
+    content_type: str = "application/json",
+    token: Optional[str] = None,
+    user_agent: str = "Python-urllib/3.11",
+) -> Tuple[int, Any]:
     """One request as bytes on the wire; the answer parsed as JSON when it is JSON."""
     connection = http.client.HTTPConnection("127.0.0.1", kube.port, timeout=10)
     data = None if body is None else (body if isinstance(body, str) else json.dumps(body)).encode()
     try:
-        connection.request(method, path, body=data, headers={"Authorization": f"Bearer {token or kube.token}",
-                                                             "Content-Type": content_type, "User-Agent": user_agent})
+        connection.request(
+            method,
+            path,
+            body=data,
+            headers={
+                "Authorization": f"Bearer {token or kube.token}",
+                "Content-Type": content_type,
+                "User-Agent": user_agent,
+            },
+        )
         response = connection.getresponse()
         payload = response.read()
     finally:
@@ -65,9 +85,16 @@ class RawWatch:
 
     def __init__(self, kube, namespace: str = "dagster", **query: str):
         url = f"{kube.url}/api/v1/namespaces/{namespace}/configmaps?" + "&".join(
-            f"{key}={value}" for key, value in dict(watch="true", **query).items())
-        self.response = urllib3.PoolManager().request("GET", url, headers={"Authorization": f"Bearer {kube.token}"},
-                                                      preload_content=False, timeout=10.0, retries=False)
+            f"{key}={value}" for key, value in dict(watch="true", **query).items()
+        )
+        self.response = urllib3.PoolManager().request(
+            "GET",
+            url,
+            headers={"Authorization": f"Bearer {kube.token}"},
+            preload_content=False,
+            timeout=10.0,
+            retries=False,
+        )
         self.chunks = self.response.stream(None)
         self.buffer = b""
 
@@ -119,23 +146,40 @@ def test_a_continue_token_from_before_a_compaction_is_410_with_a_token_for_the_r
 # -- selectors --------------------------------------------------------------------------------------------------------
 @pytest.fixture
 def labelled(kube, api):
-    for name, labels in (("a", {"env": "prod", "tier": "web", "n": "3"}), ("b", {"env": "dev", "tier": "web"}),
-                         ("c", {"env": "prod"}), ("d", {})):
+    for name, labels in (
+        ("a", {"env": "prod", "tier": "web", "n": "3"}),
+        ("b", {"env": "dev", "tier": "web"}),
+        ("c", {"env": "prod"}),
+        ("d", {}),
+    ):
         api.create_namespaced_config_map("dagster", configmap(name, labels))
     return api
 
 
-@pytest.mark.parametrize("selector, expected", [
-    ("env=prod", "ac"), ("env==prod", "ac"), ("env!=prod", "bd"), ("env in (prod, dev)", "abc"),
-    ("env notin (prod)", "bd"), ("tier", "ab"), ("!tier", "cd"), ("env=prod,tier", "a"), ("n>2", "a"), ("n<2", ""),
-    ("", "abcd"), (" env = prod , !n ", "c"),
-])
+@pytest.mark.parametrize(
+    "selector, expected",
+    [
+        ("env=prod", "ac"),
+        ("env==prod", "ac"),
+        ("env!=prod", "bd"),
+        ("env in (prod, dev)", "abc"),
+        ("env notin (prod)", "bd"),
+        ("tier", "ab"),
+        ("!tier", "cd"),
+        ("env=prod,tier", "a"),
+        ("n>2", "a"),
+        ("n<2", ""),
+        ("", "abcd"),
+        (" env = prod , !n ", "c"),
+    ],
+)
 def test_label_selectors_select_as_the_server_does(labelled, selector, expected):
     assert "".join(names(labelled.list_namespaced_config_map("dagster", label_selector=selector))) == expected
 
 
-@pytest.mark.parametrize("selector", ["a=b=c", "env in prod", "=prod", "env=(", "tier,", "env in (a", "n>x",
-                                      "bad key=x", "-env=prod"])
+@pytest.mark.parametrize(
+    "selector", ["a=b=c", "env in prod", "=prod", "env=(", "tier,", "env in (a", "n>x", "bad key=x", "-env=prod"]
+)
 def test_a_malformed_label_selector_is_a_400(kube, selector):
     path = "/api/v1/namespaces/dagster/configmaps?labelSelector=" + urllib.parse.quote(selector)
     status, body = raw(kube, "GET", path)
@@ -157,8 +201,13 @@ def test_the_official_client_watches_history_and_bookmarks(kube, api):
     api.patch_namespaced_config_map("a", "dagster", {"data": {"k": "w"}})
     api.delete_namespaced_config_map("a", "dagster")
     seen, stream = [], watch.Watch()
-    for event in stream.stream(api.list_namespaced_config_map, "dagster", resource_version=version,
-                               allow_watch_bookmarks=True, timeout_seconds=30):
+    for event in stream.stream(
+        api.list_namespaced_config_map,
+        "dagster",
+        resource_version=version,
+        allow_watch_bookmarks=True,
+        timeout_seconds=30,
+    ):
         seen.append((event["type"], event["raw_object"]["metadata"].get("name")))
         if event["type"] == "DELETED":
             kube.bookmark()
@@ -176,8 +225,9 @@ def test_the_official_client_raises_the_410_error_event(kube, api, timeout, watc
 
     extra = {"timeout_seconds": timeout} if timeout else {}
     with pytest.raises(ApiException) as expired:
-        for _ in watch.Watch().stream(api.list_namespaced_config_map, "dagster", resource_version="10",
-                                      _request_timeout=10, **extra):
+        for _ in watch.Watch().stream(
+            api.list_namespaced_config_map, "dagster", resource_version="10", _request_timeout=10, **extra
+        ):
             pass
     assert (expired.value.status, expired.value.reason.split(":")[0]) == (410, "Expired")
     sent = [c for c in kube.calls if c.query.get("watch") and c.query.get("resourceVersion") == "10"]
@@ -195,7 +245,10 @@ def test_a_watch_from_no_resource_version_starts_with_what_exists(kube, api):
     finally:
         stream.close()
     assert [(e["type"], e["object"]["metadata"]["name"]) for e in (first, second, third)] == [
-        ("ADDED", "a"), ("ADDED", "b"), ("ADDED", "c")]
+        ("ADDED", "a"),
+        ("ADDED", "b"),
+        ("ADDED", "c"),
+    ]
 
 
 def test_objects_entering_and_leaving_a_watched_selector_are_added_and_deleted(kube, api):
@@ -212,7 +265,10 @@ def test_objects_entering_and_leaving_a_watched_selector_are_added_and_deleted(k
     finally:
         stream.close()
     assert [(e["type"], e["object"]["metadata"]["name"]) for e in events] == [
-        ("ADDED", "out"), ("DELETED", "in"), ("MODIFIED", "out")]
+        ("ADDED", "out"),
+        ("DELETED", "in"),
+        ("MODIFIED", "out"),
+    ]
     assert events[1]["object"]["metadata"]["labels"] == {"env": "prod"}  # the last state it was selected in
 
 
@@ -231,8 +287,14 @@ def test_bookmarks_only_where_allowed_and_on_the_servers_own_timer(kube, api):
         event = timed.next()
     finally:
         timed.close()
-    assert event == {"type": "BOOKMARK", "object": {"kind": "ConfigMap", "apiVersion": "v1", "metadata": {
-        "resourceVersion": str(kube.revision), "creationTimestamp": None}}}
+    assert event == {
+        "type": "BOOKMARK",
+        "object": {
+            "kind": "ConfigMap",
+            "apiVersion": "v1",
+            "metadata": {"resourceVersion": str(kube.revision), "creationTimestamp": None},
+        },
+    }
 
 
 def test_a_watch_ends_cleanly_at_its_timeout_and_when_the_server_ends_it(kube):
@@ -291,8 +353,9 @@ def test_a_restart_that_keeps_history_lets_a_watch_resume(kube, api):
 def _apply(kube, name: str, manager: Optional[str], data: Dict[str, str], force: bool = False) -> Tuple[int, Any]:
     query = "&".join(([f"fieldManager={manager}"] if manager else []) + (["force=true"] if force else []))
     body = json.dumps({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name}, "data": data})
-    return raw(kube, "PATCH", f"/api/v1/namespaces/dagster/configmaps/{name}?{query}", body,
-               "application/apply-patch+yaml")
+    return raw(
+        kube, "PATCH", f"/api/v1/namespaces/dagster/configmaps/{name}?{query}", body, "application/apply-patch+yaml"
+    )
 
 
 def test_server_side_apply_owns_exactly_what_it_applies(kube):
@@ -314,10 +377,16 @@ def test_server_side_apply_conflicts_with_an_updater_and_needs_a_field_manager(k
     assert body["message"] == 'Apply failed with 1 conflict: conflict with "Python-urllib" using v1: .data.k'
     status, obj = _apply(kube, "u", "applier", {"k": "other"}, force=True)
     assert status == 200 and [(m["manager"], m["operation"]) for m in obj["metadata"]["managedFields"]] == [
-        ("Python-urllib", "Update"), ("applier", "Apply")]  # the updater keeps its labels, loses data.k
+        ("Python-urllib", "Update"),
+        ("applier", "Apply"),
+    ]  # the updater keeps its labels, loses data.k
     status, body = _apply(kube, "u", None, {"k": "x"})
     assert (status, body["reason"], body["details"]["kind"], body["details"]["causes"][0]["field"]) == (
-        422, "Invalid", "PatchOptions", "fieldManager")
+        422,
+        "Invalid",
+        "PatchOptions",
+        "fieldManager",
+    )
 
 
 def test_dry_runs_and_writes_that_change_nothing_are_not_writes(kube, api):
@@ -349,8 +418,10 @@ def test_rbac_denials_are_the_servers_403(kube, api):
     body = json.loads(denied.value.body)
     assert (denied.value.status, body["reason"]) == (403, "Forbidden")
     assert body["details"] == {"name": "a", "kind": "configmaps"}
-    assert body["message"] == ('configmaps "a" is forbidden: User "system:serviceaccount:ci:ci" cannot delete resource '
-                               '"configmaps" in API group "" in the namespace "dagster"')
+    assert body["message"] == (
+        'configmaps "a" is forbidden: User "system:serviceaccount:ci:ci" cannot delete resource '
+        '"configmaps" in API group "" in the namespace "dagster"'
+    )
     kube.add_user("other-token", "other")
     kube.deny(user="other", verb="watch")
     assert raw(kube, "GET", "/api/v1/namespaces/dagster/configmaps", token="other-token")[0] == 200
@@ -358,20 +429,29 @@ def test_rbac_denials_are_the_servers_403(kube, api):
     assert (status, body["message"].split(":")[0]) == (403, "configmaps is forbidden")
     kube.add_application("argocd", "dagster")
     kube.deny(verb="patch", resource="applications")
-    status, body = raw(kube, "PATCH", "/apis/argoproj.io/v1alpha1/namespaces/argocd/applications/dagster", {},
-                       "application/merge-patch+json")
+    status, body = raw(
+        kube,
+        "PATCH",
+        "/apis/argoproj.io/v1alpha1/namespaces/argocd/applications/dagster",
+        {},
+        "application/merge-patch+json",
+    )
     assert (status, body["details"]) == (403, {"name": "dagster", "group": "argoproj.io", "kind": "applications"})
-    assert body["message"].startswith('applications.argoproj.io "dagster" is forbidden: User '
-                                      '"system:serviceaccount:ci:ci" cannot patch resource "applications" in API '
-                                      'group "argoproj.io"')
+    assert body["message"].startswith(
+        'applications.argoproj.io "dagster" is forbidden: User '
+        '"system:serviceaccount:ci:ci" cannot patch resource "applications" in API '
+        'group "argoproj.io"'
+    )
 
 
 # -- faults -----------------------------------------------------------------------------------------------------------
 def test_a_hung_server_accepts_the_connection_and_never_answers(kube, api):
     kube.inject("hang", path=r"/configmaps$")
     with socket.create_connection(("127.0.0.1", kube.port), timeout=5) as sock:  # accepted
-        sock.sendall(b"GET /api/v1/namespaces/dagster/configmaps HTTP/1.1\r\nHost: x\r\n"
-                     b"Authorization: Bearer " + kube.token.encode() + b"\r\n\r\n")
+        sock.sendall(
+            b"GET /api/v1/namespaces/dagster/configmaps HTTP/1.1\r\nHost: x\r\n"
+            b"Authorization: Bearer " + kube.token.encode() + b"\r\n\r\n"
+        )
         sock.settimeout(0.5)
         with pytest.raises(socket.timeout):
             sock.recv(1)
@@ -392,12 +472,15 @@ def test_a_dropped_connection_and_a_raw_answer(kube):
     assert raw(kube, "GET", "/api/v1/namespaces/dagster/configmaps") == (503, b"upstream connect error")
 
 
-@pytest.mark.parametrize("fault, check", [
-    ("not-json", lambda body: isinstance(body, bytes) and body.startswith(b"<html>")),
-    ("items-not-list", lambda body: body["items"].keys() == {"a", "b"}),
-    ("items-null", lambda body: body["items"] is None),
-    ("null-item", lambda body: body["items"][0] is None and len(body["items"]) == 3),
-])
+@pytest.mark.parametrize(
+    "fault, check",
+    [
+        ("not-json", lambda body: isinstance(body, bytes) and body.startswith(b"<html>")),
+        ("items-not-list", lambda body: body["items"].keys() == {"a", "b"}),
+        ("items-null", lambda body: body["items"] is None),
+        ("null-item", lambda body: body["items"][0] is None and len(body["items"]) == 3),
+    ],
+)
 def test_garbage_answers_to_a_list(kube, api, fault, check):
     api.create_namespaced_config_map("dagster", configmap("a"))
     api.create_namespaced_config_map("dagster", configmap("b"))

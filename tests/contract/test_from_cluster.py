@@ -2,6 +2,7 @@
 here): the registry is read in the release's namespace as the stream shows it (unless -n says
 otherwise), stderr says where and how many, a failed read is an error and never an empty registry,
 and an empty registry does not prune the locations an earlier render put into the live release."""
+
 import json
 import urllib.request
 
@@ -28,8 +29,11 @@ def apply_configmaps(kube, text, namespace="dagster"):
     for doc in yamlio.load_all(text):
         if isinstance(doc, dict) and doc.get("kind") == "ConfigMap":
             request = urllib.request.Request(
-                f"{kube.url}/api/v1/namespaces/{namespace}/configmaps", data=json.dumps(doc).encode(), method="POST",
-                headers={"Authorization": f"Bearer {kube.token}", "Content-Type": "application/json"})
+                f"{kube.url}/api/v1/namespaces/{namespace}/configmaps",
+                data=json.dumps(doc).encode(),
+                method="POST",
+                headers={"Authorization": f"Bearer {kube.token}", "Content-Type": "application/json"},
+            )
             with urllib.request.urlopen(request) as response:
                 assert response.status == 201
 
@@ -88,8 +92,11 @@ def test_a_registry_namespace_that_does_not_exist_does_not_prune(kube, tmp_path)
 
 def test_a_registry_configmap_that_holds_no_location_is_an_error(kube, tmp_path):
     env = kubeconfig_elsewhere(kube, tmp_path)
-    apply_configmaps(kube, "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: dagster-location-broken\n  labels:\n"
-                     "    kubectl-dagster.io/registry: code-location\ndata:\n  location.yaml: '- not a mapping'\n")
+    apply_configmaps(
+        kube,
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: dagster-location-broken\n  labels:\n"
+        "    kubectl-dagster.io/registry: code-location\ndata:\n  location.yaml: '- not a mapping'\n",
+    )
     result = cli("render", "--from-cluster", stdin=B, env=env)
     assert result.code == 1 and result.stdout == ""
     assert "configmap/dagster-location-broken: location.yaml does not hold a location mapping" in result.stderr
@@ -114,8 +121,10 @@ def test_an_empty_registry_does_not_prune_the_live_release(kube, tmp_path):
     assert refused.code == 1 and refused.stdout == ""
     assert refused.stderr.count("\n") == 2  # the registry line, then the one error line
     assert "read 0 location(s) from the cluster registry in namespace dagster" in refused.stderr
-    assert ("error: the cluster registry in namespace dagster has no locations, but release dagster runs 2 that an "
-            "earlier render added (one, two); this render would remove them all") in refused.stderr
+    assert (
+        "error: the cluster registry in namespace dagster has no locations, but release dagster runs 2 that an "
+        "earlier render added (one, two); this render would remove them all"
+    ) in refused.stderr
     assert "pass --allow-empty" in refused.stderr
     allowed = cli("render", "--from-cluster", "--allow-empty", stdin=B, env=env)
     assert allowed.code == 0, allowed.stderr
@@ -126,8 +135,10 @@ def test_a_file_location_kept_is_not_a_prune(kube, tmp_path):
     """Locations that the files still give are not removed: only those that would vanish count."""
     env = kubeconfig_elsewhere(kube, tmp_path)
     local = tmp_path / "locations.yaml"
-    local.write_text("apiVersion: kubectl-dagster/v1alpha1\nkind: CodeLocations\nlocations:\n"
-                     "  - name: from-file\n    image: {repository: r}\n    pythonFile: b.py\n")
+    local.write_text(
+        "apiVersion: kubectl-dagster/v1alpha1\nkind: CodeLocations\nlocations:\n"
+        "  - name: from-file\n    image: {repository: r}\n    pythonFile: b.py\n"
+    )
     first = cli("render", "--from-cluster", "--locations", str(local), stdin=B, env=env)
     assert first.code == 0, first.stderr
     apply_configmaps(kube, first.stdout)

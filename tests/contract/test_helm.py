@@ -7,11 +7,12 @@ HELM_DATA_HOME (filename annotations, hooks passed through), failures on both ve
 exit, nothing rendered; Helm 4 hides stderr so the error file must hold the message), the
 Helm-3-style CLI plugin (`helm dagster …`) on both versions, and the two calls of Helm 4.2's
 `separate` post-render strategy (built from what the real Helm 4.1 sends in one call)."""
+
 import json
 
 import pytest
-
 from conftest import CHART_FIXTURES, MINI_CHART, ROOT, VERSIONS, cli, run, tool
+
 from kubectl_dagster import constants
 from kubectl_dagster.core import manifests
 
@@ -44,9 +45,23 @@ def _install(helm, plugin, env):
 
 
 def test_helm3_post_renderer(locations_file, helm_home):
-    result = run([tool("helm3"), "template", "dagster", str(MINI_CHART), "-n", "previews",
-                  "--post-renderer", "kubectl-dagster", "--post-renderer-args", "render",
-                  "--post-renderer-args", f"--locations={locations_file}"], env=helm_home)
+    result = run(
+        [
+            tool("helm3"),
+            "template",
+            "dagster",
+            str(MINI_CHART),
+            "-n",
+            "previews",
+            "--post-renderer",
+            "kubectl-dagster",
+            "--post-renderer-args",
+            "render",
+            "--post-renderer-args",
+            f"--locations={locations_file}",
+        ],
+        env=helm_home,
+    )
     assert result.code == 0, result.stderr
     assert "name: feature-add-location\n" in result.stdout
     assert "name: dagster-dagster-user-deployments-feature-add-location\n" in result.stdout
@@ -58,8 +73,21 @@ def test_helm3_post_renderer(locations_file, helm_home):
 def test_helm3_post_renderer_failure_shows_our_error(tmp_path, helm_home):
     bad = tmp_path / "bad.yaml"
     bad.write_text(LOCATIONS.replace("    pythonFile: defs.py\n", ""))
-    result = run([tool("helm3"), "template", "dagster", str(MINI_CHART), "--post-renderer", "kubectl-dagster",
-                  "--post-renderer-args", "render", "--post-renderer-args", f"--locations={bad}"], env=helm_home)
+    result = run(
+        [
+            tool("helm3"),
+            "template",
+            "dagster",
+            str(MINI_CHART),
+            "--post-renderer",
+            "kubectl-dagster",
+            "--post-renderer-args",
+            "render",
+            "--post-renderer-args",
+            f"--locations={bad}",
+        ],
+        env=helm_home,
+    )
     assert result.code != 0
     assert result.stdout == ""
     assert "no code source" in result.stderr
@@ -69,9 +97,23 @@ def test_helm4_postrenderer_plugin(locations_file, helm_home):
     _install("helm4", "dagster-postrenderer", helm_home)
     listed = run([tool("helm4"), "plugin", "list"], env=helm_home)
     assert "dagster-postrenderer" in listed.stdout and "postrenderer/v1" in listed.stdout
-    result = run([tool("helm4"), "template", "dagster", str(MINI_CHART), "-n", "previews",
-                  "--post-renderer", "dagster-postrenderer", "--post-renderer-args", f"--locations={locations_file}",
-                  "--post-renderer-args", "--rollout=restart"], env=helm_home)
+    result = run(
+        [
+            tool("helm4"),
+            "template",
+            "dagster",
+            str(MINI_CHART),
+            "-n",
+            "previews",
+            "--post-renderer",
+            "dagster-postrenderer",
+            "--post-renderer-args",
+            f"--locations={locations_file}",
+            "--post-renderer-args",
+            "--rollout=restart",
+        ],
+        env=helm_home,
+    )
     assert result.code == 0, result.stderr
     out = result.stdout
     assert "# Source: dagster/templates/kubectl-dagster/feature-add-location.yaml" in out
@@ -86,8 +128,19 @@ def test_helm4_failure_is_visible_despite_discarded_stderr(tmp_path, helm_home):
     bad.write_text(LOCATIONS.replace("feature/Add_Location", "x").replace("port: 3031", "port: 0"))
     error_file = tmp_path / "last-error.log"
     env = {**helm_home, "KUBECTL_DAGSTER_ERROR_FILE": str(error_file)}
-    result = run([tool("helm4"), "template", "dagster", str(MINI_CHART), "--post-renderer", "dagster-postrenderer",
-                  "--post-renderer-args", f"--locations={bad}"], env=env)
+    result = run(
+        [
+            tool("helm4"),
+            "template",
+            "dagster",
+            str(MINI_CHART),
+            "--post-renderer",
+            "dagster-postrenderer",
+            "--post-renderer-args",
+            f"--locations={bad}",
+        ],
+        env=env,
+    )
     assert result.code != 0
     assert result.stdout == ""
     assert 'plugin "dagster-postrenderer" exited with error' in result.stderr
@@ -121,14 +174,24 @@ def test_reload_hook_job_survives_helm(helm, locations_file, helm_home):
         args = ["--post-renderer", "dagster-postrenderer"]
     else:
         args = ["--post-renderer", "kubectl-dagster", "--post-renderer-args", "render"]
-    result = run([tool(helm), "template", "dagster", str(MINI_CHART), *args,
-                  "--post-renderer-args", f"--locations={locations_file}"], env=helm_home)
+    result = run(
+        [
+            tool(helm),
+            "template",
+            "dagster",
+            str(MINI_CHART),
+            *args,
+            "--post-renderer-args",
+            f"--locations={locations_file}",
+        ],
+        env=helm_home,
+    )
     assert result.code == 0, result.stderr
     docs = result.stdout.split("\n---\n")
     (job,) = [d for d in docs if "kind: Job" in d and "kubectl-dagster.io/reload-hook" in d]
     assert "# Source: dagster/templates/kubectl-dagster/reload-hook.yaml" in job
-    assert "helm.sh/hook: \"post-install,post-upgrade\"" in job
-    assert "image: \"ghcr.io/acme/dagster-webserver:1.11.10\"" in job or "dagster-webserver" in job
+    assert 'helm.sh/hook: "post-install,post-upgrade"' in job
+    assert 'image: "ghcr.io/acme/dagster-webserver:1.11.10"' in job or "dagster-webserver" in job
     from kubectl_dagster import yamlio
 
     container = yamlio.make_yaml().load(job)["spec"]["template"]["spec"]["containers"][0]
@@ -137,16 +200,19 @@ def test_reload_hook_job_survives_helm(helm, locations_file, helm_home):
     assert env["DAGSTER_WEBSERVER_URL"] == "http://dagster-webserver:80"
     if helm == "helm4":  # a hook: printed after every plain manifest
         assert docs.index(next(d for d in docs if "kubectl-dagster.io/reload-hook" in d)) > max(
-            i for i, d in enumerate(docs) if "\nkind: Service\n" in d)
+            i for i, d in enumerate(docs) if "\nkind: Service\n" in d
+        )
 
 
 def _capture_plugin(tmp_path, helm_home):
     """A post-renderer plugin that writes what Helm 4 sends it to a file and passes it on unchanged."""
     plugin = tmp_path / "capture-stdin"
     plugin.mkdir()
-    (plugin / "plugin.yaml").write_text("apiVersion: v1\ntype: postrenderer/v1\nname: capture-stdin\nversion: 0.1.0\n"
-                                        "runtime: subprocess\nruntimeConfig:\n  platformCommand:\n"
-                                        "    - command: ${HELM_PLUGIN_DIR}/capture.sh\n")
+    (plugin / "plugin.yaml").write_text(
+        "apiVersion: v1\ntype: postrenderer/v1\nname: capture-stdin\nversion: 0.1.0\n"
+        "runtime: subprocess\nruntimeConfig:\n  platformCommand:\n"
+        "    - command: ${HELM_PLUGIN_DIR}/capture.sh\n"
+    )
     (plugin / "capture.sh").write_text('#!/bin/sh\nif [ -n "$1" ]; then tee "$1"; else cat; fi\n')
     (plugin / "capture.sh").chmod(0o755)
     result = run([tool("helm4"), "plugin", "install", str(plugin)], env=helm_home)
@@ -168,8 +234,19 @@ def test_helm4_separate_strategy_two_calls(tmp_path, helm_home, locations_file):
     hooks-only call passes through byte for byte with exit 0."""
     _capture_plugin(tmp_path, helm_home)
     captured = tmp_path / "stdin.yaml"
-    result = run([tool("helm4"), "template", "dagster", str(MINI_CHART), "--post-renderer", "capture-stdin",
-                  "--post-renderer-args", str(captured)], env=helm_home)
+    result = run(
+        [
+            tool("helm4"),
+            "template",
+            "dagster",
+            str(MINI_CHART),
+            "--post-renderer",
+            "capture-stdin",
+            "--post-renderer-args",
+            str(captured),
+        ],
+        env=helm_home,
+    )
     assert result.code == 0, result.stderr
     manifests_call, hooks_call = separate_calls(captured.read_text())
     assert "helm.sh/hook: pre-upgrade" in hooks_call and "helm.sh/hook" not in manifests_call

@@ -7,6 +7,7 @@ with Kustomize. These tests make that edit, build with the real kubectl's kustom
 `render` produced from the real chart's output, and check what changes: only the targeted location's
 Deployment, only its image; and `check-images` catches a location no `images:` entry names.
 """
+
 import pathlib
 
 import pytest
@@ -51,18 +52,24 @@ def _build(overlay: pathlib.Path):
 IMAGES = "images:\n  - name: ghcr.io/acme/etl\n  - name: registry.acme.io:5000/marketing\n"
 
 
-@pytest.mark.parametrize("edit, expected", [
-    ({"newTag": "1.1"}, "ghcr.io/acme/etl:1.1"),
-    ({"newName": "ghcr.io/acme/etl-fast", "newTag": "2.0"}, "ghcr.io/acme/etl-fast:2.0"),
-    ({"digest": "sha256:" + "a" * 64}, "ghcr.io/acme/etl@sha256:" + "a" * 64),
-], ids=["newTag", "newName", "digest"])
+@pytest.mark.parametrize(
+    "edit, expected",
+    [
+        ({"newTag": "1.1"}, "ghcr.io/acme/etl:1.1"),
+        ({"newName": "ghcr.io/acme/etl-fast", "newTag": "2.0"}, "ghcr.io/acme/etl-fast:2.0"),
+        ({"digest": "sha256:" + "a" * 64}, "ghcr.io/acme/etl@sha256:" + "a" * 64),
+    ],
+    ids=["newTag", "newName", "digest"],
+)
 def test_an_images_edit_moves_only_that_locations_deployment(tmp_path, edit, expected):
     _, overlay = _setup(tmp_path, IMAGES)
     before = _build(overlay)
-    fields = "".join(f"    {key}: \"{value}\"\n" for key, value in edit.items())
+    fields = "".join(f'    {key}: "{value}"\n' for key, value in edit.items())
     (overlay / "kustomization.yaml").write_text(
-        "resources: [../base]\nimages:\n  - name: ghcr.io/acme/etl\n" + fields
-        + "  - name: registry.acme.io:5000/marketing\n")
+        "resources: [../base]\nimages:\n  - name: ghcr.io/acme/etl\n"
+        + fields
+        + "  - name: registry.acme.io:5000/marketing\n"
+    )
     after = _build(overlay)
     assert before.keys() == after.keys()
     changed = [key for key in before if before[key] != after[key]]
@@ -81,25 +88,32 @@ def test_check_images_passes_when_every_location_is_named(tmp_path):
     base, overlay = _setup(tmp_path, IMAGES)
     result = cli("check-images", str(overlay), str(base / "release.yaml"))
     assert result.code == 0, result.stderr
-    assert result.stdout == ("image/ghcr.io/acme/etl moves etl\n"
-                             "image/registry.acme.io:5000/marketing moves marketing\n")
+    assert result.stdout == (
+        "image/ghcr.io/acme/etl moves etl\nimage/registry.acme.io:5000/marketing moves marketing\n"
+    )
 
 
 def test_check_images_names_the_location_image_updater_would_miss(tmp_path):
     base, overlay = _setup(tmp_path, "images:\n  - name: ghcr.io/acme/etl\n")
     result = cli("check-images", str(overlay), stdin=(base / "release.yaml").read_text())
     assert (result.code, result.stdout) == (1, "")
-    assert result.stderr == (f"error: images that {overlay}/kustomization.yaml does not name, so Image Updater would "
-                             "never move them: marketing (registry.acme.io:5000/marketing:2.4.0); add an images: "
-                             "entry with each image's name (repository) to the overlay\n")
+    assert result.stderr == (
+        f"error: images that {overlay}/kustomization.yaml does not name, so Image Updater would "
+        "never move them: marketing (registry.acme.io:5000/marketing:2.4.0); add an images: "
+        "entry with each image's name (repository) to the overlay\n"
+    )
 
 
 def test_check_images_flags_an_entry_that_moves_two_locations(tmp_path):
     base, overlay = _setup(tmp_path, IMAGES)
-    text = (base / "release.yaml").read_text().replace("registry.acme.io:5000/marketing:2.4.0", "ghcr.io/acme/etl:2.4.0")
+    text = (
+        (base / "release.yaml").read_text().replace("registry.acme.io:5000/marketing:2.4.0", "ghcr.io/acme/etl:2.4.0")
+    )
     result = cli("check-images", str(overlay), stdin=text)
     assert result.code == 1
-    assert "one images: entry would move several locations at once: ghcr.io/acme/etl moves etl, marketing" in result.stderr
+    assert (
+        "one images: entry would move several locations at once: ghcr.io/acme/etl moves etl, marketing" in result.stderr
+    )
     assert cli("check-images", str(overlay), "--allow-shared", stdin=text).code == 0
 
 

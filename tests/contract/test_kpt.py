@@ -1,6 +1,7 @@
 """`kubectl-dagster krm` under the real kpt (1.0.0-beta): `kpt fn eval DIR --exec "kubectl-dagster krm"`,
 `kpt fn eval -` on a piped `helm template` stream, and `kpt fn render` with a Kptfile pipeline `exec:` step,
 on the real Dagster chart's output (../shared/fixtures)."""
+
 import shutil
 
 from conftest import CHART_FIXTURES, cli, kpt, run
@@ -72,7 +73,8 @@ def test_fn_eval_writes_each_location_to_its_own_file_and_is_idempotent(tmp_path
     assert [(d["kind"], d["metadata"]["name"]) for d in docs(written[PREVIEW_FILE])] == [
         ("ConfigMap", "dagster-dagster-user-deployments-feature-new-assets-user-env"),
         ("Service", "feature-new-assets"),
-        ("Deployment", "dagster-dagster-user-deployments-feature-new-assets")]
+        ("Deployment", "dagster-dagster-user-deployments-feature-new-assets"),
+    ]
     assert workspace_names(written["dagster.yaml"]) == (["sales-etl", "ml-models"], ["feature-new-assets"])
     again = eval_(root, config)
     assert again.code == 0, again.stderr
@@ -104,8 +106,10 @@ def test_fn_eval_on_a_piped_stream_gives_what_render_gives(tmp_path):
     config = tmp_path / "locations.yaml"
     config.write_text(LOCATIONS)
     stream = RELEASE.read_text()
-    through_kpt = run([kpt(), "fn", "eval", "-", "--exec", "kubectl-dagster krm", "--fn-config", str(config),
-                       "-o", "unwrap"], stdin=stream)
+    through_kpt = run(
+        [kpt(), "fn", "eval", "-", "--exec", "kubectl-dagster krm", "--fn-config", str(config), "-o", "unwrap"],
+        stdin=stream,
+    )
     assert through_kpt.code == 0, through_kpt.stderr
     rendered = cli("render", "--locations", str(config), stdin=stream)
     assert rendered.code == 0, rendered.stderr
@@ -142,8 +146,10 @@ def test_a_failure_reports_results_and_leaves_the_package_alone(tmp_path):
     failed = eval_(root, config)
     assert failed.code == 1
     assert "[FAIL]" in failed.stderr
-    assert "[error] kubectl-dagster/v1alpha1/CodeLocations/previews locations[0].image: functionConfig: location " \
-           "'feature-new-assets' image.repository is required" in failed.stderr
+    assert (
+        "[error] kubectl-dagster/v1alpha1/CodeLocations/previews locations[0].image: functionConfig: location "
+        "'feature-new-assets' image.repository is required" in failed.stderr
+    )
     assert files(root) == before
 
 

@@ -9,13 +9,13 @@ KRM functions (../shared/README.md), and no standalone kustomize binary is avail
   kustomization's) goes to bin/dagster-krm-fn, and what comes back must keep every id, so that kustomize's
   UpdateResMapValues can match the items back, and add new items without one.
 """
+
 import os
 import shutil
 
 from conftest import CHART_FIXTURES, ROOT, cli, run, tool
 
 from kubectl_dagster import yamlio
-from kubectl_dagster.core import manifests
 
 RELEASE = CHART_FIXTURES / "1.11.10" / "b.yaml"
 ID = "kustomize.config.k8s.io/id"
@@ -59,8 +59,10 @@ def kustomization(tmp_path, config):
 
 def test_kubectl_kustomize_runs_the_legacy_exec_plugin(tmp_path):
     root = kustomization(tmp_path, LOCATIONS)
-    built = run([tool("kubectl"), "kustomize", "--enable-alpha-plugins", str(root)],
-                env={"KUSTOMIZE_PLUGIN_HOME": str(ROOT / "kustomize-plugin")})
+    built = run(
+        [tool("kubectl"), "kustomize", "--enable-alpha-plugins", str(root)],
+        env={"KUSTOMIZE_PLUGIN_HOME": str(ROOT / "kustomize-plugin")},
+    )
     assert built.code == 0, built.stderr
     rendered = cli("render", "--locations", str(root / "locations.yaml"), stdin=RELEASE.read_text())
     # kustomize reorders documents, drops empty annotations and `# Source:` comments (so the Helm 4 filename
@@ -82,8 +84,13 @@ def test_kubectl_kustomize_skips_an_exec_krm_function(tmp_path):
 
 def resid(doc):
     group, _, version = doc["apiVersion"].rpartition("/")
-    fields = {"group": group, "kind": doc["kind"], "name": doc["metadata"]["name"],
-              "namespace": doc["metadata"].get("namespace", ""), "version": version}
+    fields = {
+        "group": group,
+        "kind": doc["kind"],
+        "name": doc["metadata"]["name"],
+        "namespace": doc["metadata"].get("namespace", ""),
+        "version": version,
+    }
     return "".join(f"{k}: {v}\n" for k, v in fields.items() if v)
 
 
@@ -92,13 +99,18 @@ def kustomize_resource_list():
     items = []
     for index, doc in enumerate(docs(RELEASE.read_text())):
         meta = doc["metadata"]
-        tracking = {ID: resid(doc), "config.kubernetes.io/index": str(index),
-                    "internal.config.kubernetes.io/index": str(index)}
+        tracking = {
+            ID: resid(doc),
+            "config.kubernetes.io/index": str(index),
+            "internal.config.kubernetes.io/index": str(index),
+        }
         meta["annotations"] = {**(meta.get("annotations") or {}), **tracking}
         items.append(doc)
     config = docs(LOCATIONS)[0]
-    config["metadata"]["annotations"] = {"config.kubernetes.io/function": "exec:\n  path: ./dagster-krm-fn\n",
-                                         "config.kubernetes.io/local-config": "true"}
+    config["metadata"]["annotations"] = {
+        "config.kubernetes.io/function": "exec:\n  path: ./dagster-krm-fn\n",
+        "config.kubernetes.io/local-config": "true",
+    }
     return {"apiVersion": "config.kubernetes.io/v1", "kind": "ResourceList", "items": items, "functionConfig": config}
 
 

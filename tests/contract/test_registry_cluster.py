@@ -3,6 +3,7 @@
 semantics (resourceVersion per write, 409 on stale updates and failed delete preconditions, 404,
 422, Status bodies, label selectors, 401/403). Commands run as real processes, as kubectl runs
 a plugin."""
+
 import json
 import os
 import socket
@@ -11,10 +12,11 @@ import subprocess
 import pytest
 from conftest import CHART_FIXTURES, cli, entry_point, path_with_plugin, tool
 
-from kubectl_dagster import errors, kube as kube_mod
-from kubectl_dagster.registry import configmaps, store as store_mod
-
-from kubectl_dagster.core import entries, entries as registry
+from kubectl_dagster import errors
+from kubectl_dagster import kube as kube_mod
+from kubectl_dagster.core import entries
+from kubectl_dagster.registry import configmaps
+from kubectl_dagster.registry import store as store_mod
 
 
 def kc(kube, *args, stdin=""):
@@ -32,16 +34,26 @@ def spec_of(obj):
 
 
 def test_add_update_get_list_remove(kube):
-    result = kc(kube, "add-location", "--branch", "feat/x", "--image", "ghcr.io/acme/code:1", "-f", "defs.py", "--ttl", "7d")
+    result = kc(
+        kube, "add-location", "--branch", "feat/x", "--image", "ghcr.io/acme/code:1", "-f", "defs.py", "--ttl", "7d"
+    )
     assert (result.code, result.stderr) == (0, "")
-    assert result.stdout == "location/feat-x created (image ghcr.io/acme/code:1; port 3031; in configmap/dagster-location-feat-x)\n"
+    assert (
+        result.stdout
+        == "location/feat-x created (image ghcr.io/acme/code:1; port 3031; in configmap/dagster-location-feat-x)\n"
+    )
     obj = stored(kube)["dagster-location-feat-x"]
-    assert obj["metadata"]["labels"] == {"kubectl-dagster.io/registry": "code-location", "kubectl-dagster.io/location": "feat-x",
-                                         "app.kubernetes.io/managed-by": "kubectl-dagster"}
+    assert obj["metadata"]["labels"] == {
+        "kubectl-dagster.io/registry": "code-location",
+        "kubectl-dagster.io/location": "feat-x",
+        "app.kubernetes.io/managed-by": "kubectl-dagster",
+    }
     assert spec_of(obj)["branch"] == "feat/x" and spec_of(obj)["port"] == 3031
     version = obj["metadata"]["resourceVersion"]
     result = kc(kube, "update-location", "feat-x", "--image", "ghcr.io/acme/code:2", "--env", "API_KEY=s3cret")
-    assert result.stdout == "location/feat-x configured (env +API_KEY; image ghcr.io/acme/code:1 -> ghcr.io/acme/code:2)\n"
+    assert (
+        result.stdout == "location/feat-x configured (env +API_KEY; image ghcr.io/acme/code:1 -> ghcr.io/acme/code:2)\n"
+    )
     assert "s3cret" not in result.stdout + result.stderr
     assert int(stored(kube)["dagster-location-feat-x"]["metadata"]["resourceVersion"]) > int(version)
     listed = kc(kube, "list-locations").stdout.splitlines()
@@ -56,7 +68,8 @@ def test_add_update_get_list_remove(kube):
 def test_ports_avoid_the_live_workspace(kube):
     kube.configmaps[("dagster", "dagster-workspace-yaml")] = {
         "metadata": {"name": "dagster-workspace-yaml", "namespace": "dagster", "resourceVersion": "1"},
-        "data": {"workspace.yaml": "load_from:\n  - grpc_server: {host: a, port: 3031, location_name: a}\n"}}
+        "data": {"workspace.yaml": "load_from:\n  - grpc_server: {host: a, port: 3031, location_name: a}\n"},
+    }
     assert kc(kube, "add-location", "x", "--image", "r", "-f", "a.py").code == 0
     assert spec_of(stored(kube)["dagster-location-x"])["port"] == 3032
 
@@ -64,7 +77,8 @@ def test_ports_avoid_the_live_workspace(kube):
 def test_only_labelled_configmaps_are_locations(kube):
     kube.configmaps[("dagster", "dagster-location-fake")] = {
         "metadata": {"name": "dagster-location-fake", "namespace": "dagster", "resourceVersion": "1", "labels": {}},
-        "data": {"location.yaml": "name: fake\n"}}
+        "data": {"location.yaml": "name: fake\n"},
+    }
     assert kc(kube, "add-location", "x", "--image", "r", "-f", "a.py").code == 0
     assert kc(kube, "list-locations", "-o", "name").stdout == "location/x\n"
 
@@ -78,8 +92,10 @@ def test_dry_run_server_stores_nothing(kube):
 
 def _parallel(kube, commands):
     env = dict(os.environ, PATH=path_with_plugin(), KUBECONFIG=kube.kubeconfig_path)
-    procs = [subprocess.Popen([entry_point(), *args, "--cluster"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-             for args in commands]
+    procs = [
+        subprocess.Popen([entry_point(), *args, "--cluster"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        for args in commands
+    ]
     return [(p.wait(timeout=180), p.stdout.read().decode(), p.stderr.read().decode()) for p in procs]
 
 
@@ -103,8 +119,10 @@ def test_conflict_outliving_retries_is_one_line_and_changes_nothing(kube):
     kube.always_conflict = True
     result = kc(kube, "update-location", "x", "--image", "r:2")
     assert result.code == 1 and result.stdout == ""
-    assert result.stderr == (f"error: location x kept changing: {configmaps.ConfigMapStore.attempts} attempts met a conflict; "
-                             "retry the command; another writer is updating the same location\n")
+    assert result.stderr == (
+        f"error: location x kept changing: {configmaps.ConfigMapStore.attempts} attempts met a conflict; "
+        "retry the command; another writer is updating the same location\n"
+    )
     assert spec_of(stored(kube)["dagster-location-x"])["image"]["tag"] == "1"
     assert len([m for m, _, _ in kube.requests if m == "PUT"]) == configmaps.ConfigMapStore.attempts
 
@@ -132,16 +150,22 @@ def _closed_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.mark.parametrize("case, message", [
-    ("unauthorized", "error: unauthorized (read location x): Unauthorized; log in again"),
-    ("forbidden", 'error: forbidden (read location x): configmaps "dagster-location-x" is forbidden: '
-                  'User "system:serviceaccount:ci:ci" cannot get'),  # a named object: the server names it
-    ("missing-namespace", "error: namespace nowhere not found (create location x); pass -n/--namespace"),
-    ("bad-kubeconfig", "error: bad kubeconfig:"),
-    ("missing-kubeconfig", "error: kubeconfig /nonexistent/config does not exist"),
-    ("unreachable", "error: cannot reach the API server at http://127.0.0.1:"),
-    ("unknown-context", "error: bad kubeconfig:"),
-])
+@pytest.mark.parametrize(
+    "case, message",
+    [
+        ("unauthorized", "error: unauthorized (read location x): Unauthorized; log in again"),
+        (
+            "forbidden",
+            'error: forbidden (read location x): configmaps "dagster-location-x" is forbidden: '
+            'User "system:serviceaccount:ci:ci" cannot get',
+        ),  # a named object: the server names it
+        ("missing-namespace", "error: namespace nowhere not found (create location x); pass -n/--namespace"),
+        ("bad-kubeconfig", "error: bad kubeconfig:"),
+        ("missing-kubeconfig", "error: kubeconfig /nonexistent/config does not exist"),
+        ("unreachable", "error: cannot reach the API server at http://127.0.0.1:"),
+        ("unknown-context", "error: bad kubeconfig:"),
+    ],
+)
 def test_cluster_errors_are_one_line(kube, tmp_path, case, message):
     env = {"KUBECONFIG": kube.kubeconfig_path}
     args = ["add-location", "x", "--image", "r", "-f", "a.py", "--cluster"]
@@ -170,12 +194,22 @@ def test_cluster_errors_are_one_line(kube, tmp_path, case, message):
 
 
 def test_api_error_mapping_of_a_real_422_status():
-    body = json.dumps({"kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": "Invalid", "code": 422,
-                       "message": 'ConfigMap "x" is invalid: metadata.name: Invalid value'})
+    body = json.dumps(
+        {
+            "kind": "Status",
+            "apiVersion": "v1",
+            "status": "Failure",
+            "reason": "Invalid",
+            "code": 422,
+            "message": 'ConfigMap "x" is invalid: metadata.name: Invalid value',
+        }
+    )
     error = kube_mod.api_error("create location x", 422, body, "dagster")
     assert isinstance(error, errors.ClusterError)
-    assert error.line() == ('rejected by the API server (create location x): ConfigMap "x" is invalid: metadata.name: '
-                            'Invalid value; fix the location spec')
+    assert error.line() == (
+        'rejected by the API server (create location x): ConfigMap "x" is invalid: metadata.name: '
+        "Invalid value; fix the location spec"
+    )
 
 
 def test_context_namespace_is_the_default(kube):
@@ -186,8 +220,10 @@ def test_context_namespace_is_the_default(kube):
 def test_render_from_cluster_with_files(kube, tmp_path):
     assert kc(kube, "add-location", "from-cluster", "--image", "r:1", "-f", "a.py").code == 0
     local = tmp_path / "locations.yaml"
-    local.write_text("apiVersion: kubectl-dagster/v1alpha1\nkind: CodeLocations\nlocations:\n"
-                     "  - name: from-file\n    image: {repository: r}\n    pythonFile: b.py\n    port: 3040\n")
+    local.write_text(
+        "apiVersion: kubectl-dagster/v1alpha1\nkind: CodeLocations\nlocations:\n"
+        "  - name: from-file\n    image: {repository: r}\n    pythonFile: b.py\n    port: 3040\n"
+    )
     release = (CHART_FIXTURES / "1.11.10" / "b.yaml").read_text()
     env = {"KUBECONFIG": kube.kubeconfig_path}
     result = cli("render", "--from-cluster", "--locations", str(local), "--summary", stdin=release, env=env)
@@ -208,8 +244,10 @@ def test_argocd_refresh_after_the_write_and_only_after(kube):
     app = kube.applications[("argocd", "dagster")]
     assert app["metadata"]["annotations"] == {"argocd.argoproj.io/refresh": "hard"}
     writes = [(m, p) for m, p, _ in kube.requests if m in ("POST", "PUT", "PATCH", "DELETE")]
-    assert writes == [("POST", "/api/v1/namespaces/dagster/configmaps"),
-                      ("PATCH", "/apis/argoproj.io/v1alpha1/namespaces/argocd/applications/dagster")]
+    assert writes == [
+        ("POST", "/api/v1/namespaces/dagster/configmaps"),
+        ("PATCH", "/apis/argoproj.io/v1alpha1/namespaces/argocd/applications/dagster"),
+    ]
     del app["metadata"]["annotations"]
     failed = kc(kube, *args)  # exists already: no write, so no refresh
     assert failed.code == 1 and "already exists" in failed.stderr
@@ -224,14 +262,36 @@ def test_real_kubectl_runs_the_plugin(kube):
     kubectl = tool("kubectl")
     from conftest import run
 
-    added = run([kubectl, "dagster", "add-location", "--branch", "feat/kubectl", "--image", "r:1", "-f", "a.py",
-                 "--cluster", "-n", "dagster", "-o", "name"], env=env)
+    added = run(
+        [
+            kubectl,
+            "dagster",
+            "add-location",
+            "--branch",
+            "feat/kubectl",
+            "--image",
+            "r:1",
+            "-f",
+            "a.py",
+            "--cluster",
+            "-n",
+            "dagster",
+            "-o",
+            "name",
+        ],
+        env=env,
+    )
     assert (added.code, added.stdout, added.stderr) == (0, "location/feat-kubectl\n", "")
     listed = run([kubectl, "dagster", "list-locations", "--cluster", "--no-headers"], env=env)
     assert listed.code == 0 and listed.stdout.split()[0] == "feat-kubectl"
-    again = run([kubectl, "dagster", "add-location", "--branch", "feat/kubectl", "--image", "r:1", "-f", "a.py", "--cluster"], env=env)
+    again = run(
+        [kubectl, "dagster", "add-location", "--branch", "feat/kubectl", "--image", "r:1", "-f", "a.py", "--cluster"],
+        env=env,
+    )
     assert again.code == 1 and again.stdout == ""
-    assert again.stderr == ("error: location 'feat-kubectl' already exists (configmap/dagster-location-feat-kubectl); "
-                            "pass --replace, or use update-location\n")
+    assert again.stderr == (
+        "error: location 'feat-kubectl' already exists (configmap/dagster-location-feat-kubectl); "
+        "pass --replace, or use update-location\n"
+    )
     usage = run([kubectl, "dagster", "add-location", "--nope"], env=env)
     assert usage.code == 2 and usage.stdout == "" and "No such option '--nope'; see" in usage.stderr

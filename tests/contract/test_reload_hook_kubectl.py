@@ -8,11 +8,12 @@ definitions (tests/openapi_v2.py). The stand-in answers no `/openapi/v3`, so kub
 side rather than leaving it to the server. Covered: every chart fixture that gets a hook, plain and
 Helm 4 stdin forms, with and without the nudge; that the validation really runs (unknown fields and
 wrong types in each kind are refused)."""
-import pytest
 
 import openapi_v2
+import pytest
 from conftest import CHART_FIXTURES, EXAMPLES, VERSIONS, cli, run, tool
 from fakekube import FakeKube
+
 from kubectl_dagster import constants
 from kubectl_dagster.core import manifests
 
@@ -44,8 +45,21 @@ def hook_text(stdin: str, *args: str) -> str:
 def kubectl_apply(api, tmp_path, text: str):
     path = tmp_path / "hook.yaml"
     path.write_text(text)
-    return run([tool("kubectl"), "--kubeconfig", api.kubeconfig_path, "apply", "--dry-run=client",
-                "--validate=strict", "-n", "dagster", "-f", str(path)], env={"HOME": str(api.home)})
+    return run(
+        [
+            tool("kubectl"),
+            "--kubeconfig",
+            api.kubeconfig_path,
+            "apply",
+            "--dry-run=client",
+            "--validate=strict",
+            "-n",
+            "dagster",
+            "-f",
+            str(path),
+        ],
+        env={"HOME": str(api.home)},
+    )
 
 
 @pytest.mark.parametrize("version,scenario,form,nudge", CASES, ids=[f"{v}-{s}-{f}-nudge-{n}" for v, s, f, n in CASES])
@@ -61,14 +75,26 @@ def test_hook_resources_pass_strict_validation(api, tmp_path, version, scenario,
 
 
 BROKEN = [
-    ("ServiceAccount", "automountServiceAccountToken: false\n", "automountServiceAccountToken: false\nsecretz: []\n",
-     'unknown field "secretz"'),
+    (
+        "ServiceAccount",
+        "automountServiceAccountToken: false\n",
+        "automountServiceAccountToken: false\nsecretz: []\n",
+        'unknown field "secretz"',
+    ),
     ("Role", "      - patch\n", "      - patch\n    resourceNamez: [x]\n", 'unknown field "resourceNamez"'),
-    ("RoleBinding", "    name: dagster-dagster-reload\n---",
-     "    name: dagster-dagster-reload\n    namespace: [x]\n---", "namespace"),
-    ("Job", "  backoffLimit: 0\n", "  backoffLimit: \"zero\"\n", "backoffLimit"),
-    ("Job", "      restartPolicy: Never\n", "      restartPolicy: Never\n      restartPolicyz: Never\n",
-     'unknown field "restartPolicyz"'),
+    (
+        "RoleBinding",
+        "    name: dagster-dagster-reload\n---",
+        "    name: dagster-dagster-reload\n    namespace: [x]\n---",
+        "namespace",
+    ),
+    ("Job", "  backoffLimit: 0\n", '  backoffLimit: "zero"\n', "backoffLimit"),
+    (
+        "Job",
+        "      restartPolicy: Never\n",
+        "      restartPolicy: Never\n      restartPolicyz: Never\n",
+        'unknown field "restartPolicyz"',
+    ),
 ]
 
 

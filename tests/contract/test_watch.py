@@ -2,6 +2,7 @@
 bookmarks, 410 Expired as an ERROR event, stop/start on the same port). No real API server or ArgoCD can run
 here; the watcher's contract with them is the list/watch protocol and a merge patch of the Application's
 `argocd.argoproj.io/refresh: hard` annotation, which is what is checked. The watcher runs as a real process."""
+
 import json
 import queue
 import signal
@@ -19,15 +20,27 @@ APP = "/apis/argoproj.io/v1alpha1/namespaces/argocd/applications/dagster"
 WAIT = 30  # seconds: the bound on waiting for something that should happen (never a measured duration)
 
 
-ARGS = ["watch", "-n", "dagster", "--argocd-app", "dagster", "--debounce", "1s", "--max-delay", "10s",
-        "--request-timeout", "5s"]
+ARGS = [
+    "watch",
+    "-n",
+    "dagster",
+    "--argocd-app",
+    "dagster",
+    "--debounce",
+    "1s",
+    "--max-delay",
+    "10s",
+    "--request-timeout",
+    "5s",
+]
 
 
 class Watcher:
     def __init__(self, kube, args=ARGS):
         env = {"KUBECONFIG": kube.kubeconfig_path, "PATH": path_with_plugin()}
-        self.proc = subprocess.Popen([entry_point(), *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
-                                     text=True)
+        self.proc = subprocess.Popen(
+            [entry_point(), *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True
+        )
         self.lines: "queue.Queue[str]" = queue.Queue()
         self.seen = []
         threading.Thread(target=self._read, daemon=True).start()
@@ -76,10 +89,12 @@ def refreshes(kube):
 def register(kube, name, attempts=5):
     """Create a registry ConfigMap as a writer would; a connection the busy stand-in resets is tried again."""
     spec = {"name": name, "image": {"repository": "ghcr.io/acme/etl", "tag": name}, "pythonFile": "a.py"}
-    request = urllib.request.Request(kube.url + "/api/v1/namespaces/dagster/configmaps", method="POST",
-                                     data=json.dumps(configmaps.to_configmap(name, spec, "dagster")).encode(),
-                                     headers={"Authorization": f"Bearer {kube.token}",
-                                              "Content-Type": "application/json"})
+    request = urllib.request.Request(
+        kube.url + "/api/v1/namespaces/dagster/configmaps",
+        method="POST",
+        data=json.dumps(configmaps.to_configmap(name, spec, "dagster")).encode(),
+        headers={"Authorization": f"Bearer {kube.token}", "Content-Type": "application/json"},
+    )
     for attempt in range(attempts):
         try:
             with urllib.request.urlopen(request) as response:
@@ -182,8 +197,13 @@ def test_sigterm_while_the_server_is_away(kube):
 
 
 def test_without_an_application_it_refuses_to_start(kube):
-    result = subprocess.run([entry_point(), "watch", "-n", "dagster"], capture_output=True, text=True,
-                            env={"KUBECONFIG": kube.kubeconfig_path, "PATH": path_with_plugin()}, timeout=60)
+    result = subprocess.run(
+        [entry_point(), "watch", "-n", "dagster"],
+        capture_output=True,
+        text=True,
+        env={"KUBECONFIG": kube.kubeconfig_path, "PATH": path_with_plugin()},
+        timeout=60,
+    )
     assert result.returncode == 2
     assert result.stderr == "error: no Application to refresh; pass --argocd-app NAME (repeatable)\n"
 
@@ -195,15 +215,19 @@ def test_the_shipped_deployment_runs_with_only_its_rbac(kube, tmp_path):
 
     from kubectl_dagster import yamlio
 
-    docs = {(d["kind"], d["metadata"]["name"], d["metadata"]["namespace"]): d
-            for d in yamlio.make_yaml("safe").load_all((ROOT / "deploy" / "argocd" / "watcher.yaml").read_text()) if d}
+    docs = {
+        (d["kind"], d["metadata"]["name"], d["metadata"]["namespace"]): d
+        for d in yamlio.make_yaml("safe").load_all((ROOT / "deploy" / "argocd" / "watcher.yaml").read_text())
+        if d
+    }
     pod = docs[("Deployment", "kubectl-dagster-watch", "dagster")]["spec"]["template"]["spec"]
     (container,) = pod["containers"]
     assert container["command"][:2] == ["kubectl-dagster", "watch"]
     rules = [(role_ns, rule) for (kind, _, role_ns), role in docs.items() if kind == "Role" for rule in role["rules"]]
     account = {"kind": "ServiceAccount", "name": pod["serviceAccountName"], "namespace": "dagster"}
-    bound = {d["roleRef"]["name"] for (kind, _, _), d in docs.items() if kind == "RoleBinding"
-             and d["subjects"] == [account]}
+    bound = {
+        d["roleRef"]["name"] for (kind, _, _), d in docs.items() if kind == "RoleBinding" and d["subjects"] == [account]
+    }
     assert bound == {name for (kind, name, _) in docs if kind == "Role"}
 
     kube.add_application("argocd", "dagster")
@@ -216,8 +240,14 @@ def test_the_shipped_deployment_runs_with_only_its_rbac(kube, tmp_path):
         assert watcher.stop() == 0
 
     def allowed(verb, resource, namespace, name, group):
-        return any(role_ns == namespace and group in rule["apiGroups"] and resource in rule["resources"]
-                   and verb in rule["verbs"] and name in rule.get("resourceNames", [name]) for role_ns, rule in rules)
+        return any(
+            role_ns == namespace
+            and group in rule["apiGroups"]
+            and resource in rule["resources"]
+            and verb in rule["verbs"]
+            and name in rule.get("resourceNames", [name])
+            for role_ns, rule in rules
+        )
 
     for call in kube.calls:
         parts = call.path.strip("/").split("/")

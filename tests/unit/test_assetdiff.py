@@ -1,6 +1,7 @@
 """Change tracking as data: Dagster's change kinds, a snapshot telling the same kinds as the live base,
 snapshot bounds and validation, finding the base, and markdown that stays under GitHub's comment
 limit. The same comparison against real Dagster processes is tests/contract/test_asset_diff.py."""
+
 import json
 import re
 
@@ -12,8 +13,14 @@ from kubectl_dagster.core import assetdiff, entries, locations, manifests
 
 A = assetdiff.Asset
 DAILY = {"type": "TIME_WINDOW", "description": "Daily, starting 2024-01-01 UTC.", "name": None, "fmt": "%Y-%m-%d"}
-BASE = A(("orders",), code_version="1", dependencies=((("raw", "x"), None),), partitions=DAILY,
-         tags={"team": "data"}, metadata={"owner": {"__typename": "TextMetadataEntry", "text": "ana"}})
+BASE = A(
+    ("orders",),
+    code_version="1",
+    dependencies=((("raw", "x"), None),),
+    partitions=DAILY,
+    tags={"team": "data"},
+    metadata={"owner": {"__typename": "TextMetadataEntry", "text": "ana"}},
+)
 VARIANTS = {
     "code_version": BASE._replace(code_version="2"),
     "dependencies": BASE._replace(dependencies=((("raw", "x"), None), (("raw", "y"), None))),
@@ -44,7 +51,10 @@ def test_new_removed_unchanged_and_order():
     same = A(("raw", "same"), code_version="3")
     changes = diff_of([BASE, same, A(("zeta",))], [A(("alpha",)), same, VARIANTS["tags"]])
     assert [(c.key, c.change, c.kinds) for c in changes] == [
-        ("alpha", "new", ()), ("orders", "changed", ("tags",)), ("zeta", "removed", ())]
+        ("alpha", "new", ()),
+        ("orders", "changed", ("tags",)),
+        ("zeta", "removed", ()),
+    ]
 
 
 def test_keys_are_paths_not_strings():
@@ -92,30 +102,37 @@ def test_snapshot_validation():
 
     assert problems([]) == ["baseSnapshot must be a mapping of location, takenAt and assets"]
     assert problems({"location": "etl", "assets": {}, "extra": 1}) == [
-        "unknown key baseSnapshot.extra (expected location, takenAt, assets)"]
+        "unknown key baseSnapshot.extra (expected location, takenAt, assets)"
+    ]
     assert problems({"assets": {"a": "nope"}})[0] == "baseSnapshot.location must be the base location's name"
     assert problems({"location": "etl", "assets": {"a": "nope"}}) == [
-        "baseSnapshot.assets['a'] is not a fingerprint; take the snapshot again with update-location --base-snapshot"]
+        "baseSnapshot.assets['a'] is not a fingerprint; take the snapshot again with update-location --base-snapshot"
+    ]
 
 
 def test_registry_validation_of_base_keys():
     spec = {"name": "feat-x", "image": {"repository": "r"}, "pythonFile": "a.py"}
     assert list(locations.check({**spec, "base": "etl"})) == []
     assert [m for _, m in locations.check({**spec, "base": "feat-x"})] == [
-        "base 'feat-x' is the location itself; name the permanent location it derives from"]
+        "base 'feat-x' is the location itself; name the permanent location it derives from"
+    ]
     assert [m for _, m in locations.check({**spec, "base": ""})] == ["base must be the name of a location"]
     assert [p for p, _ in locations.check({**spec, "baseSnapshot": {"location": "etl", "assets": []}})] == [
-        ("baseSnapshot", "assets")]
+        ("baseSnapshot", "assets")
+    ]
 
 
-@pytest.mark.parametrize("name, given, recorded, known, expected", [
-    ("etl--feat-x", None, None, {"etl"}, "etl"),
-    ("etl--feat-x", None, None, set(), None),  # no such location: no base, no diff
-    ("etl--feat-x", "sales", None, {"etl"}, "sales"),
-    ("etl--feat-x", None, "sales", {"etl"}, "sales"),
-    ("feat-x", None, None, {"feat"}, None),  # one dash is part of the branch's slug, not a prefix
-    ("--x", None, None, {""}, None),
-])
+@pytest.mark.parametrize(
+    "name, given, recorded, known, expected",
+    [
+        ("etl--feat-x", None, None, {"etl"}, "etl"),
+        ("etl--feat-x", None, None, set(), None),  # no such location: no base, no diff
+        ("etl--feat-x", "sales", None, {"etl"}, "sales"),
+        ("etl--feat-x", None, "sales", {"etl"}, "sales"),
+        ("feat-x", None, None, {"feat"}, None),  # one dash is part of the branch's slug, not a prefix
+        ("--x", None, None, {""}, None),
+    ],
+)
 def test_resolve_base(name, given, recorded, known, expected):
     assert assetdiff.resolve_base(name, given, recorded, known) == expected
 
@@ -128,8 +145,9 @@ def test_summary():
 
 
 def big_diff(name, count, width=60):
-    changes = tuple(assetdiff.Change((f"{name}_{i:05d}_" + "k" * width,), "changed", ("code_version", "tags"))
-                    for i in range(count))
+    changes = tuple(
+        assetdiff.Change((f"{name}_{i:05d}_" + "k" * width,), "changed", ("code_version", "tags")) for i in range(count)
+    )
     return assetdiff.Diff(name, "etl", "live", changes)
 
 
@@ -179,20 +197,28 @@ def test_markdown_escapes():
 def test_render_records_the_base_and_ignores_the_snapshot(tmp_path):
     """``base`` becomes an annotation beside branch and commit; ``baseSnapshot`` changes nothing rendered,
     and an entry without either renders as before (the golden files)."""
-    head = ("apiVersion: kubectl-dagster/v1alpha1\nkind: CodeLocations\nlocations:\n"
-            "  - name: etl--feat-x\n    image: {repository: r, tag: '1'}\n    pythonFile: a.py\n")
+    head = (
+        "apiVersion: kubectl-dagster/v1alpha1\nkind: CodeLocations\nlocations:\n"
+        "  - name: etl--feat-x\n    image: {repository: r, tag: '1'}\n    pythonFile: a.py\n"
+    )
     snapshot = assetdiff.take_snapshot("etl", {BASE.path: BASE}, "2026-01-01T00:00:00Z")
     outputs = {}
-    for case, extra in (("plain", ""), ("base", "    base: etl\n"),
-                        ("snapshot", "    base: etl\n    baseSnapshot: " + json.dumps(snapshot) + "\n")):
+    for case, extra in (
+        ("plain", ""),
+        ("base", "    base: etl\n"),
+        ("snapshot", "    base: etl\n    baseSnapshot: " + json.dumps(snapshot) + "\n"),
+    ):
         path = tmp_path / f"{case}.yaml"
         path.write_text(head + extra)
         result = cli("render", "--locations", str(path), stdin=fixture_text("1.11.10", "b.yaml"))
         assert result.code == 0, result.stderr
         outputs[case] = result.stdout
     assert outputs["base"] == outputs["snapshot"] != outputs["plain"]
-    ours = [d for d in manifests.split(outputs["base"]).documents
-            if (d.labels() or {}).get(constants.LOCATION_LABEL) == "etl--feat-x"]
+    ours = [
+        d
+        for d in manifests.split(outputs["base"]).documents
+        if (d.labels() or {}).get(constants.LOCATION_LABEL) == "etl--feat-x"
+    ]
     assert len(ours) == 3 and all(d.annotations()[constants.BASE_ANNOTATION] == "etl" for d in ours)
     assert outputs["plain"] == outputs["base"].replace(f"    {constants.BASE_ANNOTATION}: etl\n", "")
 
@@ -203,13 +229,18 @@ def test_a_new_base_drops_the_snapshot_of_the_old_one():
     assert entries.apply_flags(spec, entries.Flags(base="etl"), None) == spec
     assert entries.apply_flags(spec, entries.Flags(base="sales"), None) == {"name": "feat-x", "base": "sales"}
     retaken = {**snapshot, "location": "sales"}
-    assert entries.apply_flags(spec, entries.Flags(base="sales", base_snapshot=retaken), None)["baseSnapshot"] == retaken
+    assert (
+        entries.apply_flags(spec, entries.Flags(base="sales", base_snapshot=retaken), None)["baseSnapshot"] == retaken
+    )
 
 
-@pytest.mark.parametrize("answer, expected", [
-    ([], "the webserver answered list, not a GraphQL result"),
-    ({"errors": [{"message": "Cannot query field 'opVersion'"}]}, "GraphQL error: Cannot query field 'opVersion'"),
-])
+@pytest.mark.parametrize(
+    "answer, expected",
+    [
+        ([], "the webserver answered list, not a GraphQL result"),
+        ({"errors": [{"message": "Cannot query field 'opVersion'"}]}, "GraphQL error: Cannot query field 'opVersion'"),
+    ],
+)
 def test_answers_that_are_not_asset_nodes_are_webserver_errors(answer, expected):
     """What a proxy or an incompatible webserver may send: one error line (exit 1), never a traceback."""
     from kubectl_dagster import assetnodes, reloadhook

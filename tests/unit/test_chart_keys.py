@@ -6,15 +6,17 @@ of `image.digest` and of `initContainers[].image` given as a map is tested at th
 (dagster #32570: `repository@digest`, the digest taking precedence over the tag; #33296: the same for
 init containers).
 """
+
 from __future__ import annotations
 
 import json
 
 import pytest
-
 from conftest import CHART_FIXTURES, cli
+
 from kubectl_dagster import constants
-from kubectl_dagster.core import locations, manifests, objects, release as rel
+from kubectl_dagster.core import locations, manifests, objects
+from kubectl_dagster.core import release as rel
 
 DIGEST = "sha256:" + "ab" * 32
 SOURCE = "dagster/charts/dagster-user-deployments/templates/kubectl-dagster/x.yaml"
@@ -47,8 +49,10 @@ def _context(deployment):
 
 def test_checksum_hashes_numbers_as_helm_holds_them():
     """Helm reads values through JSON, so every number is a float64 that Go prints in its shortest form."""
-    assert objects.go_json({"b": [1e3, 3030, 0.5, 1e21, 1.5e-7], "a": "<&>"}) == \
-        '{"a":"\\u003c\\u0026\\u003e","b":[1000,3030,0.5,1e+21,1.5e-7]}'
+    assert (
+        objects.go_json({"b": [1e3, 3030, 0.5, 1e21, 1.5e-7], "a": "<&>"})
+        == '{"a":"\\u003c\\u0026\\u003e","b":[1000,3030,0.5,1e+21,1.5e-7]}'
+    )
     item = {"name": "x", "env": [{"name": "MODE", "value": 1e3}]}
     assert objects.checksum(item) == objects.checksum({"name": "x", "env": [{"name": "MODE", "value": 1000}]})
 
@@ -65,8 +69,9 @@ def test_image_digest_takes_precedence_over_the_tag_from_chart_1_12():
 def test_image_digest_on_an_older_chart_is_refused_not_ignored(tmp_path):
     """Chart 1.11.10 ignores `image.digest` and would run the tag: the render says so instead."""
     path = tmp_path / "locations.yaml"
-    path.write_text(f"name: x\nimage: {{repository: ghcr.io/acme/x, tag: '1', digest: '{DIGEST}'}}\n"
-                    "pythonFile: defs.py\n")
+    path.write_text(
+        f"name: x\nimage: {{repository: ghcr.io/acme/x, tag: '1', digest: '{DIGEST}'}}\npythonFile: defs.py\n"
+    )
     result = cli("render", "--locations", str(path), stdin=(CHART_FIXTURES / "1.11.10" / "b.yaml").read_text())
     assert (result.code, result.stdout) == (1, "")
     assert "image.digest needs chart 1.12 or later; chart 1.11.10 ignores it" in result.stderr
@@ -81,10 +86,15 @@ def test_a_malformed_digest_is_a_validation_problem(digest):
 
 @pytest.mark.parametrize("version", ["1.11.10", "1.12.19"])
 def test_init_container_image_maps_become_strings(version):
-    init = [{"name": "fetch", "image": {"repository": "busybox", "tag": "1.36", "pullPolicy": "IfNotPresent"},
-             "command": ["true"]},
-            {"name": "pinned", "image": {"repository": "busybox", "digest": DIGEST}},
-            {"name": "plain", "image": "busybox:1.28"}]
+    init = [
+        {
+            "name": "fetch",
+            "image": {"repository": "busybox", "tag": "1.36", "pullPolicy": "IfNotPresent"},
+            "command": ["true"],
+        },
+        {"name": "pinned", "image": {"repository": "busybox", "digest": DIGEST}},
+        {"name": "plain", "image": "busybox:1.28"},
+    ]
     location = _location(initContainers=init)
     deployment = _deployment(location, _base(version))
     images = [(c["image"], c.get("imagePullPolicy")) for c in deployment["spec"]["template"]["spec"]["initContainers"]]
@@ -104,7 +114,8 @@ def test_include_instance_mounts_the_instance_config_map_the_webserver_mounts():
     pod = _deployment(_location(includeInstance=True), base)["spec"]["template"]["spec"]
     assert pod["volumes"] == [{"name": "dagster-instance", "configMap": {"name": "dagster-instance"}}]
     assert pod["containers"][0]["volumeMounts"] == [
-        {"name": "dagster-instance", "mountPath": "/opt/dagster/dagster_home/dagster.yaml", "subPath": "dagster.yaml"}]
+        {"name": "dagster-instance", "mountPath": "/opt/dagster/dagster_home/dagster.yaml", "subPath": "dagster.yaml"}
+    ]
     for spec in ({"includeInstance": False}, {}):
         pod = _deployment(_location(**spec), base)["spec"]["template"]["spec"]
         assert "volumes" not in pod and "volumeMounts" not in pod["containers"][0]

@@ -1,4 +1,5 @@
 """The lazily loaded command table: every name resolves to the command of that name."""
+
 import click
 import pytest
 
@@ -45,9 +46,21 @@ def test_namespace_from_the_environment_agrees(monkeypatch):
     assert click_params["namespace"] == "from-env"
 
 
-@pytest.mark.parametrize("args", [
-    ["--help"], ["-h"], ["--nope"], ["--rollout", "sometimes"], ["--reload-nudge", "maybe"], ["stray"],
-    ["--locations"], ["-nfoo"], ["-n=foo"], ["--summary=yes"], ["--", "--summary"],
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--help"],
+        ["-h"],
+        ["--nope"],
+        ["--rollout", "sometimes"],
+        ["--reload-nudge", "maybe"],
+        ["stray"],
+        ["--locations"],
+        ["-nfoo"],
+        ["-n=foo"],
+        ["--summary=yes"],
+        ["--", "--summary"],
+    ],
+)
 def test_fast_parser_leaves_everything_else_to_click(args):
     assert options.fast_parse(options.RENDER, list(args)) is None

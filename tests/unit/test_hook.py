@@ -1,13 +1,14 @@
 """The reload hook: its identity (what makes Helm 3, Helm 4 and ArgoCD run it again), what it
 declares to its script, its RBAC, the read-only webserver under --rollout=reload, and the script's
 plan of which locations to reload (pure parts, on the real chart's rendered output)."""
+
 import json
 
 import pytest
-
 from conftest import CHART_FIXTURES, ROOT
+
 from kubectl_dagster import constants, reloadhook
-from kubectl_dagster.core import hook, locations, manifests, render
+from kubectl_dagster.core import locations, manifests, render
 
 B = (CHART_FIXTURES / "1.11.10" / "b.yaml").read_text()
 SCRIPT = (ROOT / "kubectl_dagster" / "reloadhook.py").read_text()
@@ -19,7 +20,8 @@ def loc(name="feat-x", **spec):
     return locations.Location(name, base)
 
 
-def hook_docs(text=B, locs=(loc(),), **options):
+def hook_docs(text=B, locs=None, **options):
+    locs = (loc(),) if locs is None else locs
     result = render.render(text, list(locs), render.Options(namespace="dagster", hook_script="script", **options))
     docs = [d for d in manifests.split(result.text).documents if d.kind and constants.RELOAD_HOOK_LABEL in d.text]
     return result, docs
@@ -49,8 +51,10 @@ def test_what_a_location_runs_changes_the_hook_name(what, change):
     assert job_of(after)["metadata"]["name"] != job_of(before)["metadata"]["name"]
     old, new = (json.loads(env_of(job_of(d))[constants.HOOK_ENV_LOCATIONS])["feat-x"] for d in (before, after))
     assert old["template"] != new["template"]
-    assert json.loads(env_of(job_of(before))[constants.HOOK_ENV_LOCATIONS])["sales-etl"] == \
-        json.loads(env_of(job_of(after))[constants.HOOK_ENV_LOCATIONS])["sales-etl"]  # the others stay as they were
+    assert (
+        json.loads(env_of(job_of(before))[constants.HOOK_ENV_LOCATIONS])["sales-etl"]
+        == json.loads(env_of(job_of(after))[constants.HOOK_ENV_LOCATIONS])["sales-etl"]
+    )  # the others stay as they were
 
 
 def test_what_does_not_reach_the_pod_keeps_the_hook_name():
@@ -62,8 +66,12 @@ def test_what_does_not_reach_the_pod_keeps_the_hook_name():
 def test_declared_images_are_what_the_code_servers_report():
     _, docs = hook_docs(locs=[loc(), loc("no-tag", image={"repository": "ghcr.io/acme/y"}, port=3101)])
     declared = json.loads(env_of(job_of(docs))[constants.HOOK_ENV_LOCATIONS])
-    assert declared["feat-x"] == {"host": "feat-x", "port": 3100, "image": "ghcr.io/acme/x:1",
-                                  "template": declared["feat-x"]["template"]}
+    assert declared["feat-x"] == {
+        "host": "feat-x",
+        "port": 3100,
+        "image": "ghcr.io/acme/x:1",
+        "template": declared["feat-x"]["template"],
+    }
     assert declared["no-tag"]["image"] == "ghcr.io/acme/y:1.11.10"  # as the chart: the chart version
     assert declared["ml-models"]["image"] == "registry.example.com/data/ml-models:v3.2.0"  # the chart's own
 
@@ -86,14 +94,21 @@ def test_rbac_comes_first_and_grants_only_list_and_patch_on_pods():
     for doc in (sa, role, binding):
         annotations = doc["metadata"]["annotations"]
         assert annotations["helm.sh/hook-weight"] == "-1" and annotations["argocd.argoproj.io/sync-wave"] == "-1"
-        for key in ("helm.sh/hook", "helm.sh/hook-delete-policy", "argocd.argoproj.io/hook",
-                    "argocd.argoproj.io/hook-delete-policy"):
+        for key in (
+            "helm.sh/hook",
+            "helm.sh/hook-delete-policy",
+            "argocd.argoproj.io/hook",
+            "argocd.argoproj.io/hook-delete-policy",
+        ):
             assert annotations[key] == job["metadata"]["annotations"][key]
     pod = job["spec"]["template"]["spec"]
     assert pod["serviceAccountName"] == sa["metadata"]["name"] and pod["automountServiceAccountToken"] is True
     selectors = json.loads(env_of(job)[constants.HOOK_ENV_NUDGE])
     common = "app.kubernetes.io/instance=dagster,app.kubernetes.io/name=dagster"
-    assert selectors == [f"{common},component=dagster-webserver", f"{common},component=dagster-daemon,deployment=daemon"]
+    assert selectors == [
+        f"{common},component=dagster-webserver",
+        f"{common},component=dagster-daemon,deployment=daemon",
+    ]
 
 
 def test_no_nudge_means_no_rbac():
@@ -122,9 +137,15 @@ def test_removing_the_last_location_keeps_a_hook():
 
 
 def test_script_spells_the_constants_the_same():
-    for value in (constants.NUDGE_ANNOTATION, constants.STATE_ANNOTATION, constants.HOOK_ENV_URL,
-                  constants.HOOK_ENV_LOCATIONS, constants.HOOK_ENV_NUDGE, constants.HOOK_ENV_TIMEOUT,
-                  constants.HOOK_ENV_INTERVAL):
+    for value in (
+        constants.NUDGE_ANNOTATION,
+        constants.STATE_ANNOTATION,
+        constants.HOOK_ENV_URL,
+        constants.HOOK_ENV_LOCATIONS,
+        constants.HOOK_ENV_NUDGE,
+        constants.HOOK_ENV_TIMEOUT,
+        constants.HOOK_ENV_INTERVAL,
+    ):
         assert f'"{value}"' in SCRIPT
     assert reloadhook.NUDGE_ANNOTATION == constants.NUDGE_ANNOTATION
     assert reloadhook.STATE_ANNOTATION == constants.STATE_ANNOTATION
@@ -132,9 +153,18 @@ def test_script_spells_the_constants_the_same():
 
 # -- the script's plan -------------------------------------------------------------------------------
 
+
 def served(status="LOADED", image="r:1", server="s1", host="h", port="1"):
-    return {"status": status, "image": image, "server": server, "host": host, "port": port,
-            "message": "", "stack": [], "causes": []}
+    return {
+        "status": status,
+        "image": image,
+        "server": server,
+        "host": host,
+        "port": port,
+        "message": "",
+        "stack": [],
+        "causes": [],
+    }
 
 
 class Clock:
@@ -170,9 +200,16 @@ def test_plan_gives_a_restarting_server_a_grace_period():
     assert plan.pending(failing) == [] and plan.done(failing) is True
 
 
-@pytest.mark.parametrize("found", [
-    {"a": served(host="old")}, {"a": served(port="2")}, {"a": served(), "gone": served()}, {},
-], ids=["host", "port", "extra", "missing"])
+@pytest.mark.parametrize(
+    "found",
+    [
+        {"a": served(host="old")},
+        {"a": served(port="2")},
+        {"a": served(), "gone": served()},
+        {},
+    ],
+    ids=["host", "port", "extra", "missing"],
+)
 def test_plan_sees_a_workspace_the_webserver_has_not_read(found):
     plan = reloadhook.Plan({"a": {"host": "h", "port": 1}}, {}, 30)
     assert plan.stale_workspace(found)

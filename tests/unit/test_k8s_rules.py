@@ -2,11 +2,12 @@
 (names, label keys and values, quantities), and the answers a real kube-apiserver gave
 (../shared/k8s-api/exchanges.json: every value it refused with 422 is refused here, every name and
 label it stored is accepted). No API server can run here; this is the contract at that boundary."""
+
 import json
 
 import pytest
-
 from conftest import SHARED
+
 from kubectl_dagster.core import k8s
 
 LABEL_OK = ["a", "ab", "abc", "a1", "a-1", "a--1--2--b", "0", "01", "1a", "1-a", "a" * 63]
@@ -23,9 +24,23 @@ def test_dns1123_label_refuses(value):
     assert not k8s.is_dns1123_label(value)
 
 
-SUBDOMAIN = [("a.b.c", True), ("a-1.b-2", True), ("0.0", True), ("example.com", True), ("a..b", False),
-             ("a.-b", False), ("-a.b", False), ("a.b-", False), ("A.b", False), ("a_b.c", False), (".a", False),
-             ("a.", False), ("a" * 253, True), ("a" * 254, False), ("Bad_Name", False)]
+SUBDOMAIN = [
+    ("a.b.c", True),
+    ("a-1.b-2", True),
+    ("0.0", True),
+    ("example.com", True),
+    ("a..b", False),
+    ("a.-b", False),
+    ("-a.b", False),
+    ("a.b-", False),
+    ("A.b", False),
+    ("a_b.c", False),
+    (".a", False),
+    ("a.", False),
+    ("a" * 253, True),
+    ("a" * 254, False),
+    ("Bad_Name", False),
+]
 
 
 @pytest.mark.parametrize("value,ok", SUBDOMAIN, ids=[f"{v[:10]}-{len(v)}" for v, _ in SUBDOMAIN])
@@ -33,8 +48,18 @@ def test_dns1123_subdomain(value, ok):
     assert k8s.is_dns1123_subdomain(value) is ok
 
 
-DNS1035 = [("a", True), ("a-1", True), ("a" * 63, True), ("0", False), ("1a", False), ("A", False), ("a-", False),
-           ("a.b", False), ("a" * 64, False), ("has_underscore", False)]
+DNS1035 = [
+    ("a", True),
+    ("a-1", True),
+    ("a" * 63, True),
+    ("0", False),
+    ("1a", False),
+    ("A", False),
+    ("a-", False),
+    ("a.b", False),
+    ("a" * 64, False),
+    ("has_underscore", False),
+]
 
 
 @pytest.mark.parametrize("value,ok", DNS1035, ids=[f"{v[:10]}-{len(v)}" for v, _ in DNS1035])
@@ -42,13 +67,29 @@ def test_dns1035_label(value, ok):
     assert k8s.is_dns1035_label(value) is ok
 
 
-QUALIFIED = [("simple", True), ("now-with-dashes", True), ("1-starts-with-num", True), ("1234", True),
-             ("simple/simple", True), ("now.with.dots/simple", True), ("1.2.3.4/5678", True),
-             ("Uppercase_Is_OK_123", True), ("example.com/Uppercase_Is_OK_123", True),
-             ("a" * 253 + "/" + "b" * 63, True), ("nospecialchars%^=@", False), ("cantendwithadash-", False),
-             ("-cantstartwithadash", False), ("only/one/slash", False), ("Example.com/abc", False),
-             ("example_com/abc", False), ("example.com/", False), ("/simple", False), ("a" * 64, False),
-             ("a" * 254 + "/b", False), ("", False)]
+QUALIFIED = [
+    ("simple", True),
+    ("now-with-dashes", True),
+    ("1-starts-with-num", True),
+    ("1234", True),
+    ("simple/simple", True),
+    ("now.with.dots/simple", True),
+    ("1.2.3.4/5678", True),
+    ("Uppercase_Is_OK_123", True),
+    ("example.com/Uppercase_Is_OK_123", True),
+    ("a" * 253 + "/" + "b" * 63, True),
+    ("nospecialchars%^=@", False),
+    ("cantendwithadash-", False),
+    ("-cantstartwithadash", False),
+    ("only/one/slash", False),
+    ("Example.com/abc", False),
+    ("example_com/abc", False),
+    ("example.com/", False),
+    ("/simple", False),
+    ("a" * 64, False),
+    ("a" * 254 + "/b", False),
+    ("", False),
+]
 
 
 @pytest.mark.parametrize("key,ok", QUALIFIED, ids=[f"{k[:16]}-{len(k)}" for k, _ in QUALIFIED])
@@ -66,11 +107,27 @@ def test_annotations_total_size():
     assert k8s.annotations_size({"k": "x" * k8s.ANNOTATIONS_TOTAL_MAX}) > k8s.ANNOTATIONS_TOTAL_MAX
 
 
-LABEL_VALUES = [("", True), ("simple", True), ("now-with-dashes", True), ("1-starts-with-num", True),
-                ("end-with-num-1", True), ("1234", True), ("MixedCase_and.dots", True), ("a" * 63, True),
-                ("not valid!", False), ("nospecialchars%^=@", False), ("Tama-nui-te-rā", False), ("\u0001", False),
-                (".leading-dot", False), ("trailing-dot.", False), ("-leading-dash", False),
-                ("trailing-dash-", False), ("a" * 64, False), (1, False), (True, False)]
+LABEL_VALUES = [
+    ("", True),
+    ("simple", True),
+    ("now-with-dashes", True),
+    ("1-starts-with-num", True),
+    ("end-with-num-1", True),
+    ("1234", True),
+    ("MixedCase_and.dots", True),
+    ("a" * 63, True),
+    ("not valid!", False),
+    ("nospecialchars%^=@", False),
+    ("Tama-nui-te-rā", False),
+    ("\u0001", False),
+    (".leading-dot", False),
+    ("trailing-dot.", False),
+    ("-leading-dash", False),
+    ("trailing-dash-", False),
+    ("a" * 64, False),
+    (1, False),
+    (True, False),
+]
 
 
 @pytest.mark.parametrize("value,ok", LABEL_VALUES, ids=[f"{str(v)[:16]!r}-{len(str(v))}" for v, _ in LABEL_VALUES])
@@ -78,9 +135,26 @@ def test_label_values(value, ok):
     assert k8s.is_label_value(value) is ok
 
 
-ENV_NAMES = [("A", True), ("ABC", True), ("AbC_123", True), ("_123", True), ("a.b", True), ("a-b", True),
-             ("-a", True), (".a", True), ("1", False), ("1A", False), ("A B", False), ("A=B", False),
-             ("A$", False), ("", False), (".", False), ("..", False), ("..a", False), (3, False)]
+ENV_NAMES = [
+    ("A", True),
+    ("ABC", True),
+    ("AbC_123", True),
+    ("_123", True),
+    ("a.b", True),
+    ("a-b", True),
+    ("-a", True),
+    (".a", True),
+    ("1", False),
+    ("1A", False),
+    ("A B", False),
+    ("A=B", False),
+    ("A$", False),
+    ("", False),
+    (".", False),
+    ("..", False),
+    ("..a", False),
+    (3, False),
+]
 
 
 @pytest.mark.parametrize("name,ok", ENV_NAMES, ids=[repr(n) for n, _ in ENV_NAMES])
@@ -88,10 +162,29 @@ def test_env_names(name, ok):
     assert k8s.is_env_name(name) is ok
 
 
-QUANTITIES = [("0", 0), ("1", 1), ("1.5", 1.5), ("100m", 0.1), ("1Ki", 1024), ("1Mi", 2 ** 20),
-              ("1.5Gi", 1.5 * 2 ** 30), ("1e3", 1000), ("1E3", 1000), ("1E", 10 ** 18), ("5e-3", 0.005), (".5", 0.5),
-              ("1.", 1), ("+1", 1), ("-1", -1), ("12n", 12e-9), ("12u", 12e-6), ("2k", 2000), ("3M", 3e6), (2, 2),
-              (0.5, 0.5)]
+QUANTITIES = [
+    ("0", 0),
+    ("1", 1),
+    ("1.5", 1.5),
+    ("100m", 0.1),
+    ("1Ki", 1024),
+    ("1Mi", 2**20),
+    ("1.5Gi", 1.5 * 2**30),
+    ("1e3", 1000),
+    ("1E3", 1000),
+    ("1E", 10**18),
+    ("5e-3", 0.005),
+    (".5", 0.5),
+    ("1.", 1),
+    ("+1", 1),
+    ("-1", -1),
+    ("12n", 12e-9),
+    ("12u", 12e-6),
+    ("2k", 2000),
+    ("3M", 3e6),
+    (2, 2),
+    (0.5, 0.5),
+]
 
 
 @pytest.mark.parametrize("text,value", QUANTITIES, ids=[repr(t) for t, _ in QUANTITIES])
@@ -99,8 +192,28 @@ def test_quantities(text, value):
     assert float(k8s.parse_quantity(text)) == pytest.approx(value)
 
 
-NOT_QUANTITIES = ["", "1 Gi", " 1", "Gi", "1GB", "1gi", "1.5.5", "1e", "1Mi3", "1KiB", "abc", "1,5", ".", "+", "1e3.5",
-                  "1e100000", True, None, [1], float("inf")]
+NOT_QUANTITIES = [
+    "",
+    "1 Gi",
+    " 1",
+    "Gi",
+    "1GB",
+    "1gi",
+    "1.5.5",
+    "1e",
+    "1Mi3",
+    "1KiB",
+    "abc",
+    "1,5",
+    ".",
+    "+",
+    "1e3.5",
+    "1e100000",
+    True,
+    None,
+    [1],
+    float("inf"),
+]
 
 
 @pytest.mark.parametrize("text", NOT_QUANTITIES, ids=[repr(t) for t in NOT_QUANTITIES])
@@ -108,15 +221,36 @@ def test_not_quantities(text):
     assert k8s.parse_quantity(text) is None
 
 
-@pytest.mark.parametrize("name,ok", [("cpu", True), ("memory", True), ("ephemeral-storage", True),
-                                     ("hugepages-2Mi", True), ("nvidia.com/gpu", True), ("gpu", False),
-                                     ("CPU", False), ("example.com/", False), ("a b", False)])
+@pytest.mark.parametrize(
+    "name,ok",
+    [
+        ("cpu", True),
+        ("memory", True),
+        ("ephemeral-storage", True),
+        ("hugepages-2Mi", True),
+        ("nvidia.com/gpu", True),
+        ("gpu", False),
+        ("CPU", False),
+        ("example.com/", False),
+        ("a b", False),
+    ],
+)
 def test_resource_names(name, ok):
     assert (k8s.resource_name_problem(name) is None) is ok
 
 
-@pytest.mark.parametrize("image,ok", [("ghcr.io/acme/x:1", True), ("x@sha256:" + "a" * 64, True), ("a b", False),
-                                      (" x", False), ("x\t", False), ("", False), (None, False)])
+@pytest.mark.parametrize(
+    "image,ok",
+    [
+        ("ghcr.io/acme/x:1", True),
+        ("x@sha256:" + "a" * 64, True),
+        ("a b", False),
+        (" x", False),
+        ("x\t", False),
+        ("", False),
+        (None, False),
+    ],
+)
 def test_images(image, ok):
     assert (k8s.image_problem(image) is None) is ok
 
@@ -141,8 +275,9 @@ def test_what_the_recorded_api_server_refused_is_refused():
 
 
 def test_what_the_recorded_api_server_stored_is_accepted():
-    stored = [e for e in _exchanges()
-              if e["response"]["status"] == 201 and e["response"]["body"]["kind"] == "ConfigMap"]
+    stored = [
+        e for e in _exchanges() if e["response"]["status"] == 201 and e["response"]["body"]["kind"] == "ConfigMap"
+    ]
     assert stored
     for exchange in stored:
         metadata = exchange["response"]["body"]["metadata"]

@@ -1,5 +1,6 @@
 """The architecture, checked: the core is pure (no I/O, no CLI, no cluster client) and the package's
 imports form no cycle. Walks the source with ``ast``, so function-level imports count too."""
+
 import ast
 import pathlib
 
@@ -7,8 +8,22 @@ import pytest
 
 PACKAGE = pathlib.Path(__file__).resolve().parents[2] / "kubectl_dagster"
 # What the core may not import, directly or through a module of ours it imports.
-FORBIDDEN = {"os", "sys", "subprocess", "click", "kubernetes", "urllib", "urllib3", "socket", "http", "shutil",
-             "tempfile", "pathlib", "fcntl", "io"}
+FORBIDDEN = {
+    "os",
+    "sys",
+    "subprocess",
+    "click",
+    "kubernetes",
+    "urllib",
+    "urllib3",
+    "socket",
+    "http",
+    "shutil",
+    "tempfile",
+    "pathlib",
+    "fcntl",
+    "io",
+}
 PURE_TOP_LEVEL = ("constants", "errors", "yamlio", "naming")
 
 
@@ -33,8 +48,15 @@ def _imports(path: pathlib.Path):
                 base = ".".join(anchor + ([base] if base else []))
             for alias in node.names:
                 candidate = f"{base}.{alias.name}"
-                yield (candidate if (PACKAGE.parent / (candidate.replace(".", "/") + ".py")).exists()
-                       or (PACKAGE.parent / candidate.replace(".", "/")).is_dir() else base), node.lineno
+                yield (
+                    (
+                        candidate
+                        if (PACKAGE.parent / (candidate.replace(".", "/") + ".py")).exists()
+                        or (PACKAGE.parent / candidate.replace(".", "/")).is_dir()
+                        else base
+                    ),
+                    node.lineno,
+                )
 
 
 def _ours(name: str) -> bool:
@@ -63,8 +85,11 @@ def test_core_module_imports_no_io(path):
 
 @pytest.mark.parametrize("path", CORE_FILES, ids=lambda p: p.relative_to(PACKAGE).as_posix())
 def test_core_module_opens_no_files(path):
-    calls = [node.lineno for node in ast.walk(ast.parse(path.read_text()))
-             if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("open", "input", "print")]
+    calls = [
+        node.lineno
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("open", "input", "print")
+    ]
     assert not calls, f"{path.name} calls open/input/print at lines {calls}"
 
 
@@ -77,7 +102,7 @@ def test_package_imports_have_no_cycle():
         stack.append(node)
         for target in sorted(graph.get(node, ())):
             if state.get(target) == "open":
-                raise AssertionError("import cycle: " + " -> ".join(stack[stack.index(target):] + [target]))
+                raise AssertionError("import cycle: " + " -> ".join(stack[stack.index(target) :] + [target]))
             if target not in state:
                 visit(target)
         stack.pop()

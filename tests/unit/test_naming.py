@@ -38,9 +38,14 @@ def test_nothing_usable_is_empty():
     assert naming.location_slug("///") == ""
 
 
-@pytest.mark.parametrize("release,chart,expected", [("dagster", "dagster", "dagster"),
-                                                    ("prod", "dagster", "prod-dagster"),
-                                                    ("dagster", "dagster-user-deployments", "dagster-dagster-user-deployments"),
-                                                    ("user-code", "dagster-user-deployments", "user-code-dagster-user-deployments")])
+@pytest.mark.parametrize(
+    "release,chart,expected",
+    [
+        ("dagster", "dagster", "dagster"),
+        ("prod", "dagster", "prod-dagster"),
+        ("dagster", "dagster-user-deployments", "dagster-dagster-user-deployments"),
+        ("user-code", "dagster-user-deployments", "user-code-dagster-user-deployments"),
+    ],
+)
 def test_chart_fullname(release, chart, expected):
     assert naming.chart_fullname(release, chart) == expected

@@ -1,23 +1,27 @@
 """The registry core as data: flags to entries, updates that touch only what is given, ports, gc
 selection, change descriptions, import translation and RBAC."""
+
 import datetime
 
 import pytest
 
 from kubectl_dagster import constants, errors, yamlio
-
-from kubectl_dagster.core import importer, rbac, entries as registry
+from kubectl_dagster.core import entries as registry
+from kubectl_dagster.core import importer, rbac
 
 NOW = datetime.datetime(2026, 11, 23, 12, 0, tzinfo=datetime.timezone.utc)
 
 
-@pytest.mark.parametrize("ref, expected", [
-    ("ghcr.io/acme/code:sha-1", {"repository": "ghcr.io/acme/code", "tag": "sha-1"}),
-    ("localhost:5000/code:1.2", {"repository": "localhost:5000/code", "tag": "1.2"}),
-    ("localhost:5000/code", {"repository": "localhost:5000/code"}),
-    ("code", {"repository": "code"}),
-    ("ghcr.io/acme/code@sha256:abc", {"repository": "ghcr.io/acme/code@sha256", "tag": "abc"}),
-])
+@pytest.mark.parametrize(
+    "ref, expected",
+    [
+        ("ghcr.io/acme/code:sha-1", {"repository": "ghcr.io/acme/code", "tag": "sha-1"}),
+        ("localhost:5000/code:1.2", {"repository": "localhost:5000/code", "tag": "1.2"}),
+        ("localhost:5000/code", {"repository": "localhost:5000/code"}),
+        ("code", {"repository": "code"}),
+        ("ghcr.io/acme/code@sha256:abc", {"repository": "ghcr.io/acme/code@sha256", "tag": "abc"}),
+    ],
+)
 def test_parse_image_renders_back(ref, expected):
     image = registry.parse_image(ref)
     assert image == expected
@@ -25,14 +29,32 @@ def test_parse_image_renders_back(ref, expected):
 
 
 def test_build_spec_from_flags():
-    flags = registry.Flags(image="r:1", branch="feat/x", python_file="defs.py", env=["A=1"], labels=["team=data"],
-                           cpu="250m", memory_limit="1Gi", pull_request=42, ttl="7d", commit_hash="abc", git_url="https://g")
+    flags = registry.Flags(
+        image="r:1",
+        branch="feat/x",
+        python_file="defs.py",
+        env=["A=1"],
+        labels=["team=data"],
+        cpu="250m",
+        memory_limit="1Gi",
+        pull_request=42,
+        ttl="7d",
+        commit_hash="abc",
+        git_url="https://g",
+    )
     spec = registry.build_spec(None, flags, NOW)
     assert spec == {
-        "branch": "feat/x", "image": {"repository": "r", "tag": "1"}, "pythonFile": "defs.py", "commit": "abc",
-        "pullRequest": 42, "annotations": {constants.GIT_URL_ANNOTATION: "https://g"}, "env": [{"name": "A", "value": "1"}],
-        "labels": {"team": "data"}, "resources": {"requests": {"cpu": "250m"}, "limits": {"memory": "1Gi"}},
-        "expiresAt": "2026-11-30T12:00:00Z"}
+        "branch": "feat/x",
+        "image": {"repository": "r", "tag": "1"},
+        "pythonFile": "defs.py",
+        "commit": "abc",
+        "pullRequest": 42,
+        "annotations": {constants.GIT_URL_ANNOTATION: "https://g"},
+        "env": [{"name": "A", "value": "1"}],
+        "labels": {"team": "data"},
+        "resources": {"requests": {"cpu": "250m"}, "limits": {"memory": "1Gi"}},
+        "expiresAt": "2026-11-30T12:00:00Z",
+    }
 
 
 def test_build_spec_needs_an_image():
@@ -41,11 +63,23 @@ def test_build_spec_needs_an_image():
 
 
 def test_update_changes_only_what_is_given():
-    spec = {"name": "x", "image": {"repository": "r", "tag": "1", "pullPolicy": "Always"}, "moduleName": "m",
-            "env": [{"name": "KEEP", "value": "1"}, {"name": "DROP", "value": "2"}], "port": 3031, "labels": {"a": "b"}}
+    spec = {
+        "name": "x",
+        "image": {"repository": "r", "tag": "1", "pullPolicy": "Always"},
+        "moduleName": "m",
+        "env": [{"name": "KEEP", "value": "1"}, {"name": "DROP", "value": "2"}],
+        "port": 3031,
+        "labels": {"a": "b"},
+    }
     updated = registry.apply_flags(spec, registry.Flags(image="r:2", env=["DROP-", "NEW=3"], labels=["a-"]), NOW)
-    assert updated == {"name": "x", "image": {"repository": "r", "tag": "2", "pullPolicy": "Always"}, "moduleName": "m",
-                       "env": [{"name": "KEEP", "value": "1"}, {"name": "NEW", "value": "3"}], "port": 3031, "labels": {}}
+    assert updated == {
+        "name": "x",
+        "image": {"repository": "r", "tag": "2", "pullPolicy": "Always"},
+        "moduleName": "m",
+        "env": [{"name": "KEEP", "value": "1"}, {"name": "NEW", "value": "3"}],
+        "port": 3031,
+        "labels": {},
+    }
     assert spec["image"]["tag"] == "1"  # the input is not modified
 
 
@@ -60,7 +94,11 @@ def test_executable_path_becomes_one_deployment_patch():
     spec = registry.apply_flags({}, registry.Flags(executable_path="/venv/bin/python"), NOW)
     spec = registry.apply_flags(spec, registry.Flags(executable_path="/other/python"), NOW)
     assert len(spec["patches"]) == 1
-    assert spec["patches"][0]["patch"][0] == {"op": "replace", "path": registry.CONTAINER_ARGS + "/0", "value": "/other/python"}
+    assert spec["patches"][0]["patch"][0] == {
+        "op": "replace",
+        "path": registry.CONTAINER_ARGS + "/0",
+        "value": "/other/python",
+    }
 
 
 @pytest.mark.parametrize("bad", ["7", "d", "0d", "7y", "-1d"])
@@ -86,10 +124,12 @@ def _entry(name, **spec):
 
 
 def test_gc_selection():
-    entries = [_entry("old", branch="gone", expiresAt="2026-11-01T00:00:00Z"),
-               _entry("fresh", branch="main", expiresAt="2026-12-01T00:00:00Z"),
-               _entry("deleted-branch", branch="feature/deleted"),
-               _entry("permanent")]
+    entries = [
+        _entry("old", branch="gone", expiresAt="2026-11-01T00:00:00Z"),
+        _entry("fresh", branch="main", expiresAt="2026-12-01T00:00:00Z"),
+        _entry("deleted-branch", branch="feature/deleted"),
+        _entry("permanent"),
+    ]
     assert [e.name for e in registry.expired(entries, NOW)] == ["old"]
     keep = registry.parse_branch_list("abc123\trefs/heads/main\ndef456\trefs/heads/release/1.0\n\n# comment\n")
     assert keep == {"main", "release/1.0"}
@@ -99,8 +139,11 @@ def test_gc_selection():
 
 def test_describe_change_never_shows_env_values():
     old = {"image": {"repository": "r", "tag": "1"}, "env": [{"name": "TOKEN", "value": "s3cret"}], "port": 3031}
-    new = {"image": {"repository": "r", "tag": "2"}, "env": [{"name": "TOKEN", "value": "n3w"}, {"name": "B", "value": "x"}],
-           "port": 3032}
+    new = {
+        "image": {"repository": "r", "tag": "2"},
+        "env": [{"name": "TOKEN", "value": "n3w"}, {"name": "B", "value": "x"}],
+        "port": 3032,
+    }
     lines = registry.describe_change(old, new)
     assert lines == ["env +B ~TOKEN", "image r:1 -> r:2", "port 3031 -> 3032"]
     assert "s3cret" not in " ".join(lines) and "n3w" not in " ".join(lines)
@@ -123,16 +166,34 @@ def test_age_and_expiry():
 
 DAGSTER_CLOUD = {
     "locations": [
-        {"location_name": "data_eng", "code_source": {"package_name": "etl"}, "working_directory": "./project",
-         "executable_path": "/venv/bin/python", "attribute": "defs", "image": "ghcr.io/acme/etl:1",
-         "build": {"directory": "."}, "agent_queue": "special",
-         "container_context": {"k8s": {
-             "env_vars": ["A=1", "FROM_AGENT"], "env_secrets": ["s"], "env_config_maps": ["c"],
-             "resources": {"requests": {"cpu": "1"}}, "labels": {"team": "de"}, "volumes": [{"name": "v", "emptyDir": {}}],
-             "volume_mounts": [{"name": "v", "mountPath": "/v"}], "image_pull_policy": "IfNotPresent",
-             "namespace": "other", "server_k8s_config": {}}, "ecs": {}}},
+        {
+            "location_name": "data_eng",
+            "code_source": {"package_name": "etl"},
+            "working_directory": "./project",
+            "executable_path": "/venv/bin/python",
+            "attribute": "defs",
+            "image": "ghcr.io/acme/etl:1",
+            "build": {"directory": "."},
+            "agent_queue": "special",
+            "container_context": {
+                "k8s": {
+                    "env_vars": ["A=1", "FROM_AGENT"],
+                    "env_secrets": ["s"],
+                    "env_config_maps": ["c"],
+                    "resources": {"requests": {"cpu": "1"}},
+                    "labels": {"team": "de"},
+                    "volumes": [{"name": "v", "emptyDir": {}}],
+                    "volume_mounts": [{"name": "v", "mountPath": "/v"}],
+                    "image_pull_policy": "IfNotPresent",
+                    "namespace": "other",
+                    "server_k8s_config": {},
+                },
+                "ecs": {},
+            },
+        },
         {"location_name": "ml", "code_source": {"python_file": "ml.py"}},
-    ]}
+    ]
+}
 
 
 def test_import_translates_and_names_the_rest():
@@ -147,8 +208,15 @@ def test_import_translates_and_names_the_rest():
     assert first["patches"][0]["kind"] == "Deployment"
     assert second == {"name": "ml", "image": {"repository": "ghcr.io/acme/default", "tag": "2"}, "pythonFile": "ml.py"}
     text = "\n".join(notes)
-    for named in ("renamed to 'data-eng'", "build not translated", "agent_queue not translated", "'FROM_AGENT'",
-                  "container_context.k8s.namespace", "container_context.k8s.server_k8s_config", "container_context.ecs"):
+    for named in (
+        "renamed to 'data-eng'",
+        "build not translated",
+        "agent_queue not translated",
+        "'FROM_AGENT'",
+        "container_context.k8s.namespace",
+        "container_context.k8s.server_k8s_config",
+        "container_context.ecs",
+    ):
         assert named in text
 
 
@@ -158,10 +226,14 @@ def test_import_rejects_other_files():
 
 
 def test_rbac_grants_exactly_the_registry_verbs():
-    docs = list(yamlio.make_yaml().load_all(rbac.manifests("dagster", ("dagster", "ci"), ("argocd", "repo"), "dagster")))
+    docs = list(
+        yamlio.make_yaml().load_all(rbac.manifests("dagster", ("dagster", "ci"), ("argocd", "repo"), "dagster"))
+    )
     roles = {d["metadata"]["name"]: d for d in docs if d and d["kind"] == "Role"}
     writer = roles["kubectl-dagster-registry-writer"]["rules"]
-    assert writer == [{"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get", "list", "create", "update", "delete"]}]
+    assert writer == [
+        {"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get", "list", "create", "update", "delete"]}
+    ]
     assert roles["kubectl-dagster-registry-reader"]["rules"][0]["verbs"] == ["get", "list"]
     observer = roles["kubectl-dagster-observer"]["rules"]
     assert {"apiGroups": [""], "resources": ["services/proxy"], "verbs": ["get", "create"]} in observer
@@ -169,5 +241,8 @@ def test_rbac_grants_exactly_the_registry_verbs():
     assert refresh["metadata"]["namespace"] == "argocd"
     assert refresh["rules"][0]["resourceNames"] == ["dagster"] and refresh["rules"][0]["verbs"] == ["get", "patch"]
     bindings = [d for d in docs if d and d["kind"] == "RoleBinding"]
-    assert {(b["subjects"][0]["namespace"], b["subjects"][0]["name"]) for b in bindings} == {("dagster", "ci"), ("argocd", "repo")}
+    assert {(b["subjects"][0]["namespace"], b["subjects"][0]["name"]) for b in bindings} == {
+        ("dagster", "ci"),
+        ("argocd", "repo"),
+    }
     assert len(bindings) == 4  # writer, reader, observer (the writer), refresh (the writer)

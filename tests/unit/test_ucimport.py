@@ -1,6 +1,7 @@
 """dagster-uc's config as a ProjectConfig. The inputs follow dagster-uc's README (the nested layout of
 current releases, github.com/ASML-Labs/dagster-uc) and the flat layout of its older releases
 (dagster_uc/config.py: one section per environment, every key at the top of it)."""
+
 from kubectl_dagster import yamlio
 from kubectl_dagster.core import projectconfig, ucimport
 
@@ -93,28 +94,52 @@ def test_nested_layout():
     assert projectconfig.check_document(document) == []
     assert document["defaultEnvironment"] == "dev"
     assert document["defaults"] == {
-        "registry": {"cluster": True}, "useProjectName": True, "namespace": "dagster",
-        "image": {"pullPolicy": "Always"}, "envSecrets": ["dagster-storage-secret"],
+        "registry": {"cluster": True},
+        "useProjectName": True,
+        "namespace": "dagster",
+        "image": {"pullPolicy": "Always"},
+        "envSecrets": ["dagster-storage-secret"],
         "resources": {"requests": {"cpu": "150m", "memory": "750Mi"}, "limits": {"cpu": "4000m", "memory": "2000Mi"}},
-        "location": {"nodeSelector": {"agentpool": "cpunode"}, "tolerations": [
-            {"key": "agentpool", "operator": "Equal", "value": "cpunode", "effect": "NoSchedule"}]},
-        "codeSource": {"pythonFile": "example/repo.py"}}
+        "location": {
+            "nodeSelector": {"agentpool": "cpunode"},
+            "tolerations": [{"key": "agentpool", "operator": "Equal", "value": "cpunode", "effect": "NoSchedule"}],
+        },
+        "codeSource": {"pythonFile": "example/repo.py"},
+    }
     dev, acc = document["environments"]["dev"], document["environments"]["acc"]
-    assert dev == {"uiUrl": "http://dagster.dev", "context": "aks-dev", "env": {"ON_K8S": "1"},
-                   "image": {"pullPolicy": "IfNotPresent", "repository": "dagster-uc.dev.acr.io/example/{name}",
-                             "tag": "{short_commit}"}}
+    assert dev == {
+        "uiUrl": "http://dagster.dev",
+        "context": "aks-dev",
+        "env": {"ON_K8S": "1"},
+        "image": {
+            "pullPolicy": "IfNotPresent",
+            "repository": "dagster-uc.dev.acr.io/example/{name}",
+            "tag": "{short_commit}",
+        },
+    }
     assert acc["project"] == "example-acc"
     assert acc["location"] == {"labels": {"team": "data"}, "includeConfigInLaunchedRuns": {"enabled": False}}
     assert acc["image"]["repository"] == "dagster-uc.acc.acr.io/example/{name}"
     # every key that is not carried over is named, with where it was written
-    for where in ("defaults.repository_root", "defaults.dagster_version", "defaults.cicd",
-                  "defaults.use_latest_chart_version", "defaults.docker.docker_env_vars",
-                  "defaults.docker.docker_build_args", "defaults.docker.use_az_login",
-                  "defaults.docker.container_registry_chart_path", "defaults.helm.skip_schema_validation",
-                  "dev.environment", "dev.docker.dockerfile", "acc.docker.dockerfile"):
+    for where in (
+        "defaults.repository_root",
+        "defaults.dagster_version",
+        "defaults.cicd",
+        "defaults.use_latest_chart_version",
+        "defaults.docker.docker_env_vars",
+        "defaults.docker.docker_build_args",
+        "defaults.docker.use_az_login",
+        "defaults.docker.container_registry_chart_path",
+        "defaults.helm.skip_schema_validation",
+        "dev.environment",
+        "dev.docker.dockerfile",
+        "acc.docker.dockerfile",
+    ):
         assert any(note.startswith(where + " not carried over: ") for note in notes), where
-    assert any(note.startswith("dev.kubernetes.user_code_deployment_env.TOKEN is filled in from the environment")
-               for note in notes)
+    assert any(
+        note.startswith("dev.kubernetes.user_code_deployment_env.TOKEN is filled in from the environment")
+        for note in notes
+    )
     assert all("DEV_TOKEN" not in str(value) for value in dev.values())
 
 
@@ -127,8 +152,14 @@ def test_flat_layout_of_older_releases():
     assert dev["codeSource"] == {"pythonFile": "app/defs.py"}  # dagster-uc runs -f <docker_root>/<code_path>
     assert dev["envSecrets"] == ["creds"] and dev["env"] == {"ON_K8S": "True"}
     assert dev["location"]["nodeSelector"] == {"agentpool": "pool1"}
-    for key in ("user_code_deployments_configmap_name", "dagster_workspace_yaml_configmap_name",
-                "uc_deployment_semaphore_name", "use_az_login", "dockerfile", "docker_env_vars"):
+    for key in (
+        "user_code_deployments_configmap_name",
+        "dagster_workspace_yaml_configmap_name",
+        "uc_deployment_semaphore_name",
+        "use_az_login",
+        "dockerfile",
+        "docker_env_vars",
+    ):
         assert any(note.startswith(f"dev.{key} not carried over: ") for note in notes), key
     assert "dev.colour not carried over: no equivalent in kubectl-dagster" in notes
 

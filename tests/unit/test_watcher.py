@@ -1,4 +1,5 @@
 """The watcher's pure parts: what changed, and when to refresh (kubectl_dagster/watcher.py)."""
+
 import pytest
 
 from kubectl_dagster import errors, watcher

@@ -1,4 +1,5 @@
 """Our emitter must print data that every YAML reader loads back to the same data."""
+
 import random
 import string
 
@@ -6,11 +7,57 @@ import pytest
 
 from kubectl_dagster import yamlio
 
-TRICKY = ["", "yes", "No", "on", "OFF", "null", "~", "true", "1", "0.5", "1e3", "0x1F", "-h", "- x", "a: b",
-          "# not a comment", "'quoted'", '"dq"', "trailing ", " leading", "a\nb\n", "a\nb", "tab\there",
-          "{x}", "[y]", "*alias", "&anchor", "!tag", "%", "@at", "`tick", "2026-12-01", "12:30", "ünï",
-          "line\n  indented\n", "ends\n\n", "\n", "=", "?", ">", "|", "https://x.example/a?b=c#d",
-          "0.0.0.0", "3030", ".inf", "NaN", "y", "n", "N"]
+TRICKY = [
+    "",
+    "yes",
+    "No",
+    "on",
+    "OFF",
+    "null",
+    "~",
+    "true",
+    "1",
+    "0.5",
+    "1e3",
+    "0x1F",
+    "-h",
+    "- x",
+    "a: b",
+    "# not a comment",
+    "'quoted'",
+    '"dq"',
+    "trailing ",
+    " leading",
+    "a\nb\n",
+    "a\nb",
+    "tab\there",
+    "{x}",
+    "[y]",
+    "*alias",
+    "&anchor",
+    "!tag",
+    "%",
+    "@at",
+    "`tick",
+    "2026-12-01",
+    "12:30",
+    "ünï",
+    "line\n  indented\n",
+    "ends\n\n",
+    "\n",
+    "=",
+    "?",
+    ">",
+    "|",
+    "https://x.example/a?b=c#d",
+    "0.0.0.0",
+    "3030",
+    ".inf",
+    "NaN",
+    "y",
+    "n",
+    "N",
+]
 
 
 def _load(text):
