@@ -20,15 +20,7 @@ from . import diff, options, stores, waiting
     "--location-file", default=None, type=click.Path(dir_okay=False), help="Take the whole entry from this YAML file."
 )
 @click.option("--replace", is_flag=True, help="Replace a location of the same name instead of failing.")
-@click.option(
-    "--wait",
-    default=None,
-    is_flag=False,
-    flag_value="10m",
-    metavar="[TIMEOUT]",
-    help="After the write, wait until Dagster has LOADED the location (default bound 10m), "
-    "or print its load error and fail.",
-)
+@options.wait
 @click.option(
     "--base-snapshot",
     is_flag=True,

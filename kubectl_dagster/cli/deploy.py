@@ -33,15 +33,7 @@ def _common(func):
     help="Record the base location's asset fingerprints now, so `diff` compares against the base as it "
     "was when the branch was deployed (asks the webserver).",
 )
-@click.option(
-    "--wait",
-    default=None,
-    is_flag=False,
-    flag_value="10m",
-    metavar="[TIMEOUT]",
-    help="After the write, wait until Dagster has LOADED the location (default bound 10m), "
-    "or print its load error and fail.",
-)
+@options.wait
 @options.webserver
 @options.writes
 @options.output(("table", "yaml", "json", "name"), "table")

@@ -308,6 +308,21 @@ def writes(func):
     return decorate(REGISTRY + ARGOCD_REFRESH)(func)
 
 
+def wait(func):
+    """``--wait[=TIMEOUT]``: after a write, wait until Dagster has loaded the location."""
+    import click
+
+    return click.option(
+        "--wait",
+        default=None,
+        is_flag=False,
+        flag_value="10m",
+        metavar="[TIMEOUT]",
+        help="After the write, wait until Dagster has LOADED the location (default bound 10m), "
+        "or print its load error and fail.",
+    )(func)
+
+
 def webserver(func):
     return decorate(WEBSERVER)(func)
 

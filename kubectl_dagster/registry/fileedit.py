@@ -35,12 +35,12 @@ def header(comment: str = "") -> str:
 
 
 def load_docs(text: str, filename: str) -> List[Any]:
+    """The documents of a registry file, bounded as every input is (``yamlio.load_all``)."""
     try:
-        return list(yamlio.make_yaml("safe").load_all(text))
-    except Exception as exc:
-        raise errors.RegistryError(
-            f"{filename} is not valid YAML: {exc}".replace("\n", " "), "fix the file first"
-        ) from exc
+        return yamlio.load_all(text)
+    except yamlio.LoadError as exc:
+        where = f"{filename}:{exc.line}" if exc.line else filename
+        raise errors.RegistryError(f"{where} is {exc.what()}: {exc.message}", "fix the file first") from exc
 
 
 def slots(text: str, filename: str, dir_defaults: Optional[dict] = None) -> List[Slot]:
@@ -141,12 +141,11 @@ def _only_header(docs: List[Any], index: int) -> bool:
 
 
 def _rt(text: str, filename: str) -> List[Any]:
+    load_docs(text, filename)  # the bounded parse first: the round-trip loader expands aliases unchecked
     try:
         return list(yamlio.make_yaml("rt").load_all(text))
-    except Exception as exc:
-        raise errors.RegistryError(
-            f"{filename} is not valid YAML: {exc}".replace("\n", " "), "fix the file first"
-        ) from exc
+    except Exception as exc:  # ruamel's round-trip errors on text the safe loader accepted
+        raise errors.RegistryError(f"{filename} is not valid YAML: {type(exc).__name__}", "fix the file first") from exc
 
 
 def _flow(seq: Any) -> bool:
