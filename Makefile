@@ -1,5 +1,5 @@
 # The two set-up commands of the README: `make demo` and `make test`. Both work on a fresh machine
-# with Python 3.9+ and PyPI access; everything is installed into .venv and .tools (git-ignored).
+# with Python 3.10+ and PyPI access; everything is installed into .venv and .tools (git-ignored).
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python

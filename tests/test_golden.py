@@ -62,7 +62,7 @@ def test_image_only_change_changes_only_the_deployment_and_the_hook_name():
         manifests.split((GOLDEN / case / "expected.yaml").read_text()).documents
         for case in ("b-image-tag-1", "b-image-tag-2")
     )
-    changed = [(a.kind, a.name, b.name) for a, b in zip(before, after) if a.text != b.text]
+    changed = [(a.kind, a.name, b.name) for a, b in zip(before, after, strict=False) if a.text != b.text]
     assert len(before) == len(after)
     assert [kind for kind, _, _ in changed] == ["Deployment", "Job"]
     assert changed[0][1] == changed[0][2] == "dagster-dagster-user-deployments-analytics"

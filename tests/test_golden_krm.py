@@ -20,7 +20,8 @@ CASES = sorted(p.name for p in GOLDEN.iterdir() if p.is_dir())
 def indented(text: str, first: str = "  ") -> str:
     lines = text.rstrip("\n").split("\n")
     return "".join(
-        (prefix + line if line else "") + "\n" for prefix, line in zip([first] + ["  "] * (len(lines) - 1), lines)
+        (prefix + line if line else "") + "\n"
+        for prefix, line in zip([first] + ["  "] * (len(lines) - 1), lines, strict=False)
     )
 
 

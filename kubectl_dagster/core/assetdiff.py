@@ -97,8 +97,8 @@ def compare(base: Mapping[AssetPath, Union[Asset, str]], branch: Mapping[AssetPa
 
 def _kinds(old: Union[Asset, str], new: Asset) -> Tuple[Tuple[str, ...], Dict[str, Any]]:
     if isinstance(old, str):
-        hashes = dict(zip(KINDS, old.split(".")))
-        mine = dict(zip(KINDS, fingerprint(new).split(".")))
+        hashes = dict(zip(KINDS, old.split("."), strict=False))
+        mine = dict(zip(KINDS, fingerprint(new).split("."), strict=False))
         return tuple(kind for kind in KINDS if hashes[kind] != mine[kind]), {}
     before, after = old.values(), new.values()
     kinds = tuple(kind for kind in KINDS if _canonical(before[kind]) != _canonical(after[kind]))

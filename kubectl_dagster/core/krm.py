@@ -110,7 +110,7 @@ def _item_texts(text: str, entry: Tuple[Any, Any], items: List[Dict[str, Any]]) 
         return [yamlio.dump(item) for item in items]
     out = []
     position = key.end_mark.index
-    for item, child in zip(items, nodes):
+    for item, child in zip(items, nodes, strict=False):
         if child.flow_style or child.start_mark.line == child.end_mark.line:
             out.append(_comments(text[position : child.start_mark.index]) + yamlio.dump(item))
         else:

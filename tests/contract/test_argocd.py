@@ -86,7 +86,7 @@ def test_plugin_yaml_is_a_cmp_v2_config():
     from kubectl_dagster.core import argocd
 
     assert names == [p.name for p in argocd.PARAMS]  # what the UI announces is what the plugin reads
-    for announced, param in zip(PLUGIN["spec"]["parameters"]["static"], argocd.PARAMS):
+    for announced, param in zip(PLUGIN["spec"]["parameters"]["static"], argocd.PARAMS, strict=False):
         key = {"string": "string", "array": "array", "map": "map"}[param.kind]
         assert announced[key] == param.default
 

@@ -42,7 +42,7 @@ def test_dagster_loads_generated_workspace(tmp_path, version, scenario, form):
         for e in YAML(typ="safe").load(_workspace(original))["load_from"] or []
     ]
     assert [o.location_name for o in origins] == chart_names + [n.name for n in NEW]
-    for origin, location in zip(origins[len(chart_names) :], NEW):
+    for origin, location in zip(origins[len(chart_names) :], NEW, strict=False):
         assert isinstance(origin, GrpcServerCodeLocationOrigin)
         assert (origin.host, origin.port) == (location.name, location.spec["port"])
 

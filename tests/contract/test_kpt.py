@@ -98,7 +98,7 @@ def test_documents_we_do_not_change_are_what_an_identity_function_leaves(tmp_pat
     assert identity.code == 0, identity.stderr
     merged, plain = docs(files(ours)["dagster.yaml"]), docs(files(theirs)["dagster.yaml"])
     assert len(merged) == len(plain)
-    changed = [(a["kind"], a["metadata"]["name"]) for a, b in zip(merged, plain) if a != b]
+    changed = [(a["kind"], a["metadata"]["name"]) for a, b in zip(merged, plain, strict=False) if a != b]
     assert changed == [("ConfigMap", "dagster-workspace-yaml")]
 
 

@@ -124,7 +124,7 @@ def test_exec_krm_function_contract_of_standalone_kustomize(tmp_path):
     ids = [item["metadata"]["annotations"][ID] for item in given["items"]]
     kept = [item for item in returned if ID in (item["metadata"].get("annotations") or {})]
     assert [item["metadata"]["annotations"][ID] for item in kept] == ids  # every item matched back, in order
-    for before, after in zip(given["items"], kept):
+    for before, after in zip(given["items"], kept, strict=False):
         assert after["metadata"]["annotations"] == before["metadata"]["annotations"]
     added = [item for item in returned if item not in kept]
     assert ("Service", "pr-7") in by_key(added)
