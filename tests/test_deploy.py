@@ -387,7 +387,8 @@ def test_the_cluster_registry(repo, kube):
     assert ("dagster", "dagster-location-etl--feat-login-page") not in kube.configmaps
 
 
-def _render(registry):
+def render_documents(registry):
+    """The real chart's release (1.11.10/b) rendered with ``registry`` through the CLI, as documents."""
     release = (CHART_FIXTURES / "1.11.10" / "b.yaml").read_text()
     proc = subprocess.run(
         [entry_point(), "render", "--locations", str(registry)],
@@ -397,7 +398,11 @@ def _render(registry):
         timeout=120,
     )
     assert proc.returncode == 0, proc.stderr.decode()
-    docs = manifests.split(proc.stdout.decode()).documents
+    return manifests.split(proc.stdout.decode()).documents
+
+
+def _render(registry):
+    docs = render_documents(registry)
     config = next(d for d in docs if d.kind == "ConfigMap" and "workspace.yaml" in (d.data.get("data") or {}))
     served = {workspace.entry_name(e) for e in sum(workspace.split_entries(config.data["data"]["workspace.yaml"]), [])}
     deployment = next(d for d in docs if d.kind == "Deployment" and d.name.endswith("etl--feat-login-page"))

@@ -13,12 +13,13 @@ import subprocess
 import time
 
 import pytest
-from conftest import CHART_FIXTURES, entry_point
+from conftest import entry_point
 from test_dagster_reload import BIN, BOUND, Dagster, free_port, wait_port
 from test_deploy import clean_env, git
+from test_deploy import render_documents as _render
 
 from kubectl_dagster import reloadhook, yamlio
-from kubectl_dagster.core import manifests, workspace
+from kubectl_dagster.core import workspace
 
 SHA = "3f2c1ab9d5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0"
 GITLAB_MR = {
@@ -107,19 +108,6 @@ ASSETS = (
     "... on PythonError { message } ... on RepositoryLocation { repositories { assetNodes { assetKey { path } "
     "description } } } } } } } }"
 )
-
-
-def _render(registry):
-    release = (CHART_FIXTURES / "1.11.10" / "b.yaml").read_text()
-    proc = subprocess.run(
-        [entry_point(), "render", "--locations", str(registry)],
-        input=release.encode(),
-        capture_output=True,
-        env=clean_env(),
-        timeout=120,
-    )
-    assert proc.returncode == 0, proc.stderr.decode()
-    return manifests.split(proc.stdout.decode()).documents
 
 
 def _container_env(docs, name):
