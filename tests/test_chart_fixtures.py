@@ -7,8 +7,9 @@ import pytest
 from conftest import CHART_FIXTURES, SCENARIOS, VERSIONS
 from ruamel.yaml import YAML
 
-from kubectl_dagster import constants
-from kubectl_dagster.core import k8s, locations, manifests, render
+from kubectl_dagster.base import constants, k8s
+from kubectl_dagster.core.chart import manifests, render
+from kubectl_dagster.core.spec import locations
 
 FORMS = {"plain": "{s}.yaml", "helm4": "helm4-postrender/{s}.stdin.yaml"}
 CASES = [(v, s, f) for v in VERSIONS for s in SCENARIOS for f in FORMS]

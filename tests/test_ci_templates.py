@@ -17,7 +17,7 @@ from conftest import EXAMPLES, ROOT, tool
 from ruamel.yaml import YAML
 from test_deploy import clean_env, git
 
-from kubectl_dagster import yamlio
+from kubectl_dagster.base import yamlio
 
 TEMPLATES = EXAMPLES / "ci"
 COMMAND = re.compile(r"(?:^|[;&|(])[ \t]*(kubectl[ -]dagster[ \t]+[a-z][^\n>|;&)]*)", re.M)  # commands, not packages
@@ -57,7 +57,7 @@ def test_templates_are_valid_yaml_with_the_flow():
     assert gitlab["stop-dagster"]["environment"]["action"] == "stop"
     assert gitlab["stop-dagster"]["environment"]["name"] == gitlab["deploy-dagster"]["environment"]["name"]
     config = yamlio.make_yaml("safe").load((TEMPLATES / "kubectl-dagster.yaml").read_text())
-    from kubectl_dagster.core import projectconfig
+    from kubectl_dagster.core.branches import projectconfig
 
     assert projectconfig.check_document(config) == []
 

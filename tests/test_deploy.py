@@ -10,8 +10,8 @@ import subprocess
 import pytest
 from conftest import CHART_FIXTURES, entry_point, path_with_plugin
 
-from kubectl_dagster import sources
-from kubectl_dagster.core import manifests, workspace
+from kubectl_dagster.core.chart import manifests, workspace
+from kubectl_dagster.shells import sources
 
 CI_MARKERS = (
     "GITHUB_",

@@ -4,7 +4,7 @@ release) and exactly one line on stderr that names the problem and the fix."""
 import pytest
 from conftest import cli, fixture_text
 
-from kubectl_dagster.core import manifests
+from kubectl_dagster.core.chart import manifests
 
 B = fixture_text("1.11.10", "b.yaml")
 C = fixture_text("1.11.10", "c.yaml")

@@ -56,7 +56,7 @@ def test_image_only_change_changes_only_the_deployment_and_the_hook_name():
     """Cases b-image-tag-1 and b-image-tag-2 differ in one location's image tag: the workspace stays, the
     location's Deployment and the reload hook Job change, and the Job gets a new name (what makes Helm 3,
     Helm 4 and ArgoCD run it again)."""
-    from kubectl_dagster.core import manifests
+    from kubectl_dagster.core.chart import manifests
 
     before, after = (
         manifests.split((GOLDEN / case / "expected.yaml").read_text()).documents
@@ -71,7 +71,7 @@ def test_image_only_change_changes_only_the_deployment_and_the_hook_name():
 
 def test_read_only_webserver_rolls_and_nothing_else_does():
     """Under --rollout=reload only the read-only webserver's workspace checksum changes (it refuses reloads)."""
-    from kubectl_dagster.core import manifests
+    from kubectl_dagster.core.chart import manifests
 
     case = GOLDEN / "mini-read-only-webserver"
     before, after = (

@@ -10,8 +10,8 @@ import pathlib
 import pytest
 from conftest import CHART_FIXTURES, cli
 
-from kubectl_dagster import yamlio
-from kubectl_dagster.core import manifests
+from kubectl_dagster.base import yamlio
+from kubectl_dagster.core.chart import manifests
 
 GOLDEN = pathlib.Path(__file__).parent / "golden-krm"
 CASES = sorted(p.name for p in GOLDEN.iterdir() if p.is_dir())

@@ -16,7 +16,7 @@ import pytest
 from conftest import CHART_FIXTURES, EXAMPLES, SCENARIOS, VERSIONS, cli
 from ruamel.yaml import YAML
 
-from kubectl_dagster import constants
+from kubectl_dagster.base import constants
 
 LOCATIONS = str(EXAMPLES / "dagster-locations.yaml")
 NAMES = ("feat-my-amazing-feature", "marketing")

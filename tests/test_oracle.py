@@ -26,7 +26,7 @@ import pytest
 from conftest import CHART_FIXTURES, cli
 from ruamel.yaml import YAML
 
-from kubectl_dagster import constants, yamlio
+from kubectl_dagster.base import constants, yamlio
 
 ORACLE = CHART_FIXTURES / "oracle-1.10.4"
 CASES = sorted(

@@ -19,8 +19,8 @@ from conftest import CHART_FIXTURES, EXAMPLES, ROOT, cli, cli_in_process
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from kubectl_dagster import yamlio
-from kubectl_dagster.core import manifests
+from kubectl_dagster.base import yamlio
+from kubectl_dagster.core.chart import manifests
 
 STREAMS = [
     CHART_FIXTURES / version / f"{scenario}.yaml" for version in ("1.9.11", "1.11.10") for scenario in "abcde"

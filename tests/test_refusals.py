@@ -231,7 +231,7 @@ def test_a_release_cut_right_after_its_workspace_configmap(tmp_path):
 
 
 def test_a_stream_without_a_trailing_newline_is_not_glued(tmp_path):
-    from kubectl_dagster import yamlio
+    from kubectl_dagster.base import yamlio
 
     path = tmp_path / "locations.yaml"
     path.write_text(GOOD)

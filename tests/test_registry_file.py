@@ -9,9 +9,9 @@ import time
 import pytest
 from conftest import CHART_FIXTURES, cli, entry_point, path_with_plugin
 
-from kubectl_dagster import sources
-from kubectl_dagster.core import manifests, workspace
-from kubectl_dagster.registry import fileedit
+from kubectl_dagster.core.chart import manifests, workspace
+from kubectl_dagster.shells import sources
+from kubectl_dagster.shells.registry import fileedit
 
 HEADER = """\
 # Preview locations; CI adds and removes entries.

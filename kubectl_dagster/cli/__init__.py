@@ -1,5 +1,5 @@
-"""The command line. ``main`` is the one place that turns exceptions into exit codes and stderr:
-0 success, 1 bad input or a failed operation, 2 a usage error, 70 an internal error (a bug)."""
+"""The command line, one module per command; ``main`` is the one place that turns exceptions into exit codes
+and stderr (0 success, 1 bad input or a failed operation, 2 usage, 70 a bug). May import: base, core, shells."""
 
 from __future__ import annotations
 
@@ -7,16 +7,16 @@ import os
 import sys
 from typing import List, Optional
 
-from .. import constants, errors
+from ..base import constants, errors
 
 
 def main(argv: Optional[List[str]] = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args
     if args[:1] == ["render"]:  # Helm's path: skip click when the arguments are plainly valid
-        from . import options, render
+        from . import optable, options, render
 
-        params = options.fast_parse(options.RENDER, args[1:])
+        params = optable.fast_parse(options.RENDER, args[1:])
         if params is not None:
             return _guarded(lambda: render.run(params) or 0, debug)
     return _with_click(args, debug)

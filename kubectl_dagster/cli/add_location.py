@@ -7,9 +7,10 @@ from typing import Any, Dict, Optional
 
 import click
 
-from .. import errors, sources
-from ..core import entries
-from ..core import locations as locs
+from ..base import errors
+from ..core.registry import entries, flagedits
+from ..core.spec import locations as locs
+from ..shells import sources
 from . import diff, options, stores, waiting
 
 
@@ -52,7 +53,7 @@ def command(name, location_file, replace, wait, base_snapshot, **params):
         flags = diff.with_snapshot(name, flags, store.entries(), params)
 
     def build() -> Dict[str, Any]:
-        return entries.named_first(entries.build_spec(explicit, flags, moment, base), name)
+        return entries.named_first(flagedits.build_spec(explicit, flags, moment, base), name)
 
     stores.apply(store, name, entries.adding(name, build, replace, reserved), params, stores.created_details)
     if timeout is not None and params["dry_run"] == "none":

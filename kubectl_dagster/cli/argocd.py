@@ -16,10 +16,12 @@ import sys
 
 import click
 
-from .. import errors, sources, yamlio
-from .. import run as execution
-from ..core import argocd, manifests
-from ..core import render as core
+from ..base import errors, yamlio
+from ..core.chart import manifests
+from ..core.chart import render as core
+from ..core.gitops import argocd
+from ..shells import run as execution
+from ..shells import sources
 from . import options
 
 HELM_ENV = "KUBECTL_DAGSTER_HELM"  # the helm binary (default: helm on PATH)
@@ -134,8 +136,8 @@ def safe_path(root: str, relative: str, what: str) -> str:
 @options.debug
 def location():
     """ArgoCD CMP `generate` for per-PR Applications: only this PR's registry ConfigMap, to stdout."""
-    from ..core import previews
-    from ..registry import configmaps
+    from ..core.gitops import previews
+    from ..shells.registry import configmaps
 
     preview = previews.settings(os.environ)
     root = os.getcwd()
@@ -163,9 +165,10 @@ def location():
 
 def _check_registry(preview) -> None:
     """Refuse a name another PR, writer or the chart holds: one list of the namespace's ConfigMaps."""
-    from .. import constants, kube
-    from ..core import previews
-    from ..registry import configmaps
+    from ..base import constants
+    from ..core.gitops import previews
+    from ..shells import kube
+    from ..shells.registry import configmaps
 
     cluster = kube.Cluster(kube.KubeFlags(namespace=preview.namespace))
     what = "list configmaps (check-registry)"

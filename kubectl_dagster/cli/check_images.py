@@ -7,8 +7,9 @@ import os
 
 import click
 
-from .. import errors, sources
-from ..core import images
+from ..base import errors
+from ..core.gitops import images
+from ..shells import sources
 from . import options, output
 
 KUSTOMIZATION_NAMES = ("kustomization.yaml", "kustomization.yml", "Kustomization")

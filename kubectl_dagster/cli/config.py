@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import click
 
-from ..core import projectconfig
-from . import options, output, project
+from ..core.branches import projectconfig
+from . import optable, options, output, project, projectopts
 
 HEADERS = ["KEY", "VALUE", "SOURCE"]
 
@@ -17,9 +17,9 @@ def group():
 
 
 @group.command("view")
-@options.project
-@options.decorate(
-    options.pick(
+@projectopts.project
+@optable.decorate(
+    projectopts.pick(
         "project",
         "image_tag",
         "pull_policy",

@@ -12,20 +12,20 @@ from typing import Any, Dict
 
 import click
 
-from .. import gitinfo
-from ..core import branchdeploy, gitctx
-from . import diff, options, output, project, stores, waiting
+from ..core.branches import branchdeploy, gitctx
+from ..shells import gitinfo
+from . import diff, optable, options, output, project, projectopts, stores, waiting
 
 
 def _common(func):
-    for decorator in reversed((options.project, options.decorate(options.GIT + options.NAMING))):
+    for decorator in reversed((projectopts.project, optable.decorate(projectopts.GIT + projectopts.NAMING))):
         func = decorator(func)
     return func
 
 
 @click.command("deploy")
 @_common
-@options.decorate(options.DEPLOY)
+@optable.decorate(projectopts.DEPLOY)
 @click.option("--close", is_flag=True, help="Remove the branch's location instead (as teardown does).")
 @click.option(
     "--base-snapshot",

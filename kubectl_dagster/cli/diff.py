@@ -11,9 +11,11 @@ from typing import Dict, Iterable, List, Optional
 
 import click
 
-from .. import assetnodes, errors, reloadhook
-from ..core import assetdiff, entries
-from ..core import locations as locs
+from ..base import errors
+from ..core.assets import assetdiff
+from ..core.registry import entries, flagedits
+from ..core.spec import schema
+from ..shells import assetnodes, reloadhook
 from . import options, output, stores, waiting
 
 
@@ -148,7 +150,7 @@ def _of(snapshot: Optional[dict], base: str) -> bool:
     return isinstance(snapshot, dict) and snapshot.get("location") == base
 
 
-def with_snapshot(name: str, flags: entries.Flags, registered: List[entries.Entry], params) -> entries.Flags:
+def with_snapshot(name: str, flags: flagedits.Flags, registered: List[entries.Entry], params) -> flagedits.Flags:
     """--base-snapshot: the flags with the base named and its fingerprints taken, before anything is written."""
     reader = Reader(*waiting.transport(params))
     recorded = next((e.resolved.get("base") for e in registered if e.name == name), None)
@@ -156,7 +158,7 @@ def with_snapshot(name: str, flags: entries.Flags, registered: List[entries.Entr
     if base is None:
         raise errors.InputError(f"--base-snapshot needs a base location for {name!r}", "pass --base NAME")
     served = loaded(reader, base, base=True)
-    taken = assetdiff.take_snapshot(base, served.assets, locs.format_time(stores.now()))
+    taken = assetdiff.take_snapshot(base, served.assets, schema.format_time(stores.now()))
     return dataclasses.replace(flags, base=base, base_snapshot=taken)
 
 

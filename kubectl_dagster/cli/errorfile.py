@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 from typing import Optional
 
-from .. import constants
+from ..base import constants
 
 MAX_BYTES = 64 * 1024
 

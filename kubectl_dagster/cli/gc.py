@@ -7,10 +7,11 @@ from typing import Optional
 
 import click
 
-from .. import errors, sources
-from ..core import entries
-from ..core import locations as locs
-from ..registry import store as store_mod
+from ..base import errors
+from ..core.registry import entries
+from ..core.spec import schema
+from ..shells import sources
+from ..shells.registry import store as store_mod
 from . import options, output, stores
 
 
@@ -41,7 +42,7 @@ def command(keep_branches, **params):
 
     def reason(entry: entries.Entry) -> Optional[str]:
         if entries.expired([entry], moment):
-            return f"expired {locs.format_time(entry.resolved.get('expiresAt'))}"
+            return f"expired {schema.format_time(entry.resolved.get('expiresAt'))}"
         if keep is not None and entries.gone_branches([entry], keep):
             return f"branch {entry.resolved.get('branch')} is gone"
         return None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from .. import errors
+from ..base import errors
 from . import options, output, stores
 
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import click
 
-from .. import errors, sources, yamlio
-from ..core import entries, importer, projectconfig, ucimport
-from ..registry import store as store_mod
+from ..base import errors, yamlio
+from ..core.branches import projectconfig, ucimport
+from ..core.registry import entries, importer
+from ..shells import sources
+from ..shells.registry import store as store_mod
 from . import options, output, stores
 
 

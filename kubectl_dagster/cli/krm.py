@@ -13,10 +13,10 @@ import sys
 
 import click
 
-from .. import constants
-from .. import run as execution
-from ..core import krm
-from ..core import render as core
+from ..base import constants
+from ..core.chart import render as core
+from ..core.gitops import krm
+from ..shells import run as execution
 from . import options
 from .render import read_stdin
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from ..core import entries
+from ..core.registry import listing
 from . import options, output, stores
 
 
@@ -28,15 +28,15 @@ def command(no_headers, **params):
         if not found:
             output.echo(f"No locations found in {store.describe()}.", err=True)
             return
-        headers = entries.WIDE_HEADERS if style == "wide" else entries.HEADERS
-        soon = {e.name for e in entries.expiring(found, moment)}
-        rows = [entries.row(e, moment, style == "wide") for e in found]
+        headers = listing.WIDE_HEADERS if style == "wide" else listing.HEADERS
+        soon = {e.name for e in listing.expiring(found, moment)}
+        rows = [listing.row(e, moment, style == "wide") for e in found]
         for row in rows:
             if row[0] in soon:
                 row[5] += " (soon)"  # EXPIRES
         output.table(rows, headers, no_headers)
         if soon:
-            listed = ", ".join(f"{e.name} ({entries.expires(e, moment)})" for e in found if e.name in soon)
+            listed = ", ".join(f"{e.name} ({listing.expires(e, moment)})" for e in found if e.name in soon)
             output.echo(
                 f"warning: {len(soon)} location(s) expire within a day: {listed}; deploy again or "
                 "update-location --ttl to keep them",

@@ -1,94 +1,14 @@
-"""Every option that more than one command takes, declared once.
-
-Options are rows of a table (:class:`Opt`). :func:`decorate` turns rows into click options; for
-``render``, which Helm runs on every upgrade, :func:`fast_parse` reads the same rows without
-importing click at all (click costs a third of a small render) and gives up, leaving the
-arguments to click, on anything that is not plainly valid. tests/unit/test_cli.py checks that both
-read every argument list the same way. click is imported inside functions, never at module level.
-"""
+"""Every option that more than one command takes, declared once, as rows of :mod:`optable` (the location,
+registry, cluster and webserver options; the project and git options are in :mod:`projectopts`)."""
 
 from __future__ import annotations
 
-import os
-from typing import Any, Callable, Dict, List, NamedTuple, Optional, Sequence, Tuple
+from typing import Sequence
 
-from .. import constants
-
-
-class Opt(NamedTuple):
-    names: Tuple[str, ...]  # ("-n", "--namespace")
-    dest: str
-    help: str
-    default: Any = None
-    flag: bool = False
-    multiple: bool = False
-    choices: Tuple[str, ...] = ()
-    envvar: Optional[str] = None
-    metavar: Optional[str] = None
-    expose: bool = True  # False: parsed, not passed to the command (--debug, read by cli.main)
-    show_default: bool = False
-    kind: str = "text"  # text, int, or port (1-65535)
-
-
-def decorate(rows: Sequence[Opt]) -> Callable:
-    """A decorator adding ``rows`` as click options, in the order given (as --help lists them)."""
-    import click
-
-    def apply(func):
-        for row in reversed(rows):
-            kwargs: Dict[str, Any] = {"help": row.help, "expose_value": row.expose, "show_default": row.show_default}
-            if row.flag:
-                kwargs["is_flag"] = True
-            else:
-                kwargs.update(default=row.default, multiple=row.multiple, envvar=row.envvar, metavar=row.metavar)
-                if row.choices:
-                    kwargs["type"] = click.Choice(row.choices)
-                elif row.kind != "text":
-                    kwargs["type"] = click.IntRange(1, 65535) if row.kind == "port" else int
-            func = click.option(*row.names, row.dest, **kwargs)(func)
-        return func
-
-    return apply
-
-
-def fast_parse(rows: Sequence[Opt], args: List[str]) -> Optional[Dict[str, Any]]:
-    """The parameters click would give for ``args``, or None to let click handle them."""
-    by_name = {name: row for row in rows for name in row.names}
-    params: Dict[str, Any] = {row.dest: _default(row) for row in rows if row.expose}
-    multiple: Dict[str, List[str]] = {row.dest: [] for row in rows if row.multiple}
-    index = 0
-    while index < len(args):
-        name, eq, value = args[index].partition("=")
-        row = by_name.get(name)
-        if row is None or (row.flag and eq) or (eq and name.startswith("-") and not name.startswith("--")):
-            return None  # unknown, --flag=x, or -n=x (click reads "=x" as the value): click decides
-        if row.flag:
-            value, index = True, index + 1
-        elif eq:
-            index += 1
-        elif index + 1 < len(args):
-            value, index = args[index + 1], index + 2
-        else:
-            return None
-        if row.choices and value not in row.choices:
-            return None
-        if not row.expose:
-            continue
-        if row.multiple:
-            multiple[row.dest].append(value)
-        else:
-            params[row.dest] = value
-    params.update({dest: tuple(values) for dest, values in multiple.items()})
-    return params
-
-
-def _default(row: Opt) -> Any:
-    if row.flag:
-        return False
-    if row.envvar and os.environ.get(row.envvar):
-        return os.environ[row.envvar]
-    return () if row.multiple else row.default
-
+from ..base import constants
+from ..core.registry import flagedits
+from . import optable
+from .optable import Opt
 
 # -- the rows ------------------------------------------------------------------------------------
 DEBUG = Opt(("--debug",), "debug", "Print the traceback of an error.", flag=True, expose=False)
@@ -270,26 +190,25 @@ LOCATION = (
 
 
 def location(func):
-    return decorate(LOCATION)(func)
+    return optable.decorate(LOCATION)(func)
 
 
 def location_flags(params):
     """The location rows' values as ``core.entries.Flags``."""
-    from ..core import entries
 
-    return entries.Flags(**{row.dest: params[row.dest] for row in LOCATION})
+    return flagedits.Flags(**{row.dest: params[row.dest] for row in LOCATION})
 
 
 def debug(func):
-    return decorate((DEBUG,))(func)
+    return optable.decorate((DEBUG,))(func)
 
 
 def kube(func):
-    return decorate(KUBE + (DEBUG,))(func)
+    return optable.decorate(KUBE + (DEBUG,))(func)
 
 
 def registry(func):
-    return decorate(REGISTRY)(func)
+    return optable.decorate(REGISTRY)(func)
 
 
 def writes(func):
@@ -305,7 +224,7 @@ def writes(func):
         show_default=True,
         help="client: show what would change; server: also have the API server check it.",
     )(func)
-    return decorate(REGISTRY + ARGOCD_REFRESH)(func)
+    return optable.decorate(REGISTRY + ARGOCD_REFRESH)(func)
 
 
 def wait(func):
@@ -324,7 +243,7 @@ def wait(func):
 
 
 def webserver(func):
-    return decorate(WEBSERVER)(func)
+    return optable.decorate(WEBSERVER)(func)
 
 
 def output(choices: Sequence[str], default: str):
@@ -333,145 +252,3 @@ def output(choices: Sequence[str], default: str):
     return click.option(
         "-o", "--output", type=click.Choice(list(choices)), default=default, show_default=True, help="Output format."
     )
-
-
-# -- deploy, teardown, config view: the project config and the git context --------------------
-PROJECT = (
-    Opt(
-        ("-e", "--environment"),
-        "environment",
-        "The environment of the project config (default: "
-        f"${constants.ENVIRONMENT_ENV}, else its defaultEnvironment, else defaults only).",
-        metavar="NAME",
-    ),
-    Opt(
-        ("--config",),
-        "config",
-        "The project config file (default: $KUBECTL_DAGSTER_CONFIG, else the nearest "
-        ".kubectl-dagster.yaml in this directory or a parent).",
-        metavar="PATH",
-    ),
-)
-GIT = (
-    Opt(("--branch",), "branch", "The git branch (default: the CI variables, else the checked-out branch)."),
-    Opt(("--commit",), "commit", "The commit (default: the CI variables, else HEAD).", metavar="SHA"),
-    Opt(
-        ("--pull-request",),
-        "pull_request",
-        "The pull request number (default: the CI variables).",
-        metavar="N",
-        kind="int",
-    ),
-    Opt(
-        ("--repository-url",),
-        "repository_url",
-        "The repository URL (default: the CI variables, else the remote).",
-        metavar="URL",
-    ),
-)
-NAMING = (
-    Opt(
-        ("--name",),
-        "name",
-        "The location name, instead of the one derived from project and branch (project:branch means project--branch).",
-    ),
-    Opt(("--suffix",), "suffix", "Appended to the derived name, to deploy a branch more than once (feat-x-nightly)."),
-    Opt(
-        ("--project",),
-        "project",
-        "Name prefix (etl -> etl--feat-x); default: project in the project config or "
-        "[tool.kubectl-dagster] project in pyproject.toml.",
-        metavar="NAME",
-    ),
-)
-DEPLOY = (
-    Opt(
-        ("--image",),
-        "image",
-        "The whole image reference, instead of the config's repository and tag.",
-        metavar="REPOSITORY[:TAG]",
-    ),
-    Opt(
-        ("--image-tag",),
-        "image_tag",
-        "The tag template (fields {branch} {commit} {short_commit} {pr} {name} "
-        "{project}), instead of the config's image.tag.",
-        metavar="TEMPLATE",
-    ),
-    Opt(("--pull-policy",), "pull_policy", "image.pullPolicy.", choices=constants.PULL_POLICIES),
-    Opt(("-f", "--python-file"), "python_file", "Code source: a Python file.", metavar="FILE"),
-    Opt(("-m", "--module-name"), "module_name", "Code source: a module.", metavar="MODULE"),
-    Opt(("-p", "--package-name"), "package_name", "Code source: an installed package.", metavar="PACKAGE"),
-    Opt(("--working-directory",), "working_directory", "Working directory for the code source.", metavar="DIR"),
-    Opt(("-a", "--attribute"), "attribute", "The Definitions attribute to load.", metavar="NAME"),
-    Opt(
-        ("--env",),
-        "env",
-        "An environment variable, added to the config's env (repeatable).",
-        multiple=True,
-        metavar="K=V",
-    ),
-    Opt(
-        ("--env-secret",),
-        "env_secrets",
-        "A Secret to take env from, added to the config's (repeatable).",
-        multiple=True,
-        metavar="NAME",
-    ),
-    Opt(
-        ("--env-config-map",),
-        "env_config_maps",
-        "A ConfigMap to take env from, added to the config's (repeatable).",
-        multiple=True,
-        metavar="NAME",
-    ),
-    Opt(
-        ("--ttl",),
-        "ttl",
-        "Expire after this long (e.g. 7d), renewed by every deploy; `gc` removes it then.",
-        metavar="DURATION",
-    ),
-    Opt(
-        ("--max-branch-locations",),
-        "max_branch_locations",
-        "Refuse a new branch location when the registry already holds this many.",
-        metavar="N",
-        kind="int",
-    ),
-    Opt(
-        ("--branch-env",),
-        "branch_env",
-        "Branch context in the code's environment: default (KUBECTL_DAGSTER_*), "
-        "dagster-cloud (also Dagster+'s DAGSTER_CLOUD_* names), off.",
-        choices=constants.BRANCH_ENV_MODES,
-    ),
-    Opt(
-        ("--base",),
-        "base",
-        "The permanent location this branch derives from; `diff` compares against it "
-        "(default: base in the project config, else the location named after the project prefix).",
-        metavar="NAME",
-    ),
-)
-UI = (
-    Opt(
-        ("--ui-url",),
-        "ui_url",
-        "The Dagster UI's base URL, for links (default: uiUrl in the project config).",
-        metavar="URL",
-    ),
-)
-
-
-def project(func):
-    return decorate(PROJECT)(func)
-
-
-def pick(*dests: str) -> Tuple[Opt, ...]:
-    """The rows with these dests, from every table above, in the order asked."""
-    every = {
-        row.dest: row
-        for table in (KUBE, REGISTRY, ARGOCD_REFRESH, WEBSERVER, PROJECT, GIT, NAMING, DEPLOY, UI)
-        for row in table
-    }
-    return tuple(every[dest] for dest in dests)

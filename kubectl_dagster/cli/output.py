@@ -8,8 +8,8 @@ import sys
 import time
 from typing import Any, Dict, List
 
-from .. import constants, yamlio
-from ..core import entries
+from ..base import constants, yamlio
+from ..core.registry import entries, listing
 
 
 def echo(line: str = "", err: bool = False) -> None:
@@ -58,7 +58,7 @@ def data(value: Any, output: str) -> None:
 
 
 def table(rows: List[List[str]], headers: List[str], no_headers: bool = False) -> None:
-    text = entries.table(rows, headers)
+    text = listing.table(rows, headers)
     sys.stdout.write(text.split("\n", 1)[1] if no_headers else text)
 
 

@@ -7,8 +7,9 @@ from __future__ import annotations
 import os
 from typing import Any, Dict, List, Mapping, NamedTuple, Optional, Set
 
-from .. import constants, errors, projectfiles
-from ..core import projectconfig
+from ..base import constants, errors
+from ..core.branches import projectconfig
+from ..shells import projectfiles
 
 # flag (click dest) -> config key path, for flags that are config keys too
 FLAG_KEYS = {

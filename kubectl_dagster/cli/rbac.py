@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from ..core import rbac
+from ..core.registry import rbac
 from . import options
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import click
 
-from .. import errors, reloadhook
+from ..base import errors
+from ..shells import reloadhook
 from . import options, output, waiting
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from ..core import entries
+from ..core.registry import entries
 from . import options, stores
 
 

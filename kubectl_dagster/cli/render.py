@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import sys
 
-from .. import constants, errors, sources
-from .. import run as execution
-from ..core import render as core
-from . import options
+from ..base import constants, errors
+from ..core.chart import render as core
+from ..shells import run as execution
+from ..shells import sources
+from . import optable, options
 
 
 def run(params) -> None:
@@ -62,7 +63,7 @@ def _build():
     import click
 
     @click.command("render")
-    @options.decorate(options.RENDER)
+    @optable.decorate(options.RENDER)
     def command(**params):
         """Merge code locations into a rendered Dagster release.
 

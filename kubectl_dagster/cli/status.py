@@ -9,11 +9,13 @@ from typing import Any, Dict, List, Optional, Set
 
 import click
 
-from .. import constants as c
-from .. import errors, reloadhook
-from ..core import assetdiff, feedback
-from ..core import locations as locs
-from . import diff, options, output, project, stores, waiting
+from ..base import constants as c
+from ..base import errors
+from ..core.assets import assetdiff
+from ..core.branches import feedback
+from ..core.spec import schema
+from ..shells import reloadhook
+from . import diff, optable, options, output, project, projectopts, stores, waiting
 
 HEADERS = ["NAME", "DECLARED", "WORKSPACE", "READY", "DAGSTER", "MESSAGE"]
 
@@ -82,8 +84,8 @@ def assets_cell(row: Dict[str, Any]) -> str:
 )
 @options.webserver
 @options.registry
-@options.project
-@options.decorate(options.UI)
+@projectopts.project
+@optable.decorate(projectopts.UI)
 @options.output(("table", "json", "yaml", "markdown"), "table")
 def command(name, assets, branch, **params):
     """Per location: declared, in the live workspace, Deployment ready, and Dagster's load status
@@ -109,7 +111,7 @@ def command(name, assets, branch, **params):
     declared = {e.name for e in registered}
     in_workspace = ready = None
     if on_cluster:
-        from .. import kube, webserver
+        from ..shells import kube, webserver
 
         connection = kube.Cluster(stores.kube_flags(params))
         in_workspace = webserver.live_workspace(connection) or set()
@@ -157,7 +159,7 @@ def _details(post) -> Optional[feedback.Details]:
 
 def annotate(found: List[Dict[str, Any]], registry, details: Optional[feedback.Details]) -> None:
     """Suspended (from the registry), versions, skew and the update time (from Dagster), per row."""
-    suspended = {e.name for e in registry if locs.is_suspended(e.resolved)}
+    suspended = {e.name for e in registry if schema.is_suspended(e.resolved)}
     for row in found:
         known = (details.locations.get(row["name"]) if details else None) or {}
         row["suspended"] = row["name"] in suspended

@@ -6,9 +6,10 @@ from __future__ import annotations
 import datetime
 from typing import Callable, List, Optional
 
-from .. import constants, errors, kube, registry
-from ..core import entries
-from ..registry import store as store_mod
+from ..base import constants, errors
+from ..core.registry import entries, flagedits, listing
+from ..shells import kube, registry
+from ..shells.registry import store as store_mod
 from . import output
 
 
@@ -45,7 +46,7 @@ def apply(
         )
     details = {
         "created": lambda: describe_new(outcome.new),
-        "configured": lambda: entries.describe_change(outcome.old.spec, outcome.new.spec),
+        "configured": lambda: listing.describe_change(outcome.old.spec, outcome.new.spec),
     }.get(outcome.verb)
     output.change(outcome, params["output"], dry_run, details() if details else [])
     refresh(params, store, outcome.verb != "unchanged")
@@ -55,7 +56,7 @@ def apply(
 def created_details(entry: entries.Entry) -> List[str]:
     spec = entry.resolved
     where = entry.source[len("file:") :] if entry.source.startswith("file:") else entry.source
-    return [f"image {entries.image_ref(spec)}", f"port {spec.get('port', constants.FIRST_PORT)}", f"in {where}"]
+    return [f"image {flagedits.image_ref(spec)}", f"port {spec.get('port', constants.FIRST_PORT)}", f"in {where}"]
 
 
 def refresh(params, store, changed: bool) -> None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import click
 
-from .. import errors
-from ..core import branchdeploy
+from ..base import errors
+from ..core.branches import branchdeploy
 from . import options, stores
 
 

@@ -3,8 +3,9 @@
 
 from __future__ import annotations
 
-from .. import errors, reloadhook, webserver
-from ..core import entries
+from ..base import errors
+from ..core.registry import flagedits
+from ..shells import reloadhook, webserver
 from . import output, stores
 
 
@@ -13,7 +14,7 @@ def transport(params):
     url, service = params.get("webserver_url"), params.get("webserver_service")
     if url:
         return webserver.http(url), url
-    from .. import kube
+    from ..shells import kube
 
     connection = kube.Cluster(stores.kube_flags(params))
     name, port = webserver.find_service(connection, service)
@@ -36,7 +37,7 @@ def parse_duration(text: str, flag: str = "--timeout") -> float:
     if text.replace(".", "", 1).isdigit():
         return float(text)
     try:
-        return entries.parse_ttl(text).total_seconds()
+        return flagedits.parse_ttl(text).total_seconds()
     except errors.InputError as exc:
         raise errors.InputError(
             f"{flag} {text!r} is not a duration", "use a number and a unit s, m, h or d, e.g. 10m"

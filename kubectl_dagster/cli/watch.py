@@ -9,18 +9,18 @@ import threading
 
 import click
 
-from .. import kube, watcher
-from . import options, stores, waiting
+from ..shells import kube, watcher
+from . import optable, options, stores, waiting
 
 ROWS = (
-    options.Opt(
+    optable.Opt(
         ("--argocd-app",),
         "argocd_apps",
         "Application to hard-refresh when the registry changes: NAME or NAMESPACE/NAME (repeatable; required).",
         multiple=True,
         metavar="[NS/]NAME",
     ),
-    options.Opt(
+    optable.Opt(
         ("--argocd-namespace",),
         "argocd_namespace",
         "Namespace of Applications given without one.",
@@ -28,7 +28,7 @@ ROWS = (
         show_default=True,
         metavar="NS",
     ),
-    options.Opt(
+    optable.Opt(
         ("--debounce",),
         "debounce",
         "Refresh once the registry has been quiet this long.",
@@ -36,7 +36,7 @@ ROWS = (
         show_default=True,
         metavar="DURATION",
     ),
-    options.Opt(
+    optable.Opt(
         ("--max-delay",),
         "max_delay",
         "Refresh at the latest this long after the first change of a burst.",
@@ -48,7 +48,7 @@ ROWS = (
 
 
 @click.command("watch")
-@options.decorate(ROWS + options.KUBE + (options.DEBUG,))
+@optable.decorate(ROWS + options.KUBE + (options.DEBUG,))
 def command(**params):
     """Watch the registry ConfigMaps; hard-refresh ArgoCD Application(s) when they change.
 
@@ -61,7 +61,7 @@ def command(**params):
       kubectl dagster watch -n dagster --argocd-app argocd/dagster-staging --argocd-app argocd/dagster-prod
     """
     if not params["argocd_apps"]:
-        from .. import errors
+        from ..base import errors
 
         raise errors.UsageError("no Application to refresh", "pass --argocd-app NAME (repeatable)")
     apps = [watcher.parse_app(app, params["argocd_namespace"]) for app in params["argocd_apps"]]

@@ -1,2 +1,2 @@
-"""The pure core: parsing, naming, merging and building objects, as functions of data. No I/O here:
-no files, no environment, no network, no click (tests/unit/test_layers.py checks it)."""
+"""The pure core: parsing, naming, merging and building objects, as functions of data, one subpackage per capability.
+May import: base and core only. No I/O: no files, environment, network, click or cluster client."""

@@ -11,8 +11,8 @@ import shutil
 import pytest
 from conftest import MINI_CHART, ROOT, run, tool
 
-from kubectl_dagster import yamlio
-from kubectl_dagster.core import manifests, workspace
+from kubectl_dagster.base import yamlio
+from kubectl_dagster.core.chart import manifests, workspace
 
 REPO = ROOT / "tests" / "argocd-repo"
 PLUGIN = yamlio.make_yaml().load((ROOT / "plugin.yaml").read_text())
@@ -83,7 +83,7 @@ def test_plugin_yaml_is_a_cmp_v2_config():
     assert argv("init") == ["kubectl-dagster", "argocd-init"]
     assert PLUGIN["spec"]["discover"]["fileName"] == "./dagster-locations*"
     names = [p["name"] for p in PLUGIN["spec"]["parameters"]["static"]]
-    from kubectl_dagster.core import argocd
+    from kubectl_dagster.core.gitops import argocd
 
     assert names == [p.name for p in argocd.PARAMS]  # what the UI announces is what the plugin reads
     for announced, param in zip(PLUGIN["spec"]["parameters"]["static"], argocd.PARAMS, strict=False):

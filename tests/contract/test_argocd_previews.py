@@ -21,8 +21,9 @@ import urllib.request
 import pytest
 from conftest import CHART_FIXTURES, EXAMPLES, ROOT, cli, run
 
-from kubectl_dagster import yamlio
-from kubectl_dagster.core import manifests, previews, workspace
+from kubectl_dagster.base import yamlio
+from kubectl_dagster.core.chart import manifests, workspace
+from kubectl_dagster.core.gitops import previews
 
 PLUGIN = yamlio.make_yaml("safe").load((ROOT / "deploy" / "argocd" / "plugin-location.yaml").read_text())
 RELEASE = CHART_FIXTURES / "1.11.10" / "b.yaml"
@@ -178,7 +179,7 @@ def test_without_a_location_file_the_parameters_need_a_code_source(kube, code_re
 
 
 def _register(kube, name, spec):
-    from kubectl_dagster.registry import configmaps
+    from kubectl_dagster.shells.registry import configmaps
 
     _call(kube, "POST", "/api/v1/namespaces/dagster/configmaps", configmaps.to_configmap(name, spec, "dagster"))
 

@@ -13,8 +13,9 @@ import pytest
 from conftest import cli
 from test_dagster_reload import BROKEN, Dagster, free_port, wait_port, write_in_place
 
-from kubectl_dagster import constants, yamlio
-from kubectl_dagster.core import assetdiff, workspace
+from kubectl_dagster.base import constants, yamlio
+from kubectl_dagster.core.assets import assetdiff
+from kubectl_dagster.core.chart import workspace
 
 GOLDEN = pathlib.Path(__file__).resolve().parents[1] / "golden" / "asset-diff.md"
 

@@ -18,8 +18,9 @@ from test_dagster_reload import BIN, BOUND, Dagster, free_port, wait_port
 from test_deploy import clean_env, git
 from test_deploy import render_documents as _render
 
-from kubectl_dagster import reloadhook, yamlio
-from kubectl_dagster.core import workspace
+from kubectl_dagster.base import yamlio
+from kubectl_dagster.core.chart import workspace
+from kubectl_dagster.shells import reloadhook
 
 SHA = "3f2c1ab9d5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0"
 GITLAB_MR = {

@@ -17,8 +17,9 @@ import urllib.request
 import pytest
 from conftest import CHART_FIXTURES, cli, entry_point, path_with_plugin
 
-from kubectl_dagster import constants, reloadhook, yamlio
-from kubectl_dagster.core import manifests, workspace
+from kubectl_dagster.base import constants, yamlio
+from kubectl_dagster.core.chart import manifests, workspace
+from kubectl_dagster.shells import reloadhook
 
 BIN = os.path.dirname(sys.executable)
 GOOD = (

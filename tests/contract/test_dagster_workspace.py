@@ -6,8 +6,9 @@ import pytest
 from conftest import CHART_FIXTURES, SCENARIOS, VERSIONS
 from ruamel.yaml import YAML
 
-from kubectl_dagster import constants
-from kubectl_dagster.core import locations, manifests, render
+from kubectl_dagster.base import constants
+from kubectl_dagster.core.chart import manifests, render
+from kubectl_dagster.core.spec import locations
 
 NEW = [
     locations.Location(

@@ -8,7 +8,7 @@ import urllib.request
 
 from conftest import CHART_FIXTURES, cli
 
-from kubectl_dagster import yamlio
+from kubectl_dagster.base import yamlio
 
 B = (CHART_FIXTURES / "1.11.10" / "b.yaml").read_text()  # release dagster in namespace dagster
 C = (CHART_FIXTURES / "1.11.10" / "c.yaml").read_text()  # system chart, release prod in namespace data-platform

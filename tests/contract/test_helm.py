@@ -13,8 +13,8 @@ import json
 import pytest
 from conftest import CHART_FIXTURES, MINI_CHART, ROOT, VERSIONS, cli, run, tool
 
-from kubectl_dagster import constants
-from kubectl_dagster.core import manifests
+from kubectl_dagster.base import constants
+from kubectl_dagster.core.chart import manifests
 
 LOCATIONS = """apiVersion: kubectl-dagster/v1alpha1
 kind: CodeLocations
@@ -192,7 +192,7 @@ def test_reload_hook_job_survives_helm(helm, locations_file, helm_home):
     assert "# Source: dagster/templates/kubectl-dagster/reload-hook.yaml" in job
     assert 'helm.sh/hook: "post-install,post-upgrade"' in job
     assert 'image: "ghcr.io/acme/dagster-webserver:1.11.10"' in job or "dagster-webserver" in job
-    from kubectl_dagster import yamlio
+    from kubectl_dagster.base import yamlio
 
     container = yamlio.make_yaml().load(job)["spec"]["template"]["spec"]["containers"][0]
     env = {item["name"]: item["value"] for item in container["env"]}

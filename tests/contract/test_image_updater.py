@@ -13,7 +13,7 @@ import pathlib
 import pytest
 from conftest import cli, fixture_text, run, tool
 
-from kubectl_dagster import yamlio
+from kubectl_dagster.base import yamlio
 
 LOCATIONS = """apiVersion: kubectl-dagster/v1alpha1
 kind: CodeLocations

@@ -6,8 +6,8 @@ import shutil
 
 from conftest import CHART_FIXTURES, cli, kpt, run
 
-from kubectl_dagster import yamlio
-from kubectl_dagster.core import workspace
+from kubectl_dagster.base import yamlio
+from kubectl_dagster.core.chart import workspace
 
 RELEASE = CHART_FIXTURES / "1.11.10" / "b.yaml"
 LOCATIONS = """\

@@ -15,7 +15,7 @@ import shutil
 
 from conftest import CHART_FIXTURES, ROOT, cli, run, tool
 
-from kubectl_dagster import yamlio
+from kubectl_dagster.base import yamlio
 
 RELEASE = CHART_FIXTURES / "1.11.10" / "b.yaml"
 ID = "kustomize.config.k8s.io/id"

@@ -12,11 +12,11 @@ import subprocess
 import pytest
 from conftest import CHART_FIXTURES, cli, entry_point, path_with_plugin, tool
 
-from kubectl_dagster import errors
-from kubectl_dagster import kube as kube_mod
-from kubectl_dagster.core import entries
-from kubectl_dagster.registry import configmaps
-from kubectl_dagster.registry import store as store_mod
+from kubectl_dagster.base import errors
+from kubectl_dagster.core.registry import entries
+from kubectl_dagster.shells import kube as kube_mod
+from kubectl_dagster.shells.registry import configmaps
+from kubectl_dagster.shells.registry import store as store_mod
 
 
 def kc(kube, *args, stdin=""):
@@ -28,7 +28,7 @@ def stored(kube):
 
 
 def spec_of(obj):
-    from kubectl_dagster import yamlio
+    from kubectl_dagster.base import yamlio
 
     return yamlio.make_yaml().load(obj["data"]["location.yaml"])
 

@@ -14,8 +14,8 @@ import pytest
 from conftest import CHART_FIXTURES, EXAMPLES, VERSIONS, cli, run, tool
 from fakekube import FakeKube
 
-from kubectl_dagster import constants
-from kubectl_dagster.core import manifests
+from kubectl_dagster.base import constants
+from kubectl_dagster.core.chart import manifests
 
 FORMS = {"plain": "{s}.yaml", "helm4": "helm4-postrender/{s}.stdin.yaml"}
 CASES = [(v, s, f, n) for v in VERSIONS for s in ("b", "c", "e") for f in FORMS for n in ("true", "false")]

@@ -14,7 +14,7 @@ import urllib.request
 import pytest
 from conftest import entry_point, path_with_plugin
 
-from kubectl_dagster.registry import configmaps
+from kubectl_dagster.shells.registry import configmaps
 
 APP = "/apis/argoproj.io/v1alpha1/namespaces/argocd/applications/dagster"
 WAIT = 30  # seconds: the bound on waiting for something that should happen (never a measured duration)
@@ -213,7 +213,7 @@ def test_the_shipped_deployment_runs_with_only_its_rbac(kube, tmp_path):
     token), and every request it makes is one its Roles allow."""
     from conftest import ROOT
 
-    from kubectl_dagster import yamlio
+    from kubectl_dagster.base import yamlio
 
     docs = {
         (d["kind"], d["metadata"]["name"], d["metadata"]["namespace"]): d

@@ -8,8 +8,11 @@ import re
 import pytest
 from conftest import cli, fixture_text
 
-from kubectl_dagster import constants, errors
-from kubectl_dagster.core import assetdiff, entries, locations, manifests
+from kubectl_dagster.base import constants, errors
+from kubectl_dagster.core.assets import assetdiff
+from kubectl_dagster.core.chart import manifests
+from kubectl_dagster.core.registry import flagedits
+from kubectl_dagster.core.spec import checks
 
 A = assetdiff.Asset
 DAILY = {"type": "TIME_WINDOW", "description": "Daily, starting 2024-01-01 UTC.", "name": None, "fmt": "%Y-%m-%d"}
@@ -112,12 +115,12 @@ def test_snapshot_validation():
 
 def test_registry_validation_of_base_keys():
     spec = {"name": "feat-x", "image": {"repository": "r"}, "pythonFile": "a.py"}
-    assert list(locations.check({**spec, "base": "etl"})) == []
-    assert [m for _, m in locations.check({**spec, "base": "feat-x"})] == [
+    assert list(checks.check({**spec, "base": "etl"})) == []
+    assert [m for _, m in checks.check({**spec, "base": "feat-x"})] == [
         "base 'feat-x' is the location itself; name the permanent location it derives from"
     ]
-    assert [m for _, m in locations.check({**spec, "base": ""})] == ["base must be the name of a location"]
-    assert [p for p, _ in locations.check({**spec, "baseSnapshot": {"location": "etl", "assets": []}})] == [
+    assert [m for _, m in checks.check({**spec, "base": ""})] == ["base must be the name of a location"]
+    assert [p for p, _ in checks.check({**spec, "baseSnapshot": {"location": "etl", "assets": []}})] == [
         ("baseSnapshot", "assets")
     ]
 
@@ -226,11 +229,12 @@ def test_render_records_the_base_and_ignores_the_snapshot(tmp_path):
 def test_a_new_base_drops_the_snapshot_of_the_old_one():
     snapshot = assetdiff.take_snapshot("etl", {BASE.path: BASE}, "t")
     spec = {"name": "feat-x", "base": "etl", "baseSnapshot": snapshot}
-    assert entries.apply_flags(spec, entries.Flags(base="etl"), None) == spec
-    assert entries.apply_flags(spec, entries.Flags(base="sales"), None) == {"name": "feat-x", "base": "sales"}
+    assert flagedits.apply_flags(spec, flagedits.Flags(base="etl"), None) == spec
+    assert flagedits.apply_flags(spec, flagedits.Flags(base="sales"), None) == {"name": "feat-x", "base": "sales"}
     retaken = {**snapshot, "location": "sales"}
     assert (
-        entries.apply_flags(spec, entries.Flags(base="sales", base_snapshot=retaken), None)["baseSnapshot"] == retaken
+        flagedits.apply_flags(spec, flagedits.Flags(base="sales", base_snapshot=retaken), None)["baseSnapshot"]
+        == retaken
     )
 
 
@@ -243,7 +247,7 @@ def test_a_new_base_drops_the_snapshot_of_the_old_one():
 )
 def test_answers_that_are_not_asset_nodes_are_webserver_errors(answer, expected):
     """What a proxy or an incompatible webserver may send: one error line (exit 1), never a traceback."""
-    from kubectl_dagster import assetnodes, reloadhook
+    from kubectl_dagster.shells import assetnodes, reloadhook
 
     with pytest.raises(reloadhook.WebserverError, match=re.escape(expected)):
         assetnodes.parse(answer)

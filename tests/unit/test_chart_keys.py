@@ -14,9 +14,10 @@ import json
 import pytest
 from conftest import CHART_FIXTURES, cli
 
-from kubectl_dagster import constants
-from kubectl_dagster.core import locations, manifests, objects
-from kubectl_dagster.core import release as rel
+from kubectl_dagster.base import constants
+from kubectl_dagster.core.chart import gojson, manifests, objects, releasebase
+from kubectl_dagster.core.chart import release as rel
+from kubectl_dagster.core.spec import checks, locations
 
 DIGEST = "sha256:" + "ab" * 32
 SOURCE = "dagster/charts/dagster-user-deployments/templates/kubectl-dagster/x.yaml"
@@ -28,13 +29,13 @@ def _release(scenario="b", version="1.11.10"):
 
 
 def _base(chart_version=None, scenario="b"):
-    base = objects.base_from(_release(scenario), None)
+    base = releasebase.base_from(_release(scenario), None)
     return base._replace(chart_version=chart_version) if chart_version else base
 
 
 def _location(**spec):
     spec = {"name": "x", "image": {"repository": "ghcr.io/acme/x", "tag": "1"}, "pythonFile": "defs.py", **spec}
-    assert list(locations.check(spec)) == []
+    assert list(checks.check(spec)) == []
     return locations.Location("x", spec)
 
 
@@ -50,11 +51,11 @@ def _context(deployment):
 def test_checksum_hashes_numbers_as_helm_holds_them():
     """Helm reads values through JSON, so every number is a float64 that Go prints in its shortest form."""
     assert (
-        objects.go_json({"b": [1e3, 3030, 0.5, 1e21, 1.5e-7], "a": "<&>"})
+        gojson.go_json({"b": [1e3, 3030, 0.5, 1e21, 1.5e-7], "a": "<&>"})
         == '{"a":"\\u003c\\u0026\\u003e","b":[1000,3030,0.5,1e+21,1.5e-7]}'
     )
     item = {"name": "x", "env": [{"name": "MODE", "value": 1e3}]}
-    assert objects.checksum(item) == objects.checksum({"name": "x", "env": [{"name": "MODE", "value": 1000}]})
+    assert gojson.checksum(item) == gojson.checksum({"name": "x", "env": [{"name": "MODE", "value": 1000}]})
 
 
 def test_image_digest_takes_precedence_over_the_tag_from_chart_1_12():
@@ -81,7 +82,7 @@ def test_image_digest_on_an_older_chart_is_refused_not_ignored(tmp_path):
 @pytest.mark.parametrize("digest", ["latest", "sha256:abc", 42])
 def test_a_malformed_digest_is_a_validation_problem(digest):
     spec = {"name": "x", "image": {"repository": "r", "digest": digest}, "pythonFile": "d.py"}
-    assert [path for path, _ in locations.check(spec)] == [("image", "digest")]
+    assert [path for path, _ in checks.check(spec)] == [("image", "digest")]
 
 
 @pytest.mark.parametrize("version", ["1.11.10", "1.12.19"])
@@ -104,7 +105,7 @@ def test_init_container_image_maps_become_strings(version):
     # the checksum is over the values item as given, map and all, as the chart computes it
     item = locations.chart_item(location)
     annotations = deployment["spec"]["template"]["metadata"]["annotations"]
-    assert annotations[constants.USER_DEPLOYMENT_CHECKSUM] == objects.checksum(item)
+    assert annotations[constants.USER_DEPLOYMENT_CHECKSUM] == gojson.checksum(item)
     assert item["initContainers"][0]["image"]["repository"] == "busybox"
 
 
@@ -127,13 +128,13 @@ def test_include_instance_false_drops_the_mount_the_release_gives_its_code_serve
     assert _deployment(_location(), base)["spec"]["template"]["spec"]["volumes"] == [volume]
     assert "volumes" not in _deployment(_location(includeInstance=False), base)["spec"]["template"]["spec"]
     spec = {"name": "x", "image": {"repository": "r"}, "pythonFile": "d.py", "includeInstance": "yes"}
-    assert list(locations.check(spec)) == [(("includeInstance",), "includeInstance must be true or false")]
+    assert list(checks.check(spec)) == [(("includeInstance",), "includeInstance must be true or false")]
 
 
 def test_launched_runs_get_each_locations_own_annotations_only():
     """Oracle case 02: the chart's own location is annotated `owner: core-team`; ours must not inherit it."""
     text = (CHART_FIXTURES / "oracle-1.10.4" / "02.yaml").read_text()
-    base = objects.base_from(rel.find(manifests.split(text)), None)
+    base = releasebase.base_from(rel.find(manifests.split(text)), None)
     assert "core-team" in text
     annotated = _context(_deployment(_location(annotations={"owner": "bi"}), base))
     assert annotated["run_k8s_config"]["pod_template_spec_metadata"] == {"annotations": {"owner": "bi"}}

@@ -16,7 +16,7 @@ def test_unknown_command_is_none():
     assert commands.cli.get_command(None, "nope") is None
 
 
-from kubectl_dagster.cli import options  # noqa: E402
+from kubectl_dagster.cli import optable, options  # noqa: E402
 
 ARGVS = [
     [],
@@ -36,13 +36,13 @@ ARGVS = [
 def test_fast_render_parser_agrees_with_click(args, monkeypatch):
     monkeypatch.delenv("KUBECTL_DAGSTER_NAMESPACE", raising=False)
     click_params = commands.cli.get_command(None, "render").make_context("render", list(args)).params
-    assert options.fast_parse(options.RENDER, list(args)) == click_params
+    assert optable.fast_parse(options.RENDER, list(args)) == click_params
 
 
 def test_namespace_from_the_environment_agrees(monkeypatch):
     monkeypatch.setenv("KUBECTL_DAGSTER_NAMESPACE", "from-env")
     click_params = commands.cli.get_command(None, "render").make_context("render", ["--summary"]).params
-    assert options.fast_parse(options.RENDER, ["--summary"]) == click_params
+    assert optable.fast_parse(options.RENDER, ["--summary"]) == click_params
     assert click_params["namespace"] == "from-env"
 
 
@@ -63,4 +63,4 @@ def test_namespace_from_the_environment_agrees(monkeypatch):
     ],
 )
 def test_fast_parser_leaves_everything_else_to_click(args):
-    assert options.fast_parse(options.RENDER, list(args)) is None
+    assert optable.fast_parse(options.RENDER, list(args)) is None

@@ -1,7 +1,7 @@
 """The pull-request comment's table and the version skew, as data (the real webserver's answers are
 in tests/contract/test_dagster_branch_env.py)."""
 
-from kubectl_dagster.core import feedback
+from kubectl_dagster.core.branches import feedback
 
 
 def test_markdown_table():

@@ -2,8 +2,8 @@
 
 import pytest
 
-from kubectl_dagster import errors
-from kubectl_dagster.registry import fileedit
+from kubectl_dagster.base import errors
+from kubectl_dagster.shells.registry import fileedit
 
 ORIGINAL = """\
 # Team code locations.   Reviewed by the platform team.

@@ -3,8 +3,8 @@ precedence (flag, CI, working tree). The same variables go through the real CLI 
 
 import pytest
 
-from kubectl_dagster import errors
-from kubectl_dagster.core import gitctx
+from kubectl_dagster.base import errors, naming
+from kubectl_dagster.core.branches import gitctx
 
 SHA = "3f2c1ab9d5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0"
 MERGE_SHA = "9999999999999999999999999999999999999999"
@@ -224,8 +224,8 @@ def test_no_branch_is_one_error(tree, message):
     ],
 )
 def test_web_url_is_browsable_and_has_no_credentials(remote, url):
-    assert gitctx.web_url(remote) == url
+    assert naming.web_url(remote) == url
 
 
 def test_repository_name():
-    assert gitctx.repository_name("git@github.com:acme/etl.git") == "acme/etl"
+    assert naming.repository_name("git@github.com:acme/etl.git") == "acme/etl"

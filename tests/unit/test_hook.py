@@ -7,11 +7,13 @@ import json
 import pytest
 from conftest import CHART_FIXTURES, ROOT
 
-from kubectl_dagster import constants, reloadhook
-from kubectl_dagster.core import locations, manifests, render
+from kubectl_dagster.base import constants
+from kubectl_dagster.core.chart import manifests, render
+from kubectl_dagster.core.spec import locations
+from kubectl_dagster.shells import reloadhook
 
 B = (CHART_FIXTURES / "1.11.10" / "b.yaml").read_text()
-SCRIPT = (ROOT / "kubectl_dagster" / "reloadhook.py").read_text()
+SCRIPT = (ROOT / "kubectl_dagster" / "shells" / "reloadhook.py").read_text()
 
 
 def loc(name="feat-x", **spec):

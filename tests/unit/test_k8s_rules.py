@@ -8,7 +8,7 @@ import json
 import pytest
 from conftest import SHARED
 
-from kubectl_dagster.core import k8s
+from kubectl_dagster.base import k8s
 
 LABEL_OK = ["a", "ab", "abc", "a1", "a-1", "a--1--2--b", "0", "01", "1a", "1-a", "a" * 63]
 LABEL_BAD = ["", "A", "aBc", "A-1", "-", "a-", "-a", "a_b", "a.b", " ", "a b", "a" * 64, "a\n"]

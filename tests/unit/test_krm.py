@@ -3,8 +3,9 @@
 import pytest
 from conftest import CHART_FIXTURES, SCENARIOS, VERSIONS
 
-from kubectl_dagster import errors
-from kubectl_dagster.core import krm, manifests
+from kubectl_dagster.base import errors
+from kubectl_dagster.core.chart import manifests
+from kubectl_dagster.core.gitops import krm
 
 FIXTURES = [f"{v}/{s}.yaml" for v in VERSIONS for s in SCENARIOS] + [
     f"{v}/helm4-postrender/{s}.stdin.yaml" for v in VERSIONS for s in SCENARIOS
@@ -144,7 +145,7 @@ def test_new_items_get_a_file_when_the_orchestrator_tracks_files():
         + "---\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: pr-1\n  annotations:\n"
         + ours
     )
-    from kubectl_dagster import yamlio
+    from kubectl_dagster.base import yamlio
 
     items = yamlio.make_yaml("safe").load(krm.response("config.kubernetes.io/v1", stream, tracks_files=True))["items"]
     assert [i["metadata"]["annotations"].get("config.kubernetes.io/path") for i in items] == [

@@ -1,7 +1,6 @@
 import pytest
 
-from kubectl_dagster import naming
-from kubectl_dagster.core import k8s
+from kubectl_dagster.base import k8s, naming
 
 SLUGS = [
     ("feat: my amazing feature", "feat-my-amazing-feature"),

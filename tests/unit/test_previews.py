@@ -2,8 +2,9 @@
 
 import pytest
 
-from kubectl_dagster import errors
-from kubectl_dagster.core import entries, previews
+from kubectl_dagster.base import errors
+from kubectl_dagster.core.gitops import previews
+from kubectl_dagster.core.registry import entries
 
 HEAD = "0123456789abcdef0123456789abcdef01234567"
 

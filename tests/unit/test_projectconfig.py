@@ -5,8 +5,10 @@ import datetime
 
 import pytest
 
-from kubectl_dagster import constants, errors
-from kubectl_dagster.core import branchdeploy, branchenv, entries, gitctx, projectconfig
+from kubectl_dagster.base import constants, errors
+from kubectl_dagster.core.branches import branchdeploy, gitctx, projectconfig
+from kubectl_dagster.core.chart import branchenv
+from kubectl_dagster.core.registry import entries
 
 NOW = datetime.datetime(2026, 11, 23, 12, 0, tzinfo=datetime.timezone.utc)
 SHA = "3f2c1ab9d5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0"

@@ -5,9 +5,9 @@ import datetime
 
 import pytest
 
-from kubectl_dagster import constants, errors, yamlio
-from kubectl_dagster.core import entries as registry
-from kubectl_dagster.core import importer, rbac
+from kubectl_dagster.base import constants, errors, yamlio
+from kubectl_dagster.core.registry import entries as registry
+from kubectl_dagster.core.registry import flagedits, importer, listing, rbac
 
 NOW = datetime.datetime(2026, 11, 23, 12, 0, tzinfo=datetime.timezone.utc)
 
@@ -23,13 +23,13 @@ NOW = datetime.datetime(2026, 11, 23, 12, 0, tzinfo=datetime.timezone.utc)
     ],
 )
 def test_parse_image_renders_back(ref, expected):
-    image = registry.parse_image(ref)
+    image = flagedits.parse_image(ref)
     assert image == expected
-    assert registry.image_ref({"image": image}) == ref
+    assert flagedits.image_ref({"image": image}) == ref
 
 
 def test_build_spec_from_flags():
-    flags = registry.Flags(
+    flags = flagedits.Flags(
         image="r:1",
         branch="feat/x",
         python_file="defs.py",
@@ -42,7 +42,7 @@ def test_build_spec_from_flags():
         commit_hash="abc",
         git_url="https://g",
     )
-    spec = registry.build_spec(None, flags, NOW)
+    spec = flagedits.build_spec(None, flags, NOW)
     assert spec == {
         "branch": "feat/x",
         "image": {"repository": "r", "tag": "1"},
@@ -59,7 +59,7 @@ def test_build_spec_from_flags():
 
 def test_build_spec_needs_an_image():
     with pytest.raises(errors.InputError, match="--image is required"):
-        registry.build_spec("x", registry.Flags(python_file="a.py"), NOW)
+        flagedits.build_spec("x", flagedits.Flags(python_file="a.py"), NOW)
 
 
 def test_update_changes_only_what_is_given():
@@ -71,7 +71,7 @@ def test_update_changes_only_what_is_given():
         "port": 3031,
         "labels": {"a": "b"},
     }
-    updated = registry.apply_flags(spec, registry.Flags(image="r:2", env=["DROP-", "NEW=3"], labels=["a-"]), NOW)
+    updated = flagedits.apply_flags(spec, flagedits.Flags(image="r:2", env=["DROP-", "NEW=3"], labels=["a-"]), NOW)
     assert updated == {
         "name": "x",
         "image": {"repository": "r", "tag": "2", "pullPolicy": "Always"},
@@ -85,18 +85,18 @@ def test_update_changes_only_what_is_given():
 
 def test_new_code_source_replaces_the_old_one():
     spec = {"name": "x", "dagsterApiGrpcArgs": ["-m", "old"]}
-    assert registry.apply_flags(spec, registry.Flags(package_name="pkg"), NOW) == {"name": "x", "packageName": "pkg"}
+    assert flagedits.apply_flags(spec, flagedits.Flags(package_name="pkg"), NOW) == {"name": "x", "packageName": "pkg"}
     with pytest.raises(errors.InputError, match="two code sources"):
-        registry.apply_flags(spec, registry.Flags(package_name="pkg", module_name="m"), NOW)
+        flagedits.apply_flags(spec, flagedits.Flags(package_name="pkg", module_name="m"), NOW)
 
 
 def test_executable_path_becomes_one_deployment_patch():
-    spec = registry.apply_flags({}, registry.Flags(executable_path="/venv/bin/python"), NOW)
-    spec = registry.apply_flags(spec, registry.Flags(executable_path="/other/python"), NOW)
+    spec = flagedits.apply_flags({}, flagedits.Flags(executable_path="/venv/bin/python"), NOW)
+    spec = flagedits.apply_flags(spec, flagedits.Flags(executable_path="/other/python"), NOW)
     assert len(spec["patches"]) == 1
     assert spec["patches"][0]["patch"][0] == {
         "op": "replace",
-        "path": registry.CONTAINER_ARGS + "/0",
+        "path": flagedits.CONTAINER_ARGS + "/0",
         "value": "/other/python",
     }
 
@@ -104,13 +104,13 @@ def test_executable_path_becomes_one_deployment_patch():
 @pytest.mark.parametrize("bad", ["7", "d", "0d", "7y", "-1d"])
 def test_bad_ttl(bad):
     with pytest.raises(errors.InputError, match="--ttl"):
-        registry.parse_ttl(bad)
+        flagedits.parse_ttl(bad)
 
 
 @pytest.mark.parametrize("bad", ["novalue", "=x"])
 def test_bad_env(bad):
     with pytest.raises(errors.InputError, match="--env"):
-        registry.build_spec("x", registry.Flags(image="r", env=[bad]), NOW)
+        flagedits.build_spec("x", flagedits.Flags(image="r", env=[bad]), NOW)
 
 
 def test_pick_port_skips_used_and_chart_ports():
@@ -144,24 +144,24 @@ def test_describe_change_never_shows_env_values():
         "env": [{"name": "TOKEN", "value": "n3w"}, {"name": "B", "value": "x"}],
         "port": 3032,
     }
-    lines = registry.describe_change(old, new)
+    lines = listing.describe_change(old, new)
     assert lines == ["env +B ~TOKEN", "image r:1 -> r:2", "port 3031 -> 3032"]
     assert "s3cret" not in " ".join(lines) and "n3w" not in " ".join(lines)
 
 
 def test_table_layout():
-    text = registry.table([["a", "bb"], ["ccc", "d"]], ["NAME", "X"])
+    text = listing.table([["a", "bb"], ["ccc", "d"]], ["NAME", "X"])
     assert text == "NAME   X\na      bb\nccc    d\n"
 
 
 def test_age_and_expiry():
-    assert registry.age(None, NOW) == "<unknown>"
-    assert registry.age(NOW - datetime.timedelta(seconds=45), NOW) == "45s"
-    assert registry.age(NOW - datetime.timedelta(hours=5), NOW) == "5h"
-    assert registry.age(NOW - datetime.timedelta(days=3), NOW) == "3d"
-    assert registry.expires(_entry("x", expiresAt="2026-11-01T00:00:00Z"), NOW) == "expired"
-    assert registry.expires(_entry("x", expiresAt="2026-11-26T12:00:00Z"), NOW) == "in 3d"
-    assert registry.expires(_entry("x"), NOW) == "<never>"
+    assert listing.age(None, NOW) == "<unknown>"
+    assert listing.age(NOW - datetime.timedelta(seconds=45), NOW) == "45s"
+    assert listing.age(NOW - datetime.timedelta(hours=5), NOW) == "5h"
+    assert listing.age(NOW - datetime.timedelta(days=3), NOW) == "3d"
+    assert listing.expires(_entry("x", expiresAt="2026-11-01T00:00:00Z"), NOW) == "expired"
+    assert listing.expires(_entry("x", expiresAt="2026-11-26T12:00:00Z"), NOW) == "in 3d"
+    assert listing.expires(_entry("x"), NOW) == "<never>"
 
 
 DAGSTER_CLOUD = {

@@ -2,8 +2,8 @@
 current releases, github.com/ASML-Labs/dagster-uc) and the flat layout of its older releases
 (dagster_uc/config.py: one section per environment, every key at the top of it)."""
 
-from kubectl_dagster import yamlio
-from kubectl_dagster.core import projectconfig, ucimport
+from kubectl_dagster.base import yamlio
+from kubectl_dagster.core.branches import projectconfig, ucimport
 
 NESTED = """
 defaults:

@@ -2,7 +2,8 @@
 
 import pytest
 
-from kubectl_dagster import errors, watcher
+from kubectl_dagster.base import errors
+from kubectl_dagster.shells import watcher
 
 
 def test_changes_name_locations():

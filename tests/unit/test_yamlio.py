@@ -5,7 +5,7 @@ import string
 
 import pytest
 
-from kubectl_dagster import yamlio
+from kubectl_dagster.base import yamlio
 
 TRICKY = [
     "",
