@@ -185,6 +185,18 @@ def translate(data: Any) -> Tuple[Optional[Dict[str, Any]], List[str]]:
             notes.append(f"{key} not carried over: not an environment section (a mapping)")
     if not names:
         return None, notes
+    out_defaults, environments = _sections(data, defaults, names, notes)
+    document: Dict[str, Any] = {"apiVersion": c.API_VERSION, "kind": c.PROJECT_KIND}
+    if "dev" in environments:
+        document["defaultEnvironment"] = "dev"  # dagster-uc's default -e
+    document["defaults"] = out_defaults
+    document["environments"] = environments
+    notes += _substitution_notes([("defaults", defaults)] + [(name, data[name]) for name in names])
+    return document, notes + _image_notes([out_defaults, *environments.values()])
+
+
+def _sections(data, defaults, names, notes) -> Tuple[Dict[str, Any], Dict[str, Any]]:
+    """The ProjectConfig's defaults and environments, each environment only what differs from the defaults."""
     default_flat = _flatten(defaults, "defaults")
     out_defaults: Dict[str, Any] = {"registry": {"cluster": True}}
     if "use_project_name" not in default_flat:
@@ -194,32 +206,33 @@ def translate(data: Any) -> Tuple[Optional[Dict[str, Any]], List[str]]:
     _apply_composite(out_defaults, base)
     environments: Dict[str, Any] = {}
     for name in names:
-        own = _flatten(data[name], name)
-        layer = _layer(own, notes)
+        layer = _layer(_flatten(data[name], name), notes)
         merged = _composite(_flatten(_merged(defaults, data[name]), name))
         _apply_composite(layer, {k: v for k, v in merged.items() if base.get(k) != v})
         environments[name] = layer
-    document: Dict[str, Any] = {"apiVersion": c.API_VERSION, "kind": c.PROJECT_KIND}
-    if "dev" in environments:
-        document["defaultEnvironment"] = "dev"  # dagster-uc's default -e
-    document["defaults"] = out_defaults
-    document["environments"] = environments
+    return out_defaults, environments
+
+
+def _substitution_notes(sections) -> List[str]:
+    notes = []
     for key in COMPOSITE:
-        for where, section in [("defaults", defaults)] + [(name, data[name]) for name in names]:
+        for where, section in sections:
             value = _flatten(section, where).get(key)
             if value is not None and isinstance(value[0], str) and "${" in value[0]:
                 notes.append(
                     f"{value[1]}: {value[0]!r} is filled in from the environment by dagster-uc; "
                     "kubectl-dagster does not substitute: set image.repository / codeSource in the new config"
                 )
-    if not any(layer.get("image", {}).get("repository") for layer in [out_defaults, *environments.values()]):
-        notes.append("no container_registry anywhere: set image.repository in the new config")
-    else:
-        notes.append(
-            "image tags: dagster-uc numbers them itself; image.tag is now {short_commit}, so have the CI's "
-            "build step push <repository>:<first 7 hex digits of the commit>"
-        )
-    return document, notes
+    return notes
+
+
+def _image_notes(layers) -> List[str]:
+    if not any(layer.get("image", {}).get("repository") for layer in layers):
+        return ["no container_registry anywhere: set image.repository in the new config"]
+    return [
+        "image tags: dagster-uc numbers them itself; image.tag is now {short_commit}, so have the CI's "
+        "build step push <repository>:<first 7 hex digits of the commit>"
+    ]
 
 
 def _apply_composite(layer: Dict[str, Any], values: Dict[str, Any]) -> None:

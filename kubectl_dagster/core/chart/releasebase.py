@@ -87,15 +87,7 @@ def _instance(release: rel.Release) -> Tuple[Optional[Dict[str, Any]], Optional[
 def _base_from_template(release, template, fullname, version, namespace) -> Base:
     pod = _pod(template)
     container = (pod.get("containers") or [{}])[0]
-    context = rel.context_env(container) or {}
-    k8s = {k: copy.deepcopy(v) for k, v in (context.get("k8s") or {}).items() if k in CONTEXT_RELEASE_KEYS}
-    run_config = k8s.get("run_k8s_config")
-    if isinstance(run_config, dict):
-        run_config.pop("pod_template_spec_metadata", None)  # that location's own annotations
-        pod_config = run_config.get("pod_spec_config")
-        if isinstance(pod_config, dict):
-            for key in ("containers", "init_containers"):
-                pod_config.pop(key, None)  # that location's own sidecars and init containers
+    k8s = _release_context(container)
     env_from = container.get("envFrom") or []
     shared = [e for e in env_from if str((e.get("configMapRef") or {}).get("name", "")).endswith(rel.SHARED_ENV_SUFFIX)]
     source = template.annotations().get(c.HELM4_FILENAME_ANNOTATION) or template.source or ""
@@ -123,6 +115,20 @@ def _base_from_template(release, template, fullname, version, namespace) -> Base
     )
 
 
+def _release_context(container: Dict[str, Any]) -> Dict[str, Any]:
+    """The release-wide part of a chart-rendered location's container context (its own parts dropped)."""
+    context = rel.context_env(container) or {}
+    k8s = {k: copy.deepcopy(v) for k, v in (context.get("k8s") or {}).items() if k in CONTEXT_RELEASE_KEYS}
+    run_config = k8s.get("run_k8s_config")
+    if isinstance(run_config, dict):
+        run_config.pop("pod_template_spec_metadata", None)  # that location's own annotations
+        pod_config = run_config.get("pod_spec_config")
+        if isinstance(pod_config, dict):
+            for key in ("containers", "init_containers"):
+                pod_config.pop(key, None)  # that location's own sidecars and init containers
+    return k8s
+
+
 def _base_from_defaults(release, fullname, version, namespace) -> Base:
     """No user-code Deployment in the stream. The user-code chart may still be part of the release
     (``deployments: []``: its shared env ConfigMap, ServiceAccount, Role and RoleBinding show its names
@@ -137,16 +143,9 @@ def _base_from_defaults(release, fullname, version, namespace) -> Base:
             "pass --namespace NAMESPACE",
         )
     user = release.user
-    account = user.service_account if user is not None else None
-    if account is None:  # subchart: its default name; system chart alone: the account the webserver runs as
-        account = f"{fullname}-user-deployments" if user is not None else pod.get("serviceAccountName")
-    service_account = str(account or f"{fullname}-user-deployments")
+    service_account = _default_account(release, fullname, pod)
     pull_secrets = copy.deepcopy(pod.get("imagePullSecrets") or [])
-    context: Dict[str, Any] = {"namespace": ns, "service_account_name": service_account}
-    if pull_secrets:
-        context["image_pull_secrets"] = copy.deepcopy(pull_secrets)
-    if _at_least(version, *AUTOMOUNT_SINCE):
-        context["run_k8s_config"] = {"pod_spec_config": {"automount_service_account_token": True}}
+    context = _default_context(ns, service_account, pull_secrets, version)
     source = (
         _source_of(user.documents() if user is not None else [])
         or release.workspace.annotations().get(c.HELM4_FILENAME_ANNOTATION)
@@ -172,6 +171,24 @@ def _base_from_defaults(release, fullname, version, namespace) -> Base:
         instance_volume=instance_volume,
         instance_mount=instance_mount,
     )
+
+
+def _default_account(release, fullname: str, pod: Dict[str, Any]) -> str:
+    """The subchart's default account name; with the system chart alone, the account the webserver runs as."""
+    user = release.user
+    account = user.service_account if user is not None else None
+    if account is None:
+        account = f"{fullname}-user-deployments" if user is not None else pod.get("serviceAccountName")
+    return str(account or f"{fullname}-user-deployments")
+
+
+def _default_context(namespace: str, account: str, pull_secrets: List[Any], version: str) -> Dict[str, Any]:
+    context: Dict[str, Any] = {"namespace": namespace, "service_account_name": account}
+    if pull_secrets:
+        context["image_pull_secrets"] = copy.deepcopy(pull_secrets)
+    if _at_least(version, *AUTOMOUNT_SINCE):
+        context["run_k8s_config"] = {"pod_spec_config": {"automount_service_account_token": True}}
+    return context
 
 
 def _source_of(docs) -> str:

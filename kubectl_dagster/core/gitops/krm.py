@@ -48,6 +48,18 @@ class FnConfig(NamedTuple):
 
 def parse(text: str) -> Request:
     """A ResourceList (YAML or JSON) as a manifest stream plus its functionConfig."""
+    data, root = _load(text)
+    _check_list(data)
+    items = [] if data.get("items") is None else data["items"]
+    config = data.get("functionConfig")
+    documents = _item_texts(text, _entry(root, "items"), items)
+    tracks = any(c.KRM_PATH_ANNOTATION in _annotations(item) for item in items)
+    return Request(str(data["apiVersion"]), "".join("---\n" + doc for doc in documents), config, tracks)
+
+
+def _load(text: str) -> Tuple[Any, Any]:
+    """The ResourceList as data, and its round-trip node tree (for the items' own text)."""
+    hint = "run the function through kpt or kustomize, or pipe in a ResourceList"
     try:
         data = yamlio.load(text)  # bounded: a ResourceList is input nobody vetted
         root = yamlio.make_yaml("rt").compose(text) if isinstance(data, dict) else None
@@ -57,19 +69,17 @@ def parse(text: str) -> Request:
                 "stdin holds several YAML documents, not one ResourceList",
                 "pipe a plain stream to `kubectl-dagster render`, or wrap it with `kpt fn eval - --exec ...`",
             ) from exc
-        raise errors.InputError(
-            f"the ResourceList is {exc.what()}: {exc.message}",
-            "run the function through kpt or kustomize, or pipe in a ResourceList",
-        ) from exc
+        raise errors.InputError(f"the ResourceList is {exc.what()}: {exc.message}", hint) from exc
     except Exception as exc:  # ruamel's composer errors from the round-trip pass
-        raise errors.InputError(
-            f"the ResourceList is not valid YAML: {type(exc).__name__}",
-            "run the function through kpt or kustomize, or pipe in a ResourceList",
-        ) from exc
+        raise errors.InputError(f"the ResourceList is not valid YAML: {type(exc).__name__}", hint) from exc
     if data is None:
         raise errors.InputError(
             "stdin holds no ResourceList (it is empty)", "run the function through kpt or kustomize"
         )
+    return data, root
+
+
+def _check_list(data: Any) -> None:
     if not isinstance(data, dict) or data.get("kind") != c.KRM_KIND or data.get("apiVersion") not in c.KRM_API_VERSIONS:
         got = f"{data.get('apiVersion')}/{data.get('kind')}" if isinstance(data, dict) else type(data).__name__
         raise errors.InputError(
@@ -87,9 +97,6 @@ def parse(text: str) -> Request:
         raise errors.InputError(
             "the functionConfig is not a mapping", "pass a CodeLocations document as functionConfig"
         )
-    documents = _item_texts(text, _entry(root, "items"), items)
-    tracks = any(c.KRM_PATH_ANNOTATION in _annotations(item) for item in items)
-    return Request(str(data["apiVersion"]), "".join("---\n" + doc for doc in documents), config, tracks)
 
 
 def _entry(root: Any, key: str) -> Tuple[Any, Any]:
