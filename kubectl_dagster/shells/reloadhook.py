@@ -363,8 +363,8 @@ def main(environ=None, log=None):
     log = log or (lambda line: print(line, flush=True))
     url = environ["DAGSTER_WEBSERVER_URL"]
     declared = json.loads(environ.get("KUBECTL_DAGSTER_LOCATIONS") or "{}")
-    timeout, interval, grace = (float(environ.get(f"KUBECTL_DAGSTER_{key}", default))
-                                for key, default in (("TIMEOUT", "600"), ("INTERVAL", "5"), ("ERROR_GRACE", "30")))
+    timeout, interval, grace = (float(environ.get(key, default)) for key, default in (
+        ("KUBECTL_DAGSTER_TIMEOUT", "600"), ("KUBECTL_DAGSTER_INTERVAL", "5"), ("KUBECTL_DAGSTER_ERROR_GRACE", "30")))
     post = http_transport(url)
     log(f"reloading the workspace of {url} until it serves: {', '.join(sorted(declared)) or 'no locations'}")
     nudge = make_nudge(environ, log)

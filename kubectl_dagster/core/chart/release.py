@@ -146,36 +146,40 @@ def find(stream: manifests.Stream, wanted: Optional[str] = None) -> Release:
 
     deployments = []
     for doc in stream.documents:
-        if not _relevant(doc) or not isinstance(doc.data, dict):
-            continue
-        labels = doc.labels()
-        release_name = str(labels.get(c.LABEL_INSTANCE) or labels.get(c.LABEL_RELEASE) or "")
-        payload = doc.data.get("data")
-        if doc.kind == "ConfigMap" and isinstance(payload, dict) and payload.get("DAGSTER_K8S_PIPELINE_RUN_NAMESPACE"):
-            get(release_name).namespace_hint = str(payload["DAGSTER_K8S_PIPELINE_RUN_NAMESPACE"])
-        if labels.get(c.LOCATION_LABEL) or labels.get(HOOK_LABEL):
-            get(release_name).ours.append(doc)
-        elif doc.kind == "ConfigMap" and c.WORKSPACE_KEY in (doc.data.get("data") or {}):
-            release = get(release_name)
-            if release.workspace is not None:
-                raise errors.ReleaseError(
-                    f"release {release_name!r} has two workspace ConfigMaps ({release.workspace.name}, {doc.name})",
-                    "render one Dagster release at a time",
-                )
-            release.workspace, release.system_chart = doc, labels.get(c.LABEL_CHART_SHORT)
-        elif is_user_chart(labels) or (
-            labels.get(c.LABEL_COMPONENT) == c.USER_COMPONENT and labels.get(c.LABEL_DEPLOYMENT)
-        ):
-            if doc.kind != "Job":
-                release = get(release_name)
-                release.user = release.user or UserCode()
-                release.user.add(doc)
-        elif doc.kind == "Deployment":
-            deployments.append(doc)
+        if _relevant(doc) and isinstance(doc.data, dict):
+            _sort(doc, get, deployments)
     candidates = {name: rel for name, rel in releases.items() if rel.workspace is not None or rel.user is not None}
     release = _choose(candidates, wanted)
     _attach_system(release, deployments)
     return release
+
+
+def _sort(doc: manifests.Document, get, deployments: List[manifests.Document]) -> None:
+    """Put one document where it belongs: our own objects, the workspace, the user-code chart, or a Deployment."""
+    labels = doc.labels()
+    release_name = str(labels.get(c.LABEL_INSTANCE) or labels.get(c.LABEL_RELEASE) or "")
+    payload = doc.data.get("data")
+    if doc.kind == "ConfigMap" and isinstance(payload, dict) and payload.get("DAGSTER_K8S_PIPELINE_RUN_NAMESPACE"):
+        get(release_name).namespace_hint = str(payload["DAGSTER_K8S_PIPELINE_RUN_NAMESPACE"])
+    if labels.get(c.LOCATION_LABEL) or labels.get(HOOK_LABEL):
+        get(release_name).ours.append(doc)
+    elif doc.kind == "ConfigMap" and c.WORKSPACE_KEY in (doc.data.get("data") or {}):
+        release = get(release_name)
+        if release.workspace is not None:
+            raise errors.ReleaseError(
+                f"release {release_name!r} has two workspace ConfigMaps ({release.workspace.name}, {doc.name})",
+                "render one Dagster release at a time",
+            )
+        release.workspace, release.system_chart = doc, labels.get(c.LABEL_CHART_SHORT)
+    elif is_user_chart(labels) or (
+        labels.get(c.LABEL_COMPONENT) == c.USER_COMPONENT and labels.get(c.LABEL_DEPLOYMENT)
+    ):
+        if doc.kind != "Job":
+            release = get(release_name)
+            release.user = release.user or UserCode()
+            release.user.add(doc)
+    elif doc.kind == "Deployment":
+        deployments.append(doc)
 
 
 def _choose(candidates: Dict[str, Release], wanted: Optional[str]) -> Release:
