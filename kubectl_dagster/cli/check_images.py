@@ -49,6 +49,13 @@ def command(overlay, rendered, allow_shared):
             "the rendered base holds no code-location Deployment", "pass the output of `kubectl dagster render`"
         )
     report = images.check(found, names)
+    _refuse(report, path, allow_shared)
+    for name, locs in sorted(report.matched.items()):
+        output.echo(f"image/{name} moves {', '.join(locs)}")
+
+
+def _refuse(report: images.Report, path: str, allow_shared: bool) -> None:
+    """Fail when an image is named by no entry, or (without --allow-shared) one entry moves several locations."""
     if report.unmatched:
         missing = ", ".join(f"{i.location} ({i.image})" for i in report.unmatched)
         raise errors.InputError(
@@ -62,8 +69,6 @@ def command(overlay, rendered, allow_shared):
             f"one images: entry would move several locations at once: {what}",
             "give each location its own image name, or pass --allow-shared",
         )
-    for name, locs in sorted(report.matched.items()):
-        output.echo(f"image/{name} moves {', '.join(locs)}")
 
 
 def _kustomization(overlay: str) -> str:

@@ -3,7 +3,7 @@ API server's own rules, so that what passes renders into objects the API server 
 
 from __future__ import annotations
 
-from typing import Any, Dict, Iterable, Tuple
+from typing import Any, Dict, Iterable, Optional, Tuple
 
 from ...base import constants, errors, k8s
 from . import schema
@@ -128,30 +128,25 @@ def _check_strings(value: Any, path: tuple, what: str, key_ok, value_ok) -> Iter
         yield path, f"{'.'.join(path)} must be a mapping"
         return
     for key, item in value.items():
-        if not key_ok(key):
-            yield (
-                path + (key,),
-                (
-                    f"{what} key {errors.excerpt(key)} is refused by Kubernetes: "
-                    "[prefix/]name, name at most 63 letters, digits, '-', '_', '.'"
-                ),
-            )
-        elif not isinstance(item, str):
-            yield (
-                path + (key,),
-                (
-                    f"{what} {key}: {errors.excerpt(item)} is not a string after YAML parsing; "
-                    "quote the value as written"
-                ),
-            )
-        elif value_ok is not None and not value_ok(item):
-            yield (
-                path + (key,),
-                (
-                    f"{what} {key}: {errors.excerpt(item)} is refused by Kubernetes: at most 63 "
-                    "letters, digits, '-', '_', '.', starting and ending with a letter or digit"
-                ),
-            )
+        problem = _string_problem(key, item, what, key_ok, value_ok)
+        if problem:
+            yield path + (key,), problem
+
+
+def _string_problem(key: Any, item: Any, what: str, key_ok, value_ok) -> Optional[str]:
+    if not key_ok(key):
+        return (
+            f"{what} key {errors.excerpt(key)} is refused by Kubernetes: "
+            "[prefix/]name, name at most 63 letters, digits, '-', '_', '.'"
+        )
+    if not isinstance(item, str):
+        return f"{what} {key}: {errors.excerpt(item)} is not a string after YAML parsing; quote the value as written"
+    if value_ok is not None and not value_ok(item):
+        return (
+            f"{what} {key}: {errors.excerpt(item)} is refused by Kubernetes: at most 63 "
+            "letters, digits, '-', '_', '.', starting and ending with a letter or digit"
+        )
+    return None
 
 
 def check_resources(value: Any, path: tuple) -> Iterable[Tuple[tuple, str]]:
@@ -163,30 +158,31 @@ def check_resources(value: Any, path: tuple) -> Iterable[Tuple[tuple, str]]:
     amounts: Dict[str, Dict[str, Any]] = {}
     for kind in ("requests", "limits"):
         items = value.get(kind)
-        if items is None:
-            continue
-        if not isinstance(items, dict):
+        if items is not None and not isinstance(items, dict):
             yield path + (kind,), f"resources.{kind} must be a mapping"
-            continue
-        for name, amount in items.items():
-            where = path + (kind, name)
-            problem = k8s.resource_name_problem(name)
-            quantity = k8s.parse_quantity(amount)
-            if problem:
-                yield where, f"resource {errors.excerpt(name)}: {problem}"
-            elif quantity is None:
-                yield (
-                    where,
-                    (
-                        f"resources.{kind}.{name} {errors.excerpt(amount)} is not a Kubernetes quantity "
-                        "(such as 500m, 1.5, 512Mi, 2Gi, 1e3)"
-                    ),
-                )
-            elif quantity < 0:
-                yield where, f"resources.{kind}.{name} must not be negative"
-            else:
-                amounts.setdefault(kind, {})[name] = quantity
+        elif items is not None:
+            yield from _check_amounts(items, kind, path, amounts.setdefault(kind, {}))
     for name, request in (amounts.get("requests") or {}).items():
         limit = (amounts.get("limits") or {}).get(name)
         if limit is not None and request > limit:
             yield path + ("requests", name), f"resources.requests.{name} is more than resources.limits.{name}"
+
+
+def _check_amounts(items: Dict[Any, Any], kind: str, path: tuple, out: Dict[str, Any]) -> Iterable[Tuple[tuple, str]]:
+    """Each resource name and quantity of ``resources.<kind>``; the valid ones go into ``out``."""
+    for name, amount in items.items():
+        where = path + (kind, name)
+        problem = k8s.resource_name_problem(name)
+        quantity = k8s.parse_quantity(amount)
+        if problem:
+            yield where, f"resource {errors.excerpt(name)}: {problem}"
+        elif quantity is None:
+            yield (
+                where,
+                f"resources.{kind}.{name} {errors.excerpt(amount)} is not a Kubernetes quantity "
+                "(such as 500m, 1.5, 512Mi, 2Gi, 1e3)",
+            )
+        elif quantity < 0:
+            yield where, f"resources.{kind}.{name} must not be negative"
+        else:
+            out[name] = quantity
