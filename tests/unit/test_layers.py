@@ -6,6 +6,7 @@ every module stays under 400 lines. Walks the source with ``ast``, so function-l
 import ast
 import pathlib
 import re
+import statistics
 
 import pytest
 
@@ -168,3 +169,20 @@ def test_the_checker_sees_what_it_checks(tmp_path):
     assert not _allowed("shells.kube", chart) and not _allowed("core.registry.entries", chart)
     _, base = _rule(PACKAGE / "base")
     assert base == {"base"}
+
+
+def _function_sizes():
+    return sorted(
+        node.end_lineno - node.lineno + 1
+        for path in MODULES
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+    )
+
+
+def test_functions_stay_small():
+    """Median at most 8 lines and 90th percentile at most 25 (statistics.quantiles' default method), the figures
+    of the codebases we learn from; a long function is a place to name the steps."""
+    sizes = _function_sizes()
+    median, p90 = statistics.median(sizes), statistics.quantiles(sizes, n=10)[-1]
+    assert median <= 8 and p90 <= 25, f"function sizes: median {median}, p90 {p90} over {len(sizes)} functions"

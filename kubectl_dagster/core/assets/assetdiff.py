@@ -170,8 +170,7 @@ def project_prefix(name: str) -> Optional[str]:
 
 
 def resolve_base(name: str, given: Optional[str], recorded: Optional[str], known: Iterable[str]) -> Optional[str]:
-    """The base of location ``name``: given (--base), recorded in its entry, or the location named
-    after its project prefix when one is known (registered or served); None when there is none."""
+    """The base of ``name``: given (--base), recorded, or its project prefix when that location is known."""
     if given:
         return given
     if recorded:

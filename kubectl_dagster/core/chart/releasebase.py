@@ -56,8 +56,7 @@ class Base(NamedTuple):
 
 
 def base_from(release: rel.Release, namespace: Optional[str]) -> Base:
-    """The release-wide settings: read off a user-code Deployment the chart renders when there is one,
-    else the chart's defaults completed with what the stream shows elsewhere."""
+    """The release-wide settings: off a chart-rendered user-code Deployment, else the chart's defaults."""
     version = release.chart_version or "0.0.0"
     fullname = rel.user_fullname(release)
     template = release.template()

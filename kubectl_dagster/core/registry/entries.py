@@ -132,10 +132,7 @@ def validate(name: str, resolved: Dict[str, Any], source: str) -> None:
 
 
 def pick_port(used: Set[int], reserved: Iterable[int] = ()) -> int:
-    """The lowest port from 3031 up that no registry entry and no chart location uses.
-
-    3030 is the chart's default port, so the chart's own locations usually have it.
-    """
+    """The lowest port from 3031 up (3030 is the chart's default) that no entry and no chart location uses."""
     taken = set(used) | set(reserved)
     port = constants.FIRST_PORT + 1
     while port in taken:
