@@ -67,7 +67,7 @@ SOURCE_TEMPLATE = "{chart}/templates/kubectl-dagster/{location}.yaml"
 # compressed, so no installable release comes near 64 MiB).
 MAX_FILE_BYTES = 16 * 1024 * 1024
 MAX_STREAM_BYTES = 64 * 1024 * 1024
-# The reload hook (core/hook.py) and its script (reloadhook.py, which cannot import this module and
+# The reload hook (core/chart/hook.py) and its script (reloadhook.py, which cannot import this module and
 # spells the same strings; tests/unit/test_hook.py checks they agree).
 RELOAD_HOOK_LABEL = "kubectl-dagster.io/reload-hook"
 NUDGE_ANNOTATION = "kubectl-dagster.io/workspace-nudge"  # updated on the pods: the kubelet re-syncs their volumes

@@ -1,6 +1,6 @@
 """``argocd-init`` and ``argocd-generate``: the commands plugin.yaml runs in the ArgoCD CMP sidecar;
 ``argocd-location``: what deploy/argocd/plugin-location.yaml runs for per-PR Applications (only the
-PR's registry ConfigMap, see core/previews.py).
+PR's registry ConfigMap, see core/gitops/previews.py).
 
 Both run in the Application's source directory (ArgoCD's cwd) and read ArgoCD's environment.
 ``argocd-generate`` runs ``helm template`` itself and then merges through the same ``render`` core

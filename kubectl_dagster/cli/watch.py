@@ -1,4 +1,4 @@
-"""``watch``: run the registry watcher (kubectl_dagster/watcher.py) until SIGTERM or Ctrl-C.
+"""``watch``: run the registry watcher (kubectl_dagster/shells/watcher.py) until SIGTERM or Ctrl-C.
 
 Shipped as a Deployment with its RBAC in deploy/argocd/watcher.yaml."""
 

@@ -1,4 +1,4 @@
-"""The ResourceList <-> stream conversion (core/krm.py), on every real chart fixture."""
+"""The ResourceList <-> stream conversion (core/gitops/krm.py), on every real chart fixture."""
 
 import pytest
 from conftest import CHART_FIXTURES, SCENARIOS, VERSIONS

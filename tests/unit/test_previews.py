@@ -1,4 +1,4 @@
-"""The pull-request plugin's pure part (core/previews.py)."""
+"""The pull-request plugin's pure part (core/gitops/previews.py)."""
 
 import pytest
 

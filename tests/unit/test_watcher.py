@@ -1,4 +1,4 @@
-"""The watcher's pure parts: what changed, and when to refresh (kubectl_dagster/watcher.py)."""
+"""The watcher's pure parts: what changed, and when to refresh (kubectl_dagster/shells/watcher.py)."""
 
 import pytest
 
