@@ -11,7 +11,8 @@ DIST ?= dist
 
 $(VENV)/.runtime: pyproject.toml requirements/runtime.txt requirements/build.txt
 	$(PYTHON) -m venv $(VENV)
-	$(PIP) --require-hashes -r requirements/runtime.txt -r requirements/build.txt
+	$(PIP) --require-hashes -r requirements/build.txt  # first: the locked pip (a venv's own may be older)
+	$(PIP) --require-hashes -r requirements/runtime.txt
 	$(PIP) --no-deps --no-build-isolation -e .
 	touch $@
 
@@ -32,8 +33,8 @@ test: $(VENV)/.test tools
 BENCH_VENV := .tools/bench-venv
 bench: $(VENV)/.runtime tools
 	test -x $(BENCH_VENV)/bin/python || $(PYTHON) -m venv $(BENCH_VENV)
-	$(BENCH_VENV)/bin/python -m pip install -q --disable-pip-version-check --require-hashes \
-	  -r requirements/runtime.txt -r requirements/build.txt
+	$(BENCH_VENV)/bin/python -m pip install -q --disable-pip-version-check --require-hashes -r requirements/build.txt
+	$(BENCH_VENV)/bin/python -m pip install -q --disable-pip-version-check --require-hashes -r requirements/runtime.txt
 	$(BENCH_VENV)/bin/python -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation .
 	KUBECTL_DAGSTER=$(BENCH_VENV)/bin/kubectl-dagster $(PY) bin/bench
 

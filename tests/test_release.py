@@ -39,7 +39,9 @@ from ruamel.yaml import YAML
 from kubectl_dagster import __version__
 
 WORKFLOWS = ROOT / ".github" / "workflows"
-WHEELHOUSE = ROOT / ".tools" / "wheelhouse" / "runtime"
+WHEELHOUSE = (
+    ROOT / ".tools" / "wheelhouse" / f"runtime-py{sys.version_info[0]}.{sys.version_info[1]}"
+)  # bin/fetch-tools
 SCHEMA = ROOT / "tests" / "krew-plugin.schema.json"
 IMAGE = re.compile(r"kubectl-dagster-cmp:([\w.-]+)")
 LOCATIONS = """apiVersion: kubectl-dagster/v1alpha1
@@ -151,8 +153,10 @@ def test_locks_have_hashes_agree_and_satisfy_pyproject():
     declared = {"runtime.txt": project["dependencies"], "test.txt": project["optional-dependencies"]["test"]}
     for python in ("3.10", "3.11", "3.14"):
         versions = {name: resolved(lock, python) for name, lock in locks.items()}
-        for name in ("runtime.txt", "build.txt"):  # what ships is what was tested: test.txt's versions
-            assert versions[name].items() <= versions["test.txt"].items(), (python, name)
+        # what ships is what was tested: test.txt's versions (build.txt adds pip, which test.txt lacks)
+        assert versions["runtime.txt"].items() <= versions["test.txt"].items(), python
+        shared = versions["build.txt"].keys() & versions["test.txt"].keys()
+        assert shared == {"setuptools"} and all(versions["build.txt"][n] == versions["test.txt"][n] for n in shared)
         env = {"python_version": python, "python_full_version": f"{python}.0"}
         for lock, wanted in declared.items():
             for requirement in map(Requirement, wanted):
@@ -194,6 +198,7 @@ def test_wheel_installs_and_runs_in_a_fresh_venv_as_pipx_would(dist, tmp_path):
     Requires-Dist; here from the locked runtime wheels only (no index), so a dependency missing from
     the metadata fails the run. (Bytecode is not compiled: pipx's only other difference.)"""
     (wheel,) = dist.glob("kubectl_dagster-*.whl")
+    assert (WHEELHOUSE / "requirements.txt").exists(), f"{WHEELHOUSE} is missing: run bin/fetch-tools (CI does)"
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
     pip = [sys.executable, "-m", "pip", "--python", str(venv / "bin" / "python"), "install", "-q", "--no-compile"]
