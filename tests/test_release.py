@@ -43,7 +43,12 @@ WHEELHOUSE = (
     ROOT / ".tools" / "wheelhouse" / f"runtime-py{sys.version_info[0]}.{sys.version_info[1]}"
 )  # bin/fetch-tools
 SCHEMA = ROOT / "tests" / "krew-plugin.schema.json"
-IMAGE = re.compile(r"kubectl-dagster-cmp:([\w.-]+)")
+# Where docs and manifests spell the version: image tags, kustomize's newTag, Helm plugin tarball names.
+VERSIONED = re.compile(
+    r"kubectl-dagster-cmp:([\w.-]+)"
+    r"|kubectl-dagster-cmp\n\s+newTag: ([\w.-]+)"
+    r"|dagster(?:-postrenderer)?-(\d[\w.-]*)\.tgz"
+)
 LOCATIONS = """apiVersion: kubectl-dagster/v1alpha1
 kind: CodeLocations
 locations:
@@ -101,8 +106,10 @@ def test_one_version_everywhere():
     for plugin in sorted((ROOT / "helm-plugin").glob("*/plugin.yaml")):
         assert YAML(typ="safe").load(plugin.read_text())["version"] == __version__, plugin
     tagged = [ROOT / "README.md", *ROOT.glob("docs/*.md"), *ROOT.glob("deploy/argocd/*")]
-    found = {(path.name, tag) for path in tagged if path.is_file() for tag in IMAGE.findall(path.read_text())}
-    assert found and {tag for _, tag in found} == {__version__}, found
+    found = [
+        (path.name, "".join(tag)) for path in tagged if path.is_file() for tag in VERSIONED.findall(path.read_text())
+    ]
+    assert len(found) >= 10 and {tag for _, tag in found} == {__version__}, found  # 12 places today
 
 
 def test_dist_refuses_a_tag_that_is_not_the_version(tmp_path):
