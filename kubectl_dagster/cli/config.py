@@ -6,12 +6,12 @@ from __future__ import annotations
 import click
 
 from ..core.branches import projectconfig
-from . import optable, options, output, project, projectopts
+from . import commands, optable, options, output, project, projectopts
 
 HEADERS = ["KEY", "VALUE", "SOURCE"]
 
 
-@click.group("config", context_settings={"help_option_names": ["-h", "--help"]})
+@click.group("config", cls=commands.Group)
 def group():
     """The project config (.kubectl-dagster.yaml) that deploy reads."""
 
