@@ -13,7 +13,7 @@ HEADERS = ["KEY", "VALUE", "SOURCE"]
 
 @click.group("config", cls=commands.Group)
 def group():
-    """The project config (.kubectl-dagster.yaml) that deploy reads."""
+    """The project config (.kubectl-dagster.yaml, and Dagster's own project files) that deploy reads."""
 
 
 @group.command("view")
@@ -46,8 +46,9 @@ def group():
 )
 @options.output(("table", "yaml", "json"), "table")
 def view(**params):
-    """Print the merged config: pyproject.toml, defaults, the environment, KUBECTL_DAGSTER_* variables
-    and flags, lowest first; each value with its source.
+    """Print the merged config: Dagster's own files ([tool.dg.project], [tool.dagster], dagster_cloud.yaml),
+    [tool.kubectl-dagster], defaults, the environment, KUBECTL_DAGSTER_* variables and flags, lowest
+    first; each value with its source.
 
     \b
     Examples:
