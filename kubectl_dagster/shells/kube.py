@@ -169,9 +169,13 @@ class Cluster:
         kind, reason = failure(exc)
         server = self.server
         if kind == "read-timeout":
-            budget = f"the command's {BUDGET.seconds or 0:g}s"
-            within = budget if self.budgeted else f"--request-timeout {_seconds(self.timeout)}"
-            fix = _BUDGET_FIX if self.budgeted else "check the cluster and your network, or raise --request-timeout"
+            within, fix = (
+                f"--request-timeout {_seconds(self.timeout)}",
+                "check the cluster and your network, or raise --request-timeout",
+            )
+            if self.budgeted:  # the read limit is the rest of the budget, or the default when a wait lifted it
+                running = BUDGET.deadline is not None
+                within, fix = (f"the command's {BUDGET.seconds:g}s" if running else _seconds(limit)), _BUDGET_FIX
             return errors.UnreachableError(f"the API server at {server} did not answer within {within} ({what})", fix)
         if kind == "connect-timeout":
             return errors.UnreachableError(
@@ -209,7 +213,7 @@ def failure(exc: BaseException) -> Tuple[str, str]:
     for kind, reason, match in (
         ("other", "the server's host name does not resolve", isinstance(exc, u3.NameResolutionError)),
         ("other", "the connection was refused", isinstance(exc, u3.NewConnectionError) and "refused" in text),
-        ("other", "the connection failed: " + text.rsplit("] ", 1)[-1], isinstance(exc, u3.NewConnectionError)),
+        ("other", "the connection failed: " + text.rsplit("] ", 1)[-1].lower(), isinstance(exc, u3.NewConnectionError)),
         ("connect-timeout", "no connection in time", isinstance(exc, u3.ConnectTimeoutError)),
         ("read-timeout", "no answer in time", isinstance(exc, (u3.ReadTimeoutError, TimeoutError))),
         ("tls", ssl.group(1).strip() if ssl else "the handshake failed", bool(ssl) or "SSL" in text),
