@@ -263,7 +263,7 @@ def test_layers_env_variables_and_flags_with_their_sources(repo):
     }
     assert values["ttl"]["value"] == "3d" and values["ttl"]["source"] == "flag --ttl"
     assert values["namespace"]["source"] == f"environment dev ({repo / '.kubectl-dagster.yaml'})"
-    assert values["project"]["source"] == f"pyproject ({repo / 'pyproject.toml'})"
+    assert values["project"]["source"] == f"pyproject [tool.kubectl-dagster] ({repo / 'pyproject.toml'})"
     table = run(["config", "view"], repo, **env)[1]
     assert "hunter2" not in out + table and "preview" not in out + table  # env values: names only
     assert "env.API_TOKEN" in table and "<hidden>" in table

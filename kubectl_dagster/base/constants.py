@@ -79,6 +79,10 @@ HOOK_ENV_TIMEOUT = "KUBECTL_DAGSTER_TIMEOUT"
 HOOK_ENV_INTERVAL = "KUBECTL_DAGSTER_INTERVAL"
 READ_ONLY_COMPONENT = "dagster-webserver-read-only"  # the chart's dagsterWebserver.enableReadOnly Deployment
 
+# Without --request-timeout, the seconds one command may wait for the API server, all requests together
+# (kube.Budget); waits a flag bounds (--wait, reload, watch) are outside it.
+API_BUDGET = 30.0
+
 ROLLOUTS = ("reload", "restart", "none")
 DEFAULT_ROLLOUT = "reload"
 ON_CONFLICT = ("error", "replace")

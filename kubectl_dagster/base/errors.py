@@ -71,6 +71,11 @@ class ClusterError(Error):
     """The Kubernetes API refused or could not be reached."""
 
 
+class UnreachableError(ClusterError):
+    """The API server gave no answer (no connection, a timeout, the command's time spent): asking it
+    again, even for something optional, only makes the command slower."""
+
+
 class Problem(NamedTuple):
     """One validation finding: where it is and what is wrong."""
 

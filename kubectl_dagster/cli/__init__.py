@@ -8,10 +8,12 @@ import sys
 from typing import List, Optional
 
 from ..base import constants, errors
+from ..shells import kube
 
 
 def main(argv: Optional[List[str]] = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
+    kube.BUDGET.start(constants.API_BUDGET)  # one time budget for the API server, for the whole command
     debug = "--debug" in args
     if args[:1] == ["render"]:  # Helm's path: skip click when the arguments are plainly valid
         from . import optable, options, render

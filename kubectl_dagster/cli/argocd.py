@@ -140,18 +140,7 @@ def location():
     from ..shells.registry import configmaps
 
     preview = previews.settings(os.environ)
-    root = os.getcwd()
-    file = safe_path(root, preview.location_file, "location file")
-    base: dict = {}
-    if os.path.isfile(file):
-        text = sources.read_text(file)
-        base = previews.from_file(yamlio.load_untrusted(text, preview.location_file), preview.location_file)
-    elif preview.location_file_explicit:
-        raise errors.InputError(
-            f"location file {preview.location_file} does not exist in the repository",
-            "add it, or drop the location-file parameter",
-        )
-    spec = previews.spec(preview, base, preview.location_file if base else "the plugin parameters")
+    spec = _preview_spec(preview, os.getcwd())
     if preview.check_registry:
         _check_registry(preview)
     sys.stdout.write(yamlio.dump(configmaps.to_configmap(preview.name, spec, preview.namespace)))
@@ -161,6 +150,64 @@ def location():
         f"{preview.namespace}",
         err=True,
     )
+
+
+def _preview_spec(preview, root: str) -> dict:
+    """The PR's entry: the repository's project config and Dagster's own files (as deploy reads them), then
+    the location file, then what the plugin decides."""
+    from ..core.gitops import previews
+
+    base = _location_file(preview, root)
+    project_keys, described_by = _project_keys(preview, root)
+    merged, left_out = previews.with_project(project_keys, base)
+    if left_out:  # they can only come from the config's location: mapping
+        keys = ", ".join(f"location.{key}" for key in left_out)
+        click.echo(
+            f"kubectl-dagster: the project config sets {keys}, which the pull-request plugin decides; left out",
+            err=True,
+        )
+    where = ([preview.location_file] if base else []) + ([described_by] if project_keys else [])
+    return previews.spec(preview, merged, " and ".join(where) or "the plugin parameters")
+
+
+def _location_file(preview, root: str) -> dict:
+    """The location file's keys; {} when it is absent and was not asked for."""
+    from ..core.gitops import previews
+
+    file = safe_path(root, preview.location_file, "location file")
+    if os.path.isfile(file):
+        text = sources.read_text(file)
+        return previews.from_file(yamlio.load_untrusted(text, preview.location_file), preview.location_file)
+    if preview.location_file_explicit:
+        raise errors.InputError(
+            f"location file {preview.location_file} does not exist in the repository",
+            "add it, or drop the location-file parameter",
+        )
+    return {}
+
+
+def _project_keys(preview, root: str):
+    """(location keys, what they come from) of the repository's project config and Dagster's own files,
+    found from the Application's path up to the repository's root, never outside it."""
+    from ..core.branches import branchdeploy
+    from . import project
+
+    repository = repository_root(root, os.environ.get("ARGOCD_APP_SOURCE_PATH"))
+    loaded = project.load({"environment": preview.environment}, set(), env={}, root=repository)
+    labels = [label for label in loaded.merged.sources.values() if label.endswith(")")]  # "defaults (PATH)"
+    files = sorted({os.path.relpath(label[label.rindex("(") + 1 : -1], repository) for label in labels})
+    return branchdeploy.location_keys(loaded.merged), " and ".join(files) or "the project config"
+
+
+def repository_root(cwd: str, source_path) -> str:
+    """The repository checkout: ArgoCD runs the plugin in ``<checkout>/<spec.source.path>``."""
+    path = os.path.normpath(source_path or ".")
+    if path == "." or os.path.isabs(path) or path.split(os.sep)[0] == "..":
+        return cwd
+    root = os.path.normpath(cwd)
+    for _ in path.split(os.sep):
+        root = os.path.dirname(root)
+    return root if os.path.join(root, path) == os.path.normpath(cwd) else cwd
 
 
 def _check_registry(preview) -> None:

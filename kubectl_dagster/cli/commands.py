@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import difflib
 import importlib
 
 import click
@@ -37,7 +38,31 @@ COMMANDS = {
 }
 
 
-class LazyGroup(click.Group):
+class Group(click.Group):
+    """A command group as kubectl and helm have them: without a command it prints its help on stdout
+    and exits 0; an unknown command is a one-line usage error naming the nearest command."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("invoke_without_command", True)
+        kwargs.setdefault("context_settings", {"help_option_names": ["-h", "--help"]})
+        super().__init__(*args, **kwargs)
+
+    def invoke(self, ctx):
+        result = super().invoke(ctx)
+        if ctx.invoked_subcommand is None:
+            click.echo(ctx.get_help())
+        return result
+
+    def resolve_command(self, ctx, args):
+        name = args[0]
+        if name.startswith("-") or self.get_command(ctx, name) is not None:
+            return super().resolve_command(ctx, args)
+        nearest = difflib.get_close_matches(name, self.list_commands(ctx), n=1)
+        hint = f' (did you mean "{nearest[0]}"?)' if nearest else ""
+        ctx.fail(f'unknown command "{name}" for "{ctx.command_path}"{hint}')
+
+
+class LazyGroup(Group):
     def list_commands(self, ctx):
         return list(COMMANDS)
 
@@ -48,7 +73,7 @@ class LazyGroup(click.Group):
         return getattr(importlib.import_module(f"{__package__}.{module}"), attribute)
 
 
-@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=LazyGroup)
 @click.option("--debug", is_flag=True, hidden=True, expose_value=False)
 def cli():
     """Add, update and remove Dagster code locations on a Dagster Helm release.

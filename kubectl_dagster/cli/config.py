@@ -6,14 +6,14 @@ from __future__ import annotations
 import click
 
 from ..core.branches import projectconfig
-from . import optable, options, output, project, projectopts
+from . import commands, optable, options, output, project, projectopts
 
 HEADERS = ["KEY", "VALUE", "SOURCE"]
 
 
-@click.group("config", context_settings={"help_option_names": ["-h", "--help"]})
+@click.group("config", cls=commands.Group)
 def group():
-    """The project config (.kubectl-dagster.yaml) that deploy reads."""
+    """The project config (.kubectl-dagster.yaml, and Dagster's own project files) that deploy reads."""
 
 
 @group.command("view")
@@ -46,8 +46,9 @@ def group():
 )
 @options.output(("table", "yaml", "json"), "table")
 def view(**params):
-    """Print the merged config: pyproject.toml, defaults, the environment, KUBECTL_DAGSTER_* variables
-    and flags, lowest first; each value with its source.
+    """Print the merged config: Dagster's own files ([tool.dg.project], [tool.dagster], dagster_cloud.yaml),
+    [tool.kubectl-dagster], defaults, the environment, KUBECTL_DAGSTER_* variables and flags, lowest
+    first; each value with its source.
 
     \b
     Examples:

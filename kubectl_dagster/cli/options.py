@@ -30,7 +30,7 @@ REQUEST_TIMEOUT = Opt(
     ("--request-timeout",),
     "request_timeout",
     "How long to wait for each API server request, as in kubectl (e.g. 10s, 1m; 0: no limit). "
-    "Default: 5s to connect, 30s to answer.",
+    "Default: 30s for all the command's requests together, 5s to connect each.",
     metavar="DURATION",
 )
 KUBE = (KUBECONFIG, CONTEXT, NAMESPACE, REQUEST_TIMEOUT)

@@ -1,6 +1,6 @@
-"""What ``deploy``, ``teardown`` and ``config view`` share: the merged project config (pyproject,
-defaults, environment, ``KUBECTL_DAGSTER_*`` variables, flags), and the registry, kube and
-webserver parameters it fills in for the other commands' code."""
+"""What ``deploy``, ``teardown``, ``config view``, ``status`` and the PR plugin share: the merged project
+config (Dagster's own files, pyproject, defaults, environment, ``KUBECTL_DAGSTER_*`` variables, flags),
+and the registry, kube and webserver parameters it fills in for the other commands' code."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import os
 from typing import Any, Dict, List, Mapping, NamedTuple, Optional, Set
 
 from ..base import constants, errors
-from ..core.branches import projectconfig
+from ..core.branches import dagsterfiles, projectconfig
 from ..shells import projectfiles
 
 # flag (click dest) -> config key path, for flags that are config keys too
@@ -55,35 +55,43 @@ def _flag(name: str) -> str:
     return FLAG_NAMES.get(name, "--" + name.replace("_", "-"))
 
 
-def load(params: Dict[str, Any], given: Set[str], env: Optional[Mapping[str, str]] = None) -> Loaded:
-    """The merged config; params given on the command line are the top layer."""
+def load(
+    params: Dict[str, Any], given: Set[str], env: Optional[Mapping[str, str]] = None, root: Optional[str] = None
+) -> Loaded:
+    """The merged config, lowest first: Dagster's own files (``dagsterfiles``), ``[tool.kubectl-dagster]``,
+    the project config file, ``KUBECTL_DAGSTER_*`` variables, and params given on the command line.
+    ``root``: look for files only up to this directory (the ArgoCD plugin's repository)."""
     env = os.environ if env is None else env
-    path = projectfiles.find_config(params.get("config"), env)
-    environment = params.get("environment") or env.get(constants.ENVIRONMENT_ENV) or None
-    pyproject = projectfiles.read_pyproject()
-    layers = projectfiles.pyproject_layer(pyproject)
-    chosen = None
-    if path is not None:
-        document = projectfiles.read_config(path)
-        file_layers, chosen = projectconfig.file_layers(document.data, path, environment)
-        layers += file_layers
-    elif environment:
-        raise errors.InputError(
-            f"environment {environment!r} was asked for, but no project config was found "
-            f"({' or '.join(constants.PROJECT_CONFIG_FILES)} in {os.getcwd()} or a parent)",
-            "create one (see docs/ci.md), or pass --config PATH",
-        )
+    path = projectfiles.find_config(params.get("config"), env, root=root)
+    pyproject = projectfiles.read_pyproject(root=root)
+    dagster = dagsterfiles.pyproject_layers(pyproject)
+    file_layers, chosen = _file_layers(path, params.get("environment") or env.get(constants.ENVIRONMENT_ENV) or None)
     env_layers, problems = projectconfig.env_layers(env)
     if problems:
         raise errors.InputError(f"invalid environment variable {problems[0]}", "fix or unset it")
-    below = projectconfig.merge(layers + env_layers)
-    layers += env_layers + _flag_layers(params, given, below)
-    merged = projectconfig.merge(layers, chosen, path)
+    ours = projectfiles.pyproject_layer(pyproject) + file_layers + env_layers
+    wanted = params["project"] if "project" in given and params.get("project") else None
+    cloud = projectfiles.cloud_layers(wanted or projectconfig.merge(dagster + ours).get("project"), root=root)
+    below = projectconfig.merge(dagster + cloud + ours)
+    merged = projectconfig.merge(dagster + cloud + ours + _flag_layers(params, given, below), chosen, path)
     problems = projectconfig.check_merged(merged)
     if problems:
         where = ", ".join(sorted({merged.sources.get(p, "?") for p, _ in problems}))
         raise errors.InputError(f"{problems[0][1]} (from {where})", "keep one code source in the merged config")
     return Loaded(merged, pyproject)
+
+
+def _file_layers(path: Optional[str], environment: Optional[str]):
+    """The project config file's ``defaults`` and environment, and the environment chosen."""
+    if path is not None:
+        return projectconfig.file_layers(projectfiles.read_config(path).data, path, environment)
+    if environment:
+        raise errors.InputError(
+            f"environment {environment!r} was asked for, but no project config was found "
+            f"({' or '.join(constants.PROJECT_CONFIG_FILES)} in {os.getcwd()} or a parent)",
+            "create one (see docs/ci.md), or pass --config PATH",
+        )
+    return [], None
 
 
 def _flag_layers(params: Dict[str, Any], given: Set[str], below: projectconfig.Merged) -> List[projectconfig.Layer]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from ..base import errors
-from ..shells import reloadhook
+from ..shells import kube, reloadhook
 from . import options, output, waiting
 
 
@@ -30,6 +30,7 @@ def command(expect, timeout, **params):
     """
     seconds = waiting.parse_duration(timeout)
     post, where = waiting.transport(params)
+    kube.BUDGET.lift()  # a reload takes as long as the webserver needs to load every location (60s a call at most)
     if not expect:
         found = waiting.call(reloadhook.reload, post)
         output.echo(f"workspace reloaded at {where}: {reloadhook.summary(found)}")

@@ -45,7 +45,11 @@ def parse_duration(text: str, flag: str = "--timeout") -> float:
 
 
 def wait_for_location(name: str, connection, timeout: float, interval: float = 3.0) -> None:
-    """Until ``name`` is LOADED (exit 0), or Dagster reports its load error (exit 1, error printed)."""
+    """Until ``name`` is LOADED (exit 0), or Dagster reports its load error (exit 1, error printed).
+    ``timeout`` bounds the wait instead of the command's budget for the API server."""
+    from ..shells import kube
+
+    kube.BUDGET.lift()
     post, _ = connection
     progress = output.Progress(f"location {name}")
 

@@ -67,6 +67,7 @@ def command(**params):
     apps = [watcher.parse_app(app, params["argocd_namespace"]) for app in params["argocd_apps"]]
     quiet = waiting.parse_duration(params["debounce"], "--debounce")
     longest = waiting.parse_duration(params["max_delay"], "--max-delay")
+    kube.BUDGET.lift()  # runs until stopped; each request keeps its own timeout
     cluster = kube.Cluster(stores.kube_flags(params))
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):

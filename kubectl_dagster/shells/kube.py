@@ -4,7 +4,9 @@ The official client does what it is good at: kubeconfig discovery and merging (s
 ``$KUBECONFIG``), contexts, exec and auth-provider credentials, in-cluster config, TLS and proxies.
 Requests go through its ``ApiClient`` as plain paths with JSON bodies: the generated API classes
 and their models cost about half a second to import and add nothing a JSON dict does not give.
-Every request has a finite timeout (``--request-timeout``, kubectl's meaning).
+Time: without ``--request-timeout`` a command has one budget for the API server, all its requests
+together (``constants.API_BUDGET``, started by ``cli.main``); with it, each request gets that long,
+as in kubectl. No request is sent twice: a server that does not answer is not asked again.
 """
 
 from __future__ import annotations
@@ -12,13 +14,14 @@ from __future__ import annotations
 import json
 import os
 import re
+import time
 from typing import Any, Dict, NamedTuple, Optional, Tuple
 from urllib.parse import quote, urlencode
 
 from ..base import constants, errors
 
 SA_NAMESPACE = "/var/run/secrets/kubernetes.io/serviceaccount/namespace"
-DEFAULT_TIMEOUT = (5.0, 30.0)  # connect, read seconds, when --request-timeout is not given
+DEFAULT_TIMEOUT = (5.0, 30.0)  # connect, read seconds per request, when --request-timeout is not given
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)(ms|s|m|h)?$")
 _UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, None: 1}
 MAX_BODY = 64 * 1024 * 1024  # bytes: an answer larger than this is refused, not parsed
@@ -40,6 +43,30 @@ class Refused(NamedTuple):
     message: str
 
 
+class Budget:
+    """What is left of the running command's time for the API server. ``cli.main`` starts it; a
+    command that waits on purpose for as long as its own flag says (``--wait``, ``reload``, ``watch``)
+    lifts it once its requests before the wait are done."""
+
+    def __init__(self, clock=time.monotonic):
+        self.clock = clock
+        self.seconds: Optional[float] = None
+        self.deadline: Optional[float] = None
+
+    def start(self, seconds: float) -> None:
+        self.seconds, self.deadline = seconds, self.clock() + seconds
+
+    def lift(self) -> None:
+        self.deadline = None
+
+    def left(self) -> Optional[float]:
+        """Seconds left; None when no budget runs."""
+        return None if self.deadline is None else self.deadline - self.clock()
+
+
+BUDGET = Budget()  # the running command's (one process runs one command)
+
+
 def parse_timeout(value: Optional[str]):
     """kubectl's ``--request-timeout``: a number (seconds) or a duration (``500ms``, ``30s``, ``1m``); 0 means none."""
     if value is None:
@@ -59,10 +86,11 @@ class Cluster:
 
     def __init__(self, flags: KubeFlags):
         self.timeout = parse_timeout(flags.request_timeout)
+        self.budgeted = flags.request_timeout is None  # --request-timeout replaces the command's budget
         configuration, default_namespace = _configure(flags)
         from kubernetes.client.api_client import ApiClient
 
-        configuration.retries = 1
+        configuration.retries = False  # urllib3 would send a request again after a timeout or a dropped connection
         self.server = configuration.host
         self.api = ApiClient(configuration)
         self.namespace = flags.namespace or default_namespace or "default"
@@ -79,11 +107,12 @@ class Cluster:
     ) -> Any:
         """One API call; the decoded JSON answer. A status in ``tolerate`` comes back as :class:`Refused`;
         every other failure is one ClusterError line."""
-        response = self.open(what, method, path, query, body, content_type)
+        limit = self.limit(what)
+        response = self.open(what, method, path, query, body, content_type, limit)
         try:
             data = response.response.read(MAX_BODY + 1)
         except Exception as exc:  # urllib3 read errors and timeouts
-            raise self._unreachable(what, exc) from exc
+            raise self.unreachable(what, exc, limit) from exc
         finally:
             response.response.release_conn()
         if len(data) > MAX_BODY:
@@ -105,38 +134,94 @@ class Cluster:
         query: Optional[Dict[str, Any]] = None,
         body: Any = None,
         content_type: str = "application/json",
-        timeout: Any = "default",
+        timeout: Any = None,
     ):
-        """Send one request and return the client's unread response (for streams such as watches)."""
+        """Send one request and return the client's unread response (for streams such as watches).
+        ``timeout``: what :meth:`limit` gave (default: :meth:`limit`'s default)."""
+        limit = self.limit(what) if timeout is None else timeout
         url_path = path + ("?" + urlencode(query, doseq=True) if query else "")
         headers = {"Accept": "application/json", "Content-Type": content_type}
         try:
             method, url, headers, body, post = self.api.param_serialize(
                 method, url_path, header_params=headers, body=body, auth_settings=["BearerToken"]
             )
-            return self.api.call_api(
-                method, url, headers, body, post, _request_timeout=self.timeout if timeout == "default" else timeout
-            )
+            return self.api.call_api(method, url, headers, body, post, _request_timeout=limit)
         except Exception as exc:  # urllib3 connection, TLS, timeout and protocol errors; credential plugins
-            raise self._unreachable(what, exc) from exc
+            raise self.unreachable(what, exc, limit) from exc
 
-    def _unreachable(self, what: str, exc: Exception) -> errors.ClusterError:
-        reason = type(exc).__name__
-        text = str(exc)
-        if "timed out" in text.lower() or "timeout" in reason.lower():
-            return errors.ClusterError(
-                f"the API server at {self.server} did not answer in time ({what})",
+    def limit(self, what: str, own: Any = None):
+        """The timeout of one request: ``own`` (a caller's, e.g. a watch's), else --request-timeout or the
+        default; while the command's budget runs, cut to what is left of it. None: no limit."""
+        timeout = self.timeout if own is None else own
+        left = BUDGET.left() if self.budgeted else None
+        if left is None:
+            return timeout
+        if left <= 0:
+            raise errors.UnreachableError(
+                f"the API server at {self.server}: the command's {BUDGET.seconds:g}s ran out before {what}",
+                _BUDGET_FIX,
+            )
+        connect, read = timeout if isinstance(timeout, tuple) else (timeout, timeout)
+        return (min(connect, left), min(read, left))
+
+    def unreachable(self, what: str, exc: Exception, limit: Any = None) -> errors.ClusterError:
+        """One error line, the reason in words, for a request that got no answer."""
+        kind, reason = failure(exc)
+        server = self.server
+        if kind == "read-timeout":
+            within, fix = (
+                f"--request-timeout {_seconds(self.timeout)}",
                 "check the cluster and your network, or raise --request-timeout",
             )
-        if "ssl" in text.lower() or "certificate" in text.lower():
-            return errors.ClusterError(
-                f"TLS with the API server at {self.server} failed ({what}): {reason}",
+            if self.budgeted:  # the read limit is the rest of the budget, or the default when a wait lifted it
+                running = BUDGET.deadline is not None
+                within, fix = (f"the command's {BUDGET.seconds:g}s" if running else _seconds(limit)), _BUDGET_FIX
+            return errors.UnreachableError(f"the API server at {server} did not answer within {within} ({what})", fix)
+        if kind == "connect-timeout":
+            return errors.UnreachableError(
+                f"the API server at {server} did not accept the connection within {_seconds(limit, 0)} ({what})",
+                "check the server address in the kubeconfig, the cluster and your network",
+            )
+        if kind == "tls":
+            return errors.UnreachableError(
+                f"TLS with the API server at {server} failed ({what}): {reason}",
                 "check the kubeconfig's certificate-authority data and the server address",
             )
-        return errors.ClusterError(
-            f"cannot reach the API server at {self.server} ({what}): {reason}",
+        return errors.UnreachableError(
+            f"cannot reach the API server at {server} ({what}): {reason}",
             "check the cluster, --context and --kubeconfig",
         )
+
+
+_BUDGET_FIX = "check the cluster and your network, or pass --request-timeout to give each request its own time"
+_SSL_REASON = re.compile(r"\[SSL: [A-Z_]+\] ([^(]+)")
+
+
+def _seconds(timeout: Any, part: int = 1) -> str:
+    value = timeout[part] if isinstance(timeout, tuple) else timeout
+    return f"{value:g}s"
+
+
+def failure(exc: BaseException) -> Tuple[str, str]:
+    """(kind, reason in words) of a failed request; kind is connect-timeout, read-timeout, tls or other."""
+    import urllib3.exceptions as u3
+
+    if isinstance(exc, u3.MaxRetryError) and exc.reason is not None:
+        exc = exc.reason  # what urllib3 gave up on
+    text = str(exc)
+    ssl = _SSL_REASON.search(text)
+    for kind, reason, match in (
+        ("other", "the server's host name does not resolve", isinstance(exc, u3.NameResolutionError)),
+        ("other", "the connection was refused", isinstance(exc, u3.NewConnectionError) and "refused" in text),
+        ("other", "the connection failed: " + text.rsplit("] ", 1)[-1].lower(), isinstance(exc, u3.NewConnectionError)),
+        ("connect-timeout", "no connection in time", isinstance(exc, u3.ConnectTimeoutError)),
+        ("read-timeout", "no answer in time", isinstance(exc, (u3.ReadTimeoutError, TimeoutError))),
+        ("tls", ssl.group(1).strip() if ssl else "the handshake failed", bool(ssl) or "SSL" in text),
+        ("other", "the server closed the connection without an answer", isinstance(exc, u3.ProtocolError)),
+    ):
+        if match:
+            return kind, reason
+    return "other", f"{type(exc).__name__}: {_one_line(exc)}"
 
 
 def _configure(flags: KubeFlags):

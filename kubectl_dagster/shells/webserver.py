@@ -57,15 +57,16 @@ def proxy(cluster: kube.Cluster, service: str, port: int, prefix: str = "") -> C
     path = kube.namespaced(cluster.namespace, "services", f"{service}:{port}") + f"/proxy{prefix.rstrip('/')}/graphql"
 
     def post(document: str) -> Dict[str, Any]:
+        what = "reach the webserver"
         try:
-            response = cluster.open(
-                "reach the webserver", "POST", path, body={"query": document}, timeout=PROXY_TIMEOUT
-            )
-            data = response.read()
+            limit = cluster.limit(what, PROXY_TIMEOUT)
+            response = cluster.open(what, "POST", path, body={"query": document}, timeout=limit)
+            try:
+                data = response.read()
+            except Exception as exc:  # urllib3 read errors and timeouts
+                raise cluster.unreachable(what, exc, limit) from exc
         except errors.Error as exc:
             raise reloadhook.WebserverError(f"service proxy to {service}:{port} failed: {exc.message}") from exc
-        except Exception as exc:  # urllib3 read errors
-            raise reloadhook.WebserverError(f"service proxy to {service}:{port} failed: {type(exc).__name__}") from exc
         if response.status != 200:
             raise reloadhook.WebserverError(f"service proxy to {service}:{port} answered HTTP {response.status}")
         try:

@@ -263,3 +263,60 @@ def test_a_name_the_workspace_serves_is_refused(kube, code_repo):
     assert "location 'etl-pr-42' is already served by the Dagster workspace in namespace dagster" in result.stderr
     unchecked = generate(code_repo, pr_env(kube, PARAM_CHECK_REGISTRY="false", ARGOCD_APP_PARAMETERS="null"))
     assert unchecked.code == 0, unchecked.stderr  # check-registry off: no cluster read at all
+
+
+PROJECT_CONFIG = """\
+apiVersion: kubectl-dagster/v1alpha1
+kind: ProjectConfig
+defaults:
+  env: {DAGSTER_ENV: ci}
+  location: {port: 4000}
+environments:
+  preview:
+    env: {DAGSTER_ENV: preview}
+    envSecrets: [etl-preview]
+"""
+
+
+def test_the_repositorys_project_config_and_dagster_files_describe_the_code(kube, tmp_path):
+    """No location file: the PR's code is described by what deploy reads, found from the Application's path up to
+    the repository's root (ARGOCD_APP_SOURCE_PATH) and never above it: a create-dagster project's
+    [tool.dg.project] and the repository's .kubectl-dagster.yaml (environment `preview`, a plugin parameter).
+    What the plugin decides (port) is left out with one note."""
+    from conftest import tool
+    from test_dagster_projects import scaffold
+
+    outside = tmp_path / "checkout"  # what the cmp-server unpacked; the repository is its root
+    outside.mkdir()
+    repo = scaffold(outside, tool("create-dagster"), "project", "etl-pipeline", "--no-uv-sync", name="etl-pipeline")
+    (repo / ".kubectl-dagster.yaml").write_text(PROJECT_CONFIG)
+    outside_file = "locations:\n  - location_name: outside\n    code_source: {module_name: outside}\n"
+    (outside / "dagster_cloud.yaml").write_text(outside_file)  # above the repository: never read
+    app = repo / "deploy" / "preview"  # the Application's path inside the repository
+    app.mkdir(parents=True)
+    env = pr_env(kube, ARGOCD_APP_SOURCE_PATH="deploy/preview", PARAM_ENVIRONMENT="preview")
+    result = run(argv(), env=env, cwd=str(app))
+    assert result.code == 0, result.stderr
+    assert result.stderr.splitlines()[0] == (
+        "kubectl-dagster: the project config sets location.port, which the pull-request plugin decides; left out"
+    )
+    (doc,) = [d for d in yamlio.make_yaml("safe").load_all(result.stdout) if d]
+    spec = yamlio.make_yaml("safe").load(doc["data"]["location.yaml"])
+    assert (spec["moduleName"], spec["env"], spec["envSecrets"], spec["port"]) == (
+        "etl_pipeline.definitions",
+        {"DAGSTER_ENV": "preview"},
+        ["etl-preview"],
+        3030,
+    )
+    apply(kube, result.stdout)
+    assert dagster_render(kube)[1] == ["etl-pr-42"]  # the Dagster Application serves it
+
+
+def test_the_location_file_wins_over_the_project(kube, code_repo):
+    """Both describe the code; the location file is the plugin's own, so its code source replaces the project's."""
+    (code_repo / "pyproject.toml").write_text('[tool.dagster]\nmodule_name = "etl.definitions"\n')
+    result = generate(code_repo, pr_env(kube))
+    assert result.code == 0, result.stderr
+    (doc,) = [d for d in yamlio.make_yaml("safe").load_all(result.stdout) if d]
+    spec = yamlio.make_yaml("safe").load(doc["data"]["location.yaml"])
+    assert spec["pythonFile"] == "etl/definitions.py" and "moduleName" not in spec

@@ -5,8 +5,12 @@ objects, a registry ConfigMap holding an alias bomb). Each gives one `error:` li
 and the fix, exit 1, and nothing on stdout. The stand-in (tests/fakekube.py) injects the faults at the
 HTTP level, under the official kubernetes client."""
 
+import socket
+import subprocess
+import threading
+
 import pytest
-from conftest import cli, fixture_text
+from conftest import cli, entry_point, fixture_text
 
 COMMANDS = {
     "list-locations": ["list-locations", "--cluster"],
@@ -45,11 +49,15 @@ def registered(kube):
 
 @pytest.mark.parametrize("name", sorted(COMMANDS))
 def test_a_server_that_never_answers_times_out_with_one_line(registered, name):
+    """--request-timeout keeps kubectl's meaning (each request's bound), and a request that timed out is
+    not sent again: the stand-in sees exactly one request after the fault."""
     registered.inject("hang")
+    before = len(registered.requests)
     result = _run(registered, COMMANDS[name], "--request-timeout", "1s")
     _one_error_line(result)
-    assert f"the API server at {registered.url} did not answer in time" in result.stderr
-    assert "raise --request-timeout" in result.stderr
+    assert f"the API server at {registered.url} did not answer within --request-timeout 1s (" in result.stderr
+    assert result.stderr.endswith("; check the cluster and your network, or raise --request-timeout\n")
+    assert len(registered.requests) == before + 1, registered.requests[before:]
 
 
 @pytest.mark.parametrize("name", ["list-locations", "add-location", "render-from-cluster"])
@@ -124,3 +132,80 @@ def test_a_tls_failure_is_one_line(kube, tmp_path):
     result = cli("list-locations", "--cluster", env={"KUBECONFIG": str(path)})
     _one_error_line(result)
     assert "TLS with the API server at https://127.0.0.1:" in result.stderr and "certificate-authority" in result.stderr
+
+
+@pytest.fixture
+def silent_server(tmp_path):
+    """A socket that accepts connections and never answers nor reads (an API server behind a black-holing
+    proxy), and a kubeconfig pointing at it. Yields (kubeconfig path, url, accepted connections)."""
+    accepted = []
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen(16)
+
+        def hold():
+            while True:
+                try:
+                    accepted.append(server.accept()[0])
+                except OSError:  # closed at the end of the test
+                    return
+
+        threading.Thread(target=hold, daemon=True).start()
+        url = "http://127.0.0.1:%d" % server.getsockname()[1]
+        path = tmp_path / "silent-kubeconfig"
+        path.write_text(
+            f"apiVersion: v1\nkind: Config\nclusters: [{{name: c, cluster: {{server: '{url}'}}}}]\n"
+            "users: [{name: u, user: {token: t}}]\n"
+            "contexts: [{name: x, context: {cluster: c, user: u, namespace: dagster}}]\ncurrent-context: x\n"
+        )
+        yield str(path), url, accepted
+    for connection in accepted:
+        connection.close()
+
+
+SILENT = {  # the command, as a new user types it, and the request it waits on first
+    "add-location": (["add-location", "y", "--image", "r", "-f", "a.py", "--cluster"], "list configmaps"),
+    "list-locations": (["list-locations", "--cluster"], "list locations"),
+    "status": (["status", "--cluster"], "list locations"),
+}
+
+
+def test_a_silent_server_costs_one_budget_per_command(silent_server):
+    """With default flags every command gives up after the command's one time budget for the API server
+    (30 s, constants.API_BUDGET), says so in words, and sends no request twice. The three run side by side;
+    the bound is the subprocess timeout (each command's own budget is what ends it)."""
+    kubeconfig, url, accepted = silent_server
+    env = {"KUBECONFIG": kubeconfig, "PATH": "/usr/bin:/bin"}
+    procs = {
+        name: subprocess.Popen([entry_point(), *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        for name, (args, _) in SILENT.items()
+    }
+    for name, proc in procs.items():
+        out, err = proc.communicate(timeout=120)
+        assert (proc.returncode, out) == (1, b""), (name, err)
+        assert err.decode() == (
+            f"error: the API server at {url} did not answer within the command's 30s ({SILENT[name][1]}); "
+            "check the cluster and your network, or pass --request-timeout to give each request its own time\n"
+        )
+    assert len(accepted) == len(SILENT)  # one connection each: nothing was retried
+
+
+def test_a_refused_connection_says_so_in_words(tmp_path):
+    """Nothing listens: the reason is the refusal, not urllib3's wrapper (MaxRetryError)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    path = tmp_path / "kubeconfig"
+    path.write_text(
+        f"apiVersion: v1\nkind: Config\nclusters: [{{name: c, cluster: {{server: 'http://127.0.0.1:{port}'}}}}]\n"
+        "users: [{name: u, user: {token: t}}]\n"
+        "contexts: [{name: x, context: {cluster: c, user: u}}]\ncurrent-context: x\n"
+    )
+    for name in ("status", "add-location"):
+        args, what = SILENT[name]
+        result = cli(*args, env={"KUBECONFIG": str(path)})
+        _one_error_line(result)
+        assert result.stderr == (
+            f"error: cannot reach the API server at http://127.0.0.1:{port} ({what}): "
+            "the connection was refused; check the cluster, --context and --kubeconfig\n"
+        )

@@ -183,14 +183,30 @@ def base_spec(merged: projectconfig.Merged) -> Dict[str, Any]:
     return spec
 
 
+def location_keys(merged: projectconfig.Merged) -> Dict[str, Any]:
+    """What the project config says about the code, as location keys: :func:`base_spec`, the code source,
+    env Secrets and ConfigMaps, the pull policy, the base (for the PR plugin, which decides the rest)."""
+    spec = base_spec(merged)
+    spec.update(merged.get("codeSource") or {})
+    for key in ("envSecrets", "envConfigMaps"):
+        if merged.get(key):
+            spec[key] = list(merged.get(key))
+    if merged.get("image", "pullPolicy"):
+        spec["image"] = {"pullPolicy": merged.get("image", "pullPolicy")}
+    if merged.get("base"):
+        spec["base"] = merged.get("base")
+    return spec
+
+
 def build(target: Target, flags: flagedits.Flags, base: Dict[str, Any], now: datetime.datetime) -> Dict[str, Any]:
     """The entry to write: ``name`` only when it is not what the branch alone derives."""
     explicit = None if naming.location_slug(flags.branch or "") == target.name else target.name
     spec = flagedits.build_spec(explicit, flags, now, base)
     if not schema.code_args(spec)[1]:
         raise errors.InputError(
-            "no code source for the location",
-            "pass -f/--python-file, -m/--module-name or -p/--package-name, or set codeSource in the project config",
+            "no code source for the location (none in the project config, pyproject.toml's [tool.dagster] or "
+            "[tool.dg.project], or dagster_cloud.yaml)",
+            "pass -f/--python-file, -m/--module-name or -p/--package-name, or set codeSource in .kubectl-dagster.yaml",
         )
     return entries.named_first(spec, target.name)
 

@@ -4,9 +4,10 @@ The ``kubectl-dagster-location`` plugin renders, for one pull request, only that
 the ConfigMap ``add-location --cluster`` writes. The PR's Application then owns nothing but its
 registration (closing the PR deletes it), and the Dagster Application (``from-cluster: "true"``)
 renders every location as before. Inputs are the plugin parameters the ApplicationSet template fills
-from the generator (number, branch, head SHA, an image template) and an optional location file in the
-PR's own repository, which describes the code (source, env, resources) but may not choose what the
-plugin decides: name, branch, port, image, PR, commit, namespace, patches. Pure.
+from the generator (number, branch, head SHA, an image template), what the repository's project config
+and Dagster's own files say about the code (as ``deploy`` reads them), and an optional location file in
+the PR's own repository above them, which describes the code (source, env, resources) but may not choose
+what the plugin decides: name, branch, port, image, PR, commit, namespace, patches. Pure.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from ...base import errors, k8s, naming
 from ..chart import workspace
 from ..registry import entries, flagedits
 from ..spec import locations as locs
+from ..spec import schema
 from . import argocd
 
 DEFAULT_FILE = "dagster-location.yaml"
@@ -32,10 +34,13 @@ PARAMS = (
     argocd.Param("port", "string", str(c.FIRST_PORT), "The code server's gRPC port"),
     argocd.Param("location-file", "string", DEFAULT_FILE, "Location file in the PR's repository (optional)"),
     argocd.Param("check-registry", "string", "true", "Refuse a name another PR or writer holds (reads the registry)"),
+    argocd.Param("environment", "string", "", "The project config's environment (default: its defaultEnvironment)"),
 )
 # What the plugin decides and a pull request's own file may not (patches can rewrite any field, namespace included).
 DECIDED = ("name", "branch", "port", "pullRequest", "commit", "namespace", "patches")
 DECIDED_IMAGE = ("repository", "tag")
+_SOURCES = (*schema.SOURCE_SHORTCUTS, "dagsterApiGrpcArgs", "codeServerArgs")
+_SOURCE_KEYS = (*_SOURCES, *schema.SOURCE_MODIFIERS)
 _PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
 _SHA = re.compile(r"^[0-9a-f]{7,64}$")
 _NO_TIME = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)  # no TTL here: ArgoCD deletes on close
@@ -53,6 +58,7 @@ class Preview(NamedTuple):
     check_registry: bool
     namespace: str  # the Application's destination: the Dagster namespace
     repo_url: str
+    environment: Optional[str] = None  # of the repository's project config
 
 
 def placeholders(number: str, branch: str, head_sha: str) -> Dict[str, str]:
@@ -127,6 +133,7 @@ def settings(env: Mapping[str, str]) -> Preview:
         _flag(params["check-registry"], "check-registry"),
         namespace,
         env.get("ARGOCD_APP_SOURCE_REPO_URL") or "",
+        str(params["environment"]).strip() or None,
     )
 
 
@@ -170,6 +177,18 @@ def from_file(data: Any, file: str) -> Dict[str, Any]:
             f"remove {', '.join(refused)} from {file}",
         )
     return data
+
+
+def with_project(project: Dict[str, Any], base: Dict[str, Any]) -> Tuple[Dict[str, Any], List[str]]:
+    """The location file's keys over what the project config says about the code (both describe it), and
+    the project config's keys the plugin decides, which it leaves out (the file would be refused)."""
+    image = project.get("image") if isinstance(project.get("image"), dict) else {}
+    left_out = [key for key in DECIDED if key in project] + [f"image.{k}" for k in DECIDED_IMAGE if k in image]
+    replaced = DECIDED + (_SOURCE_KEYS if any(key in base for key in _SOURCES) else ())  # one code source: the file's
+    kept = {key: value for key, value in project.items() if key not in replaced}
+    if image:
+        kept["image"] = {key: value for key, value in image.items() if key not in DECIDED_IMAGE}
+    return locs.deep_merge(kept, base), left_out
 
 
 def spec(preview: Preview, base: Dict[str, Any], source: str) -> Dict[str, Any]:

@@ -106,6 +106,8 @@ class ConfigMapStore:
         ports = {c.FIRST_PORT}
         try:
             items = self.configmaps()
+        except errors.UnreachableError:
+            raise  # a server that does not answer is not asked again
         except errors.Error:
             return ports
         for item in items:
