@@ -111,3 +111,7 @@ class ConfigError(Error):
             else ""
         )
         super().__init__(f"invalid project config: {first}{more}", "fix the project config file and run again")
+
+
+class PolicyError(Error):
+    """A registry entry goes past the platform's LocationPolicy, or past the default rules without one."""

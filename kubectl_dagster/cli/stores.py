@@ -19,8 +19,19 @@ def kube_flags(params) -> kube.KubeFlags:
     )
 
 
+def registry_flags(params) -> kube.KubeFlags:
+    """The kube flags of the cluster registry: --registry-namespace, else the Dagster namespace (-n)."""
+    return kube_flags({**params, "namespace": params.get("registry_namespace") or params.get("namespace")})
+
+
 def open_store(params, dry_run: str = "none"):
-    return registry.open_store(params.get("locations_path"), params.get("cluster", False), kube_flags(params), dry_run)
+    return registry.open_store(
+        params.get("locations_path"),
+        params.get("cluster", False),
+        registry_flags(params),
+        dry_run,
+        live_namespace=params.get("namespace") if params.get("registry_namespace") else None,
+    )
 
 
 def now() -> datetime.datetime:
