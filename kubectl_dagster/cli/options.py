@@ -243,6 +243,11 @@ def writes(func):
     return optable.decorate(REGISTRY + ARGOCD_REFRESH)(func)
 
 
+def policy(func):
+    """``--policy FILE``: the LocationPolicy a write to the cluster registry is checked against."""
+    return optable.decorate((POLICY,))(func)
+
+
 def wait(func):
     """``--wait[=TIMEOUT]``: after a write, wait until Dagster has loaded the location."""
     import click

@@ -71,6 +71,30 @@ def _problem(problem: errors.Problem) -> str:
     return f"{path}: {problem.message}" if path and not problem.message.startswith(path) else problem.message
 
 
+def judge(
+    found: Sequence[entries.Entry], policy: Optional[document.Policy], namespace: Optional[str] = None
+) -> Dict[str, str]:
+    """Why each entry a render would leave out is left out, as far as the registry alone tells (``status`` and
+    ``list-locations``): its own problems, the policy's count, and its objects against the chart's defaults."""
+    taken, left = registry_locations(found, set(), policy)
+    reasons = {item.name: item.reason for item in left}
+    for location in taken:
+        why = _findings(location.name, location.spec, policy or document.DEFAULT, namespace)
+        if why:
+            reasons[location.name] = isolation.reason(why)
+    return reasons
+
+
+def _findings(name: str, resolved: Dict[str, Any], policy: document.Policy, namespace: Optional[str]) -> List[str]:
+    location = locs.Location(name, resolved, "the entry")
+    base = isolation.neutral_base(namespace)
+    before = objects.build(location, base, "")
+    after, problems = objects.apply_patches(location, list(before))
+    if problems:
+        return [p.message for p in problems]
+    return isolation.findings(location, before, after, policy, isolation.release_refs(base, name))
+
+
 def refuse(
     name: str,
     resolved: Dict[str, Any],
@@ -81,13 +105,7 @@ def refuse(
     """Raise PolicyError when the render would leave this entry out for its objects or the policy's count,
     as far as a write can tell without the chart (checked against the chart's defaults)."""
     policy = policy or document.DEFAULT
-    location = locs.Location(name, resolved, "the entry")
-    base = isolation.neutral_base(namespace)
-    before = objects.build(location, base, "")
-    after, problems = objects.apply_patches(location, list(before))
-    found = [p.message for p in problems] or isolation.findings(
-        location, before, after, policy, isolation.release_refs(base, name)
-    )
+    found = _findings(name, resolved, policy, namespace)
     others = [entry for entry in current if entry.name != name and not entry.problem]
     if not found and policy.max_locations is not None and len(others) >= policy.max_locations:
         found = [f"the registry holds {len(others)} locations and {policy.source} allows {policy.max_locations}"]
