@@ -369,7 +369,8 @@ def test_the_registry_in_its_own_namespace_end_to_end(kube, tmp_path):
     home = cli("add-location", "x", "--image", "ghcr.io/acme/code:1", "-f", "d.py", "--cluster", env=writer)
     assert home.code == 1 and home.stderr.startswith(
         'error: forbidden (read location x): configmaps "dagster-location-x" is forbidden: User '
-        '"system:serviceaccount:ci:deployer" cannot get resource "configmaps" in API group "" in the namespace "dagster"'
+        '"system:serviceaccount:ci:deployer" cannot get resource "configmaps" in API group "" in the '
+        'namespace "dagster"'
     )
     rendered = cli("render", "--from-cluster", "--registry-namespace", "dagster-registry", stdin=B, env=reader)
     assert rendered.code == 0, rendered.stderr
