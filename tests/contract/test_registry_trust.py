@@ -218,12 +218,16 @@ def test_deploy_takes_the_policy_from_the_project_config(kube, tmp_path):
     (repo / ".kubectl-dagster.yaml").write_text(
         "apiVersion: kubectl-dagster/v1alpha1\nkind: ProjectConfig\ndefaults:\n  project: etl\n"
         "  image: {repository: docker.io/evil/etl, tag: '1'}\n  codeSource: {pythonFile: defs.py}\n"
-        "  registry: {cluster: true}\n  policy: policy.yaml\n"
+        "  registry: {cluster: true, namespace: dagster-registry}\n  policy: policy.yaml\n"
     )
+    kube.namespaces.add("dagster-registry")
     code, out, err = deploy_run(["deploy"], str(repo), **env(kube))
     assert (code, out) == (1, ""), err
     assert err.startswith("error: location etl--feat-x: Deployment containers[dagster-user-deployments].image")
     assert all(not name.startswith("dagster-location-") for _, name in kube.configmaps)
+    code, out, err = deploy_run(["deploy", "--image", "ghcr.io/acme/etl:2"], str(repo), **env(kube))
+    assert code == 0, err
+    assert list(kube.configmaps) == [("dagster-registry", "dagster-location-etl--feat-x")]
 
 
 def test_a_policy_with_allowed_images_at_render(kube, tmp_path):
