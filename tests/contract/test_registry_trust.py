@@ -296,6 +296,11 @@ def test_entries_carry_their_format_and_old_ones_keep_working(kube):
     register(kube, "old", {"name": "old", **GOOD, "port": 3050}, annotations={})  # written before formats existed
     result = cli("render", "--from-cluster", stdin=B, env=env(kube))
     assert result.code == 0 and warnings(result.stderr) == [] and served(result.stdout) == ["new", "old"]
+    newer = {"kubectl-dagster.io/entry-format": "2", "kubectl-dagster.io/written-by": "kubectl-dagster 9.0"}
+    register(kube, "next", {"name": "next", **GOOD, "futureKey": {"x": 1}}, annotations=newer)
+    update = cli("update-location", "next", "--image", "ghcr.io/acme/code:2", "--cluster", env=env(kube))
+    assert update.code == 1 and "upgrade the renderer; replace it with add-location --replace" in update.stderr
+    assert "futureKey" in kube.configmaps[("dagster", "dagster-location-next")]["data"]["location.yaml"]
 
 
 def test_list_locations_shows_an_entry_left_out_with_the_reason(kube):

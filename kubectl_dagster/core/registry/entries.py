@@ -76,6 +76,11 @@ def updating(name: str, flags: "flagedits.Flags", now: datetime.datetime, where:
     def edit(snap: Snapshot) -> Optional[Dict[str, Any]]:
         if snap.old is None:
             raise errors.RegistryError(f"location {name!r} not found in {where}", "add it with add-location")
+        if snap.old.problem:  # unreadable, or a newer format: an edit would drop what this version cannot see
+            raise errors.RegistryError(
+                f"location {name!r} ({snap.old.source}): {snap.old.problem}",
+                "replace it with add-location --replace, or remove it",
+            )
         return flagedits.apply_flags(snap.old.spec, flags, now)
 
     return edit
