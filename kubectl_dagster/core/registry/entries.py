@@ -26,7 +26,7 @@ class Entry:
     created: Optional[datetime.datetime] = None
     version: Optional[str] = None  # resourceVersion for the cluster store
     uid: Optional[str] = None
-    problem: Optional[str] = None  # why the entry cannot be used at all (unreadable, a newer format); spec is {}
+    problem: Optional[str] = None  # why the entry cannot be used at all (unreadable: spec {}; a newer format)
 
 
 class Snapshot(NamedTuple):

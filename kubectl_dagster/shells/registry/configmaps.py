@@ -50,7 +50,8 @@ def to_configmap(name: str, spec: Dict[str, Any], namespace: str, version: Optio
 
 def from_configmap(obj: Dict[str, Any]) -> entries.Entry:
     """An entry from a ConfigMap as the API returns it. One that holds no usable location (no data, not YAML,
-    a newer format) comes back with ``problem`` set and an empty spec: listed, and left out of renders."""
+    a newer format) comes back with ``problem`` set (and what could be read of its spec): listed, and left out
+    of renders."""
     metadata = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
     data = obj.get("data") if isinstance(obj.get("data"), dict) else {}
     labels = metadata.get("labels") if isinstance(metadata.get("labels"), dict) else {}
@@ -58,13 +59,12 @@ def from_configmap(obj: Dict[str, Any]) -> entries.Entry:
     name = str(labels.get(c.LOCATION_LABEL) or str(metadata.get("name", ""))[len(c.REGISTRY_CONFIGMAP_PREFIX) :])
     stamp = metadata.get("creationTimestamp")
     where = f"configmap/{metadata.get('name')}"
-    problem = entries.format_problem(annotations)
+    problem = entries.format_problem(annotations)  # a newer format is still read, for listing (never rendered)
     spec: Dict[str, Any] = {}
-    if problem is None:
-        try:
-            spec = _load_spec(data.get(c.REGISTRY_DATA_KEY), where)
-        except errors.Error as exc:
-            problem = exc.message
+    try:
+        spec = _load_spec(data.get(c.REGISTRY_DATA_KEY), where)
+    except errors.Error as exc:
+        problem = problem or exc.message
     return entries.Entry(
         name,
         spec,
