@@ -299,3 +299,22 @@ def test_every_line_about_an_entry_left_out_is_at_most_300_characters():
     line = isolation.line("x" * 63, "configmap/dagster-location-" + "x" * 63, isolation.reason(["y" * 500, "z"]))
     assert len(line) == 300 and line.endswith("...")
     assert isolation.reason(["a" * 500, "b"]).endswith("... (and 1 more)")
+
+
+def test_a_policy_without_patches_refuses_any():
+    spec = patch({"op": "add", "path": "/metadata/annotations/team", "value": "a"})
+    assert findings(spec, policy(patches={"allowed": False})) == ["patches: policy.yaml allows no patches"]
+    assert findings(spec) == []
+
+
+def test_a_writer_is_refused_past_max_locations_and_for_what_the_render_leaves_out():
+    chosen = policy(maxLocations=1)
+    admission.refuse("feat", dict(SPEC), chosen, [entry("feat", SPEC)])  # replacing itself: still one
+    with pytest.raises(errors.PolicyError) as caught:
+        admission.refuse("feat", dict(SPEC), chosen, [entry("other", SPEC)])
+    assert caught.value.line() == (
+        "location feat: the registry holds 1 locations and policy.yaml allows 1; nothing was written; change the "
+        "entry, or ask the platform team about the policy"
+    )
+    with pytest.raises(errors.PolicyError, match="hostPath volumes are not allowed"):
+        admission.refuse("feat", patch(ESCALATIONS[1][1]["patches"][0]["patch"][0]), None, [])
