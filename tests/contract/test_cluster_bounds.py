@@ -2,8 +2,8 @@
 never answers (each request is bounded by --request-timeout, kubectl's flag), that drops the
 connection, or that answers garbage (a 200 that is not JSON, a list whose items are not a list of
 objects). Each gives one `error:` line naming the server and the fix, exit 1, and nothing on stdout. A
-registry ConfigMap holding an alias bomb is one untrusted entry: set aside with one bounded line. The stand-in (tests/fakekube.py) injects the faults at the
-HTTP level, under the official kubernetes client."""
+registry ConfigMap holding an alias bomb is one untrusted entry: set aside with one bounded line. The
+stand-in (tests/fakekube.py) injects the faults at the HTTP level, under the official kubernetes client."""
 
 import pytest
 from conftest import cli, fixture_text

@@ -112,17 +112,15 @@ def _check_patches(value: Any) -> Iterable[Tuple[tuple, str]]:
         yield ("patches", "paths"), "patches.paths must be a list of {kind, path}"
         return
     for position, item in enumerate(paths):
-        if (
-            not isinstance(item, dict)
-            or set(item) != {"kind", "path"}
-            or item["kind"] not in schema.PATCH_KINDS
-            or not isinstance(item["path"], str)
-            or not item["path"].startswith("/")
-        ):
-            yield (
-                ("patches", "paths", position),
-                f"each path is {{kind: {'|'.join(schema.PATCH_KINDS)}, path: /a/json/pointer}}",
-            )
+        if not _is_path(item):
+            kinds = "|".join(schema.PATCH_KINDS)
+            yield ("patches", "paths", position), f"each path is {{kind: {kinds}, path: /a/json/pointer}}"
+
+
+def _is_path(item: Any) -> bool:
+    if not isinstance(item, dict) or set(item) != {"kind", "path"}:
+        return False
+    return item["kind"] in schema.PATCH_KINDS and isinstance(item["path"], str) and item["path"].startswith("/")
 
 
 def _build(data: Dict[str, Any], source: str) -> Policy:

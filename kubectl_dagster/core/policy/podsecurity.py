@@ -90,14 +90,9 @@ def _context(item: Dict[str, Any]) -> Dict[str, Any]:
 
 
 def _baseline(spec: Dict[str, Any], meta: Dict[str, Any]) -> Iterable[Finding]:
-    for key in ("hostNetwork", "hostPID", "hostIPC"):
-        if spec.get(key) is True:
-            yield key, "host namespaces are not allowed"
+    yield from _host(spec)
     pod = _context(spec)
     yield from _security_context("securityContext", pod)
-    for position, volume in enumerate(_list(spec.get("volumes"))):
-        if isinstance(volume, dict) and volume.get("hostPath") is not None:
-            yield f"volumes[{volume.get('name') or position}].hostPath", "hostPath volumes are not allowed"
     for sysctl in _list(pod.get("sysctls")):
         name = _mapping(sysctl).get("name")
         if name not in SAFE_SYSCTLS:
@@ -107,6 +102,16 @@ def _baseline(spec: Dict[str, Any], meta: Dict[str, Any]) -> Iterable[Finding]:
             yield f"annotations[{key}]", f"AppArmor profile {str(value)[:60]!r} is not allowed"
     for where, item in containers(spec):
         yield from _container_baseline(where, item)
+
+
+def _host(spec: Dict[str, Any]) -> Iterable[Finding]:
+    """Host namespaces and hostPath volumes."""
+    for key in ("hostNetwork", "hostPID", "hostIPC"):
+        if spec.get(key) is True:
+            yield key, "host namespaces are not allowed"
+    for position, volume in enumerate(_list(spec.get("volumes"))):
+        if isinstance(volume, dict) and volume.get("hostPath") is not None:
+            yield f"volumes[{volume.get('name') or position}].hostPath", "hostPath volumes are not allowed"
 
 
 def _apparmor_ok(value: Any) -> bool:
@@ -180,7 +185,10 @@ def _container_restricted(where: str, context: Dict[str, Any], pod: Dict[str, An
     seccomp = _mapping(context.get("seccompProfile")).get("type") or _mapping(pod.get("seccompProfile")).get("type")
     if seccomp not in ("RuntimeDefault", "Localhost"):
         yield f"{field}.seccompProfile.type", "must be RuntimeDefault or Localhost (here or in the pod's)"
-    capabilities = _mapping(context.get("capabilities"))
+    yield from _restricted_capabilities(field, _mapping(context.get("capabilities")))
+
+
+def _restricted_capabilities(field: str, capabilities: Dict[str, Any]) -> Iterable[Finding]:
     if "ALL" not in [str(cap) for cap in _list(capabilities.get("drop"))]:
         yield f"{field}.capabilities.drop", "must include ALL"
     added = sorted({str(cap) for cap in _list(capabilities.get("add"))} - {"NET_BIND_SERVICE"})

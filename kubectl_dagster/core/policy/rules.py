@@ -109,18 +109,28 @@ def references(spec: Dict[str, Any]) -> List[Tuple[str, Ref]]:
     for position, secret in enumerate(spec.get("imagePullSecrets") or []):
         found.append((f"imagePullSecrets[{position}]", ("Secret", _name(secret, "name"))))
     for where, item in podsecurity.containers(spec):
-        for env in item.get("env") or []:
-            source = (env.get("valueFrom") or {}) if isinstance(env, dict) else {}
-            for key, kind in (("secretKeyRef", "Secret"), ("configMapKeyRef", "ConfigMap")):
-                if isinstance(source.get(key), dict):
-                    found.append((f"{where}.env[{env.get('name')}]", (kind, _name(source[key], "name"))))
-        for position, env_from in enumerate(item.get("envFrom") or []):
-            for key, kind in (("secretRef", "Secret"), ("configMapRef", "ConfigMap")):
-                if isinstance(env_from, dict) and isinstance(env_from.get(key), dict):
-                    found.append((f"{where}.envFrom[{position}]", (kind, _name(env_from[key], "name"))))
+        found += _container_references(where, item)
     for volume in spec.get("volumes") or []:
         found += _volume_references(volume if isinstance(volume, dict) else {})
     return found
+
+
+def _container_references(where: str, item: Dict[str, Any]) -> List[Tuple[str, Ref]]:
+    found = []
+    for env in item.get("env") or []:
+        source = (env.get("valueFrom") or {}) if isinstance(env, dict) else {}
+        found += [(f"{where}.env[{env.get('name')}]", ref) for ref in _refs(source, "secretKeyRef", "configMapKeyRef")]
+    for position, env_from in enumerate(item.get("envFrom") or []):
+        found += [(f"{where}.envFrom[{position}]", ref) for ref in _refs(env_from, "secretRef", "configMapRef")]
+    return found
+
+
+def _refs(holder: Any, secret_key: str, config_map_key: str) -> List[Ref]:
+    """(kind, name) of the Secret and the ConfigMap ``holder`` refers to under these keys."""
+    if not isinstance(holder, dict):
+        return []
+    pairs = ((secret_key, "Secret"), (config_map_key, "ConfigMap"))
+    return [(kind, _name(holder[key], "name")) for key, kind in pairs if isinstance(holder.get(key), dict)]
 
 
 def _volume_references(volume: Dict[str, Any]) -> List[Tuple[str, Ref]]:
@@ -155,21 +165,26 @@ def _resources(spec: Dict[str, Any], policy: document.Policy) -> Iterable[str]:
     """Each capped resource: every container sets a limit, and the pod's requests and limits (the app
     containers summed, or the largest init container when that is more) stay within the cap."""
     for resource, written, cap in policy.max_resources:
-        app = {"requests": Fraction(0), "limits": Fraction(0)}
-        init = dict(app)
         for where, item in podsecurity.containers(spec):
-            amounts = item.get("resources") if isinstance(item.get("resources"), dict) else {}
-            if _amount(amounts.get("limits"), resource) is None:
+            if _amount(_resources_of(item).get("limits"), resource) is None:
                 yield f"{where}.resources.limits.{resource}: not set; {policy.source} caps {resource} at {written}"
-            for kind in app:
-                value = _amount(amounts.get(kind), resource) or Fraction(0)
-                if where.startswith("initContainers"):
-                    init[kind] = max(init[kind], value)
-                else:
-                    app[kind] += value
-        for kind in app:
-            if max(app[kind], init[kind]) > cap:
+        for kind in ("requests", "limits"):
+            if _pod_total(spec, kind, resource) > cap:
                 yield f"resources.{kind}.{resource}: the pod's add up to more than {written} ({policy.source})"
+
+
+def _resources_of(item: Dict[str, Any]) -> Dict[str, Any]:
+    return item.get("resources") if isinstance(item.get("resources"), dict) else {}
+
+
+def _pod_total(spec: Dict[str, Any], kind: str, resource: str) -> Fraction:
+    """What the scheduler counts: the app containers summed, or the largest init container when that is more."""
+    amounts = [
+        (where, _amount(_resources_of(item).get(kind), resource) or Fraction(0))
+        for where, item in podsecurity.containers(spec)
+    ]
+    app = sum((value for where, value in amounts if where.startswith("containers")), Fraction(0))
+    return max([app] + [value for where, value in amounts if where.startswith("initContainers")])
 
 
 def _amount(values: Any, resource: str) -> Optional[Fraction]:

@@ -35,14 +35,15 @@ def registry_locations(
             taken.append(location)
         else:
             left.append(LeftOut(entry.name, entry.source, why))
-    extra = set(rules.over_limit([loc.name for loc in taken], policy or document.DEFAULT))
-    for location in taken:
-        if location.name in extra:
-            why = (
-                f"{(policy or document.DEFAULT).source} allows {policy.max_locations} registry locations (maxLocations)"
-            )
-            left.append(LeftOut(location.name, location.file, why + "; this entry is one of the newer ones"))
+    chosen = policy or document.DEFAULT
+    extra = set(rules.over_limit([loc.name for loc in taken], chosen))
+    left += [_past_limit(location, chosen) for location in taken if location.name in extra]
     return [loc for loc in taken if loc.name not in extra], sorted(left)
+
+
+def _past_limit(location: locs.Location, policy: document.Policy) -> LeftOut:
+    why = f"{policy.source} allows {policy.max_locations} registry locations (maxLocations)"
+    return LeftOut(location.name, location.file, why + "; this entry is one of the newer ones")
 
 
 def _age(entry: entries.Entry) -> Tuple[bool, datetime.datetime, str]:
@@ -95,6 +96,14 @@ def _findings(name: str, resolved: Dict[str, Any], policy: document.Policy, name
     return isolation.findings(location, before, after, policy, isolation.release_refs(base, name))
 
 
+def _count(name: str, current: Sequence[entries.Entry], policy: document.Policy) -> List[str]:
+    """A new entry past ``maxLocations`` (an entry replacing itself does not count twice)."""
+    others = [entry for entry in current if entry.name != name and not entry.problem]
+    if policy.max_locations is None or len(others) < policy.max_locations:
+        return []
+    return [f"the registry holds {len(others)} locations and {policy.source} allows {policy.max_locations}"]
+
+
 def refuse(
     name: str,
     resolved: Dict[str, Any],
@@ -105,10 +114,7 @@ def refuse(
     """Raise PolicyError when the render would leave this entry out for its objects or the policy's count,
     as far as a write can tell without the chart (checked against the chart's defaults)."""
     policy = policy or document.DEFAULT
-    found = _findings(name, resolved, policy, namespace)
-    others = [entry for entry in current if entry.name != name and not entry.problem]
-    if not found and policy.max_locations is not None and len(others) >= policy.max_locations:
-        found = [f"the registry holds {len(others)} locations and {policy.source} allows {policy.max_locations}"]
+    found = _findings(name, resolved, policy, namespace) or _count(name, current, policy)
     if found:
         raise errors.PolicyError(
             f"location {name}: {isolation.reason(found)}",
