@@ -47,7 +47,9 @@ Hooks for tests
 - ``kube.requests``: (method, path, monotonic time) of every request; ``kube.calls`` adds the query.
 - RBAC: ``kube.forbidden`` is a set of namespaces where every request is denied; :meth:`add_user` registers another
   token and user; :meth:`deny` denies a verb on a resource (optionally for one user, namespace or name), with the
-  server's 403. ``deny(user="u")`` makes a user that no Role grants anything.
+  server's 403. ``deny(user="u")`` makes a user that no Role grants anything. A user in ``kube.rbac_users`` gets
+  exactly what the stored Roles and RoleBindings grant it, as the RBAC authorizer decides for namespaced requests
+  (no ClusterRoles, no aggregation, no escalation checks).
 - ``kube.always_conflict = True``: every update meets a concurrent writer (to exhaust retries).
 - Faults, with :meth:`inject` (``method`` and a ``path`` regex narrow them, ``times`` limits them):
   ``"hang"`` accepts the connection, reads the request and never answers (until :meth:`stop`);
@@ -840,6 +842,7 @@ class FakeKube:
         self.namespaces: Set[str] = set(namespaces)
         self.namespace_objects: Dict[Tuple[str, str], Dict[str, Any]] = {}
         self.forbidden: Set[str] = set()
+        self.rbac_users: Set[str] = set()  # users that get only what their Roles grant (see _granted)
         self.always_conflict = False  # every update meets a concurrent writer (to exhaust retries)
         self.configmaps: Dict[Tuple[str, str], Dict[str, Any]] = {}
         self.applications: Dict[Tuple[str, str], Dict[str, Any]] = {}
@@ -1095,6 +1098,28 @@ class FakeKube:
                 raise forbidden(user, verb, res, namespace, name, sub)
         if namespace in self.forbidden:
             raise forbidden(user, verb, res, namespace, name, sub)
+        if user in self.rbac_users and not self._granted(user, verb, res, namespace, name, sub):
+            raise forbidden(user, verb, res, namespace, name, sub)
+
+    def _granted(self, user: str, verb: str, res: Resource, namespace: str, name: str, sub: str) -> bool:
+        """RBAC's namespaced decision: some RoleBinding in ``namespace`` binds ``user`` to a Role of that namespace
+        with a rule for the API group, resource (and subresource), verb and, when the rule names any, the object's
+        name (a rule with resourceNames never matches a request without a name: list, watch, create)."""
+        resource = res.plural + (f"/{sub}" if sub else "")
+        for (ns, _), binding in self.rolebindings.items():
+            ref = binding.get("roleRef") or {}
+            if ns != namespace or ref.get("kind") != "Role" or not _binds(binding, user):
+                continue
+            for rule in (self.roles.get((ns, ref.get("name"))) or {}).get("rules") or []:
+                names = rule.get("resourceNames") or []
+                if (
+                    set(rule.get("apiGroups") or []) & {res.group, "*"}
+                    and set(rule.get("resources") or []) & {resource, "*"}
+                    and set(rule.get("verbs") or []) & {verb, "*"}
+                    and (not names or (name and name.split(":")[0] in names))
+                ):
+                    return True
+        return False
 
     # -- requests -----------------------------------------------------------------------------------------------------
     def respond(self, request: Request) -> Tuple[int, Any]:
@@ -1548,6 +1573,18 @@ class FakeKube:
 
 
 # -- helpers for the handlers -----------------------------------------------------------------------------------------
+def _binds(binding: Dict[str, Any], user: str) -> bool:
+    """Whether a RoleBinding's subjects include ``user`` (a ServiceAccount is system:serviceaccount:NS:NAME)."""
+    for subject in binding.get("subjects") or []:
+        if subject.get("kind") == "ServiceAccount" and user == (
+            f"system:serviceaccount:{subject.get('namespace')}:{subject.get('name')}"
+        ):
+            return True
+        if subject.get("kind") == "User" and user == subject.get("name"):
+            return True
+    return False
+
+
 def _with_kind(res: Resource, obj: Dict[str, Any]) -> Dict[str, Any]:
     result = {"kind": res.kind, "apiVersion": res.api_version}
     result.update({k: copy.deepcopy(v) for k, v in obj.items() if k not in ("kind", "apiVersion")})

@@ -80,7 +80,7 @@ LOCATIONS = [
         "    initContainers: [{name: init, image: busybox, env: [{name: A, value: 1}]}]\n",
         "env 'A': 1 is not a string",
     ),
-    ("long-value-is-cut", "    env: {A: [1]}\n    labels: {team: '" + "x" * 5000 + "'}\n", "xxx..."),
+    ("long-value-is-cut", "    labels: {team: '" + "x" * 5000 + "'}\n", "xxx..."),
 ]
 
 

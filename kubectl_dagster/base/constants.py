@@ -22,8 +22,16 @@ REGISTRY_SELECTOR = f"{REGISTRY_LABEL}={REGISTRY_VALUE}"
 REGISTRY_CONFIGMAP_PREFIX = "dagster-location-"
 REGISTRY_DATA_KEY = "location.yaml"
 ARGOCD_REFRESH_ANNOTATION = "argocd.argoproj.io/refresh"
+# Every registry entry written says its format; a renderer leaves out an entry of a newer format than it reads.
+# Absent: format 1 (entries written before the annotation existed). A writer stamps the oldest format that
+# holds the entry, so upgrading the writers before the renderer strands nothing that needs no new key.
+ENTRY_FORMAT_ANNOTATION = "kubectl-dagster.io/entry-format"
+ENTRY_FORMAT = 1  # the newest format this version reads and writes
+WRITTEN_BY_ANNOTATION = "kubectl-dagster.io/written-by"  # "kubectl-dagster <version>", for the message
+POLICY_KIND = "LocationPolicy"
 LOCATIONS_ENV = "KUBECTL_DAGSTER_LOCATIONS"
 NAMESPACE_ENV = "KUBECTL_DAGSTER_NAMESPACE"
+REGISTRY_NAMESPACE_ENV = "KUBECTL_DAGSTER_REGISTRY_NAMESPACE"
 # The line that separates the chart's own workspace entries from the ones we add. It is a YAML
 # comment, so Dagster ignores it, and a later render finds its own entries by it (idempotence).
 WORKSPACE_MARKER = "# kubectl-dagster: entries below are added at render time from CodeLocations"

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any, List, NamedTuple, Optional
 
 EXCERPT = 60  # characters of a user's value an error message quotes at most
-MORE_PROBLEMS = 5  # problems a LocationError lists besides the first
+MORE_PROBLEMS = 5  # problems a LocationError lists besides the first, as far as the line has room
+LINE = 293  # characters of an error's line: with "error: " in front, stderr gets at most 300
 
 
 def excerpt(value: Any, limit: int = EXCERPT) -> str:
@@ -34,7 +35,12 @@ class Error(Exception):
         self.fix = fix
 
     def line(self) -> str:
-        return f"{self.message}; {self.fix}" if self.fix else self.message
+        """``problem; fix`` in at most :data:`LINE` characters: a long problem is cut, the fix kept."""
+        fix = f"; {self.fix}" if self.fix else ""
+        if len(self.message) + len(fix) <= LINE:
+            return self.message + fix
+        fix = fix if len(fix) <= LINE // 2 else ""
+        return self.message[: LINE - len(fix) - 3] + "..." + fix
 
 
 class UsageError(Error):
@@ -85,10 +91,40 @@ class Problem(NamedTuple):
     message: str
     path: tuple = ()  # key path inside the file, used to look the line up
 
-    def render(self) -> str:
+    def render(self, same_file: bool = False) -> str:
+        """``file:line: location 'x' message``; after a problem of the same file, ``line N: …``."""
+        if same_file:
+            return (
+                (f"line {self.line}:" if self.line else "")
+                + (f" location {self.location!r}" if self.location else "")
+                + f" {self.message}"
+            )
         where = self.file + (f":{self.line}" if self.line else "")
         who = f" location {self.location!r}" if self.location else ""
         return f"{where}:{who} {self.message}"
+
+
+def summary(head: str, problems: List[Problem], room: int) -> str:
+    """The first problem, then as many more (up to MORE_PROBLEMS) as ``room`` characters hold, the last one cut
+    to fit; always the count of the others."""
+    first = head + problems[0].render()
+    if len(problems) == 1:
+        return first
+    opening = f" (and {len(problems) - 1} more problem(s)"
+    left = room - len(first) - len(opening) - len("; and 99 more)") - 2
+    shown: List[str] = []
+    for problem in problems[1 : 1 + MORE_PROBLEMS]:
+        text = problem.render(same_file=problem.file == problems[0].file)
+        cost = len(text) + (2 if shown else 0)
+        if cost > left:
+            if left >= 30:
+                shown.append(text[: left - (5 if shown else 3)] + "...")
+            break
+        shown.append(text)
+        left -= cost
+    hidden = len(problems) - 1 - len(shown)
+    listed = "; ".join(shown) + (f"; and {hidden} more" if shown and hidden else "")
+    return f"{first}{opening}{': ' + listed if shown else ''})"
 
 
 class LocationError(Error):
@@ -96,12 +132,8 @@ class LocationError(Error):
 
     def __init__(self, problems: List[Problem]):
         self.problems = problems
-        first = problems[0].render()
-        listed = "; ".join(p.render() for p in problems[1 : 1 + MORE_PROBLEMS])
-        rest = len(problems) - 1 - MORE_PROBLEMS
-        listed += f"; and {rest} more" if rest > 0 else ""
-        more = f" (and {len(problems) - 1} more problem(s): {listed})" if len(problems) > 1 else ""
-        super().__init__(f"invalid locations: {first}{more}", "fix the locations file and run again")
+        fix = "fix the locations file and run again"
+        super().__init__(summary("invalid locations: ", problems, LINE - len(fix) - 2), fix)
 
 
 class ConfigError(Error):
@@ -109,10 +141,9 @@ class ConfigError(Error):
 
     def __init__(self, problems: List[Problem]):
         self.problems = problems
-        first = problems[0].render()
-        more = (
-            f" (and {len(problems) - 1} more problem(s): {'; '.join(p.render() for p in problems[1:])})"
-            if len(problems) > 1
-            else ""
-        )
-        super().__init__(f"invalid project config: {first}{more}", "fix the project config file and run again")
+        fix = "fix the project config file and run again"
+        super().__init__(summary("invalid project config: ", problems, LINE - len(fix) - 2), fix)
+
+
+class PolicyError(Error):
+    """A registry entry goes past the platform's LocationPolicy, or past the default rules without one."""

@@ -29,6 +29,7 @@ from . import diff, options, stores, waiting
     "was when the branch was deployed (asks the webserver).",
 )
 @options.webserver
+@options.policy
 @options.writes
 @options.output(("table", "yaml", "json", "name"), "table")
 def command(name, location_file, replace, wait, base_snapshot, **params):
@@ -55,7 +56,8 @@ def command(name, location_file, replace, wait, base_snapshot, **params):
     def build() -> Dict[str, Any]:
         return entries.named_first(flagedits.build_spec(explicit, flags, moment, base), name)
 
-    stores.apply(store, name, entries.adding(name, build, replace, reserved), params, stores.created_details)
+    edit = entries.adding(name, build, replace, reserved)
+    stores.apply(store, name, edit, params, stores.created_details, admit=stores.admission(params, store))
     if timeout is not None and params["dry_run"] == "none":
         waiting.wait_for_location(name, waiting.transport(params), timeout)
 

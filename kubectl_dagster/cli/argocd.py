@@ -80,6 +80,7 @@ def generate():
         registry_namespace=settings.registry_namespace,
         options=options,
         allow_empty=settings.allow_empty,
+        policy=safe_path(root, settings.policy, "policy") if settings.policy else None,
     )
     result = execution.execute(text, config)
     sys.stdout.write(result.text)

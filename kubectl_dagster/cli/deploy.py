@@ -35,6 +35,7 @@ def _common(func):
 )
 @options.wait
 @options.webserver
+@options.policy
 @options.writes
 @options.output(("table", "yaml", "json", "name"), "table")
 def command(close, wait, base_snapshot, **params):
@@ -79,7 +80,7 @@ def command(close, wait, base_snapshot, **params):
     edit = branchdeploy.deploying(
         target, lambda: branchdeploy.build(target, flags, extras, moment), reserved, merged.get("maxBranchLocations")
     )
-    stores.apply(store, name, edit, filled, stores.created_details)
+    stores.apply(store, name, edit, filled, stores.created_details, admit=stores.admission(filled, store))
     _say_context(context, name)
     if timeout is not None and filled["dry_run"] == "none":
         waiting.wait_for_location(name, waiting.transport(filled), timeout)

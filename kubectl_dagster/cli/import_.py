@@ -26,6 +26,7 @@ from . import options, output, stores
 )
 @click.option("--image", default=None, metavar="REPOSITORY[:TAG]", help="Image for locations that name none.")
 @click.option("--replace", is_flag=True, help="Replace locations that already exist.")
+@options.policy
 @options.writes
 @options.output(("table", "name"), "table")
 def command(dagster_cloud_yaml, source, image, replace, **params):
@@ -58,11 +59,16 @@ def command(dagster_cloud_yaml, source, image, replace, **params):
     for note in notes:
         output.echo(f"warning: {note}", err=True)
     store = stores.open_store(params, params["dry_run"])
+    admit = stores.admission(params, store)
+    if admit is not None:  # every entry first: a refused one means nothing is written
+        current = store.entries()
+        for entry in found:
+            admit(entry["name"], entry, current)
     reserved = store.reserved_ports()
     changed = False
     for entry in found:
         edit = entries.adding(entry["name"], lambda entry=entry: dict(entry), replace, reserved)
-        outcome = store_mod.mutate(store, entry["name"], edit, params["dry_run"])
+        outcome = store_mod.mutate(store, entry["name"], edit, params["dry_run"], admit)
         changed = changed or outcome.verb != "unchanged"
         details = stores.created_details(outcome.new) if outcome.verb == "created" else []
         output.change(outcome, params["output"], params["dry_run"], details)

@@ -10,11 +10,13 @@ from . import options, output, stores
 
 @click.command("list-locations")
 @options.registry
+@options.policy
 @options.output(("table", "wide", "yaml", "json", "name"), "table")
 @click.option("--no-headers", is_flag=True, help="Leave out the header row (table output).")
 def command(no_headers, **params):
     """List registered locations: name, branch, image, port, age, expires, source. Locations that
-    expire within a day are marked "(soon)" and named on stderr.
+    expire within a day are marked "(soon)" and named on stderr; cluster entries that renders leave
+    out show IMAGE <invalid>, with the reason on stderr.
 
     \b
     Examples:
@@ -24,6 +26,7 @@ def command(no_headers, **params):
     store = stores.open_store(params)
     found = sorted(store.entries(), key=lambda e: e.name)
     moment, style = stores.now(), params["output"]
+    invalid = stores.invalid(params, store, found)
     if style in ("table", "wide"):
         if not found:
             output.echo(f"No locations found in {store.describe()}.", err=True)
@@ -34,7 +37,10 @@ def command(no_headers, **params):
         for row in rows:
             if row[0] in soon:
                 row[5] += " (soon)"  # EXPIRES
+            if row[0] in invalid:
+                row[2] = "<invalid>"  # IMAGE
         output.table(rows, headers, no_headers)
+        stores.warn_invalid(invalid, found)
         if soon:
             listed = ", ".join(f"{e.name} ({listing.expires(e, moment)})" for e in found if e.name in soon)
             output.echo(
@@ -45,5 +51,6 @@ def command(no_headers, **params):
     elif style == "name":
         for entry in found:
             output.echo(f"location/{entry.name}")
-    else:
-        output.documents([output.document_item(e, resolved=True) for e in found], style)
+    else:  # a locations file: without the entries a render would leave out
+        output.documents([output.document_item(e, resolved=True) for e in found if e.name not in invalid], style)
+        stores.warn_invalid(invalid, found)

@@ -34,6 +34,20 @@ REQUEST_TIMEOUT = Opt(
     metavar="DURATION",
 )
 KUBE = (KUBECONFIG, CONTEXT, NAMESPACE, REQUEST_TIMEOUT)
+REGISTRY_NAMESPACE = Opt(
+    ("--registry-namespace",),
+    "registry_namespace",
+    "Where the cluster registry's ConfigMaps live, when not in the Dagster namespace (docs/security.md).",
+    envvar=constants.REGISTRY_NAMESPACE_ENV,
+    metavar="NAMESPACE",
+)
+POLICY = Opt(
+    ("--policy",),
+    "policy",
+    "A LocationPolicy file that cluster registry entries must satisfy (default: Pod Security baseline and the "
+    "service account, namespace and token mount as the release gives them; docs/security.md).",
+    metavar="FILE",
+)
 
 RENDER = (
     Opt(
@@ -94,6 +108,8 @@ RENDER = (
         "With --from-cluster: let an empty registry remove the locations an earlier render added (refused by default).",
         flag=True,
     ),
+    REGISTRY_NAMESPACE,
+    POLICY,
     KUBECONFIG,
     CONTEXT,
     REQUEST_TIMEOUT,
@@ -112,7 +128,7 @@ REGISTRY = (
         ),
     )
     + KUBE
-    + (DEBUG,)
+    + (REGISTRY_NAMESPACE, DEBUG)
 )
 
 ARGOCD_REFRESH = (
@@ -225,6 +241,11 @@ def writes(func):
         help="client: show what would change; server: also have the API server check it.",
     )(func)
     return optable.decorate(REGISTRY + ARGOCD_REFRESH)(func)
+
+
+def policy(func):
+    """``--policy FILE``: the LocationPolicy a write to the cluster registry is checked against."""
+    return optable.decorate((POLICY,))(func)
 
 
 def wait(func):

@@ -25,6 +25,7 @@ FLAG_KEYS = {
     "image_tag": ("image", "tag"),
     "pull_policy": ("image", "pullPolicy"),
     "base": ("base",),
+    "policy": ("policy",),
 }
 FLAG_NAMES = {
     "namespace": "-n",
@@ -152,12 +153,13 @@ def _source_layer(params, given, below) -> List[projectconfig.Layer]:
     return [projectconfig.Layer(f"flag {' '.join(names)}", {"codeSource": source})]
 
 
-def registry_path(merged: projectconfig.Merged) -> Optional[str]:
-    """registry.locations, relative to the config file when the file set it (CI runs from anywhere)."""
-    path = merged.get("registry", "locations")
+def registry_path(merged: projectconfig.Merged, key: tuple = ("registry", "locations")) -> Optional[str]:
+    """registry.locations (or another path), relative to the config file when the file set it (CI runs from
+    anywhere)."""
+    path = merged.get(*key)
     if not path or os.path.isabs(path) or merged.file is None:
         return path
-    source = merged.sources.get(("registry",), "")
+    source = merged.sources.get(key[:1], "")
     if source.startswith(("defaults (", "environment ")):
         return os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(merged.file)), path))
     return path
@@ -168,6 +170,8 @@ def fill(params: Dict[str, Any], merged: projectconfig.Merged) -> Dict[str, Any]
     out = dict(params)
     out["cluster"] = bool(merged.get("registry", "cluster"))
     out["locations_path"] = registry_path(merged) if not out["cluster"] else None
+    out["registry_namespace"] = out.get("registry_namespace") or merged.get("registry", "namespace")
+    out["policy"] = registry_path(merged, ("policy",))
     for dest, key in (
         ("namespace", "namespace"),
         ("context", "context"),

@@ -31,21 +31,37 @@ from . import options
     "--argocd-app", default=None, metavar="NAME", help="Also let the writer request a refresh of this Application."
 )
 @click.option("--argocd-namespace", default="argocd", show_default=True, metavar="NS")
+@click.option(
+    "--registry-namespace",
+    default=None,
+    metavar="NS",
+    help="The registry's own namespace (recommended): the writer's and reader's Roles go there, and the writer "
+    "gets nothing in the Dagster namespace.",
+)
+@click.option(
+    "--observer",
+    default=None,
+    metavar="[NS/]SERVICEACCOUNT",
+    help="Who may read the webserver and Deployments (status, --wait); with --registry-namespace, nobody unless given.",
+)
 @options.debug
-def command(namespace, writer, reader, argocd_app, argocd_namespace):
+def command(namespace, writer, reader, argocd_app, argocd_namespace, registry_namespace, observer):
     """Print Roles and RoleBindings for the cluster registry (pipe to `kubectl apply -f -`).
 
     \b
     Examples:
-      kubectl dagster rbac -n dagster | kubectl apply -f -
+      kubectl dagster rbac -n dagster --registry-namespace dagster-registry --writer ci/deployer | kubectl apply -f -
       kubectl dagster rbac -n dagster --writer ci/deployer --argocd-app dagster | kubectl apply -f -
     """
+    home = registry_namespace or namespace
     sys.stdout.write(
         rbac.manifests(
             namespace,
-            rbac.subject(writer or "kubectl-dagster", namespace),
+            rbac.subject(writer or "kubectl-dagster", home),
             rbac.subject(reader, namespace),
             argocd_app,
             argocd_namespace,
+            registry_namespace,
+            rbac.subject(observer, namespace) if observer else None,
         )
     )

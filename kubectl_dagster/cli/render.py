@@ -31,10 +31,11 @@ def run(params) -> None:
         params["from_cluster"],
         params["kubeconfig"],
         params["context"],
-        params["namespace"],
+        params["registry_namespace"] or params["namespace"],
         opts,
         params["request_timeout"],
         params["allow_empty"],
+        policy=params["policy"],
     )
     result = execution.execute(text, config)
     sys.stdout.write(result.text)

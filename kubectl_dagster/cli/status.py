@@ -84,6 +84,7 @@ def assets_cell(row: Dict[str, Any]) -> str:
 )
 @options.webserver
 @options.registry
+@options.policy
 @projectopts.project
 @optable.decorate(projectopts.UI)
 @options.output(("table", "json", "yaml", "markdown"), "table")
@@ -108,6 +109,7 @@ def command(name, assets, branch, **params):
         raise errors.UsageError(
             "--branch needs the registry", "pass --cluster or --locations PATH (or set registry in the project config)"
         )
+    invalid = stores.invalid(params, stores.open_store(params), registered) if params["cluster"] else {}
     declared = {e.name for e in registered}
     in_workspace = ready = None
     if on_cluster:
@@ -135,6 +137,9 @@ def command(name, assets, branch, **params):
         for row in found:
             row["assets"] = assetdiff.as_data(diffs[row["name"]]) if row["name"] in diffs else None
     annotate(found, registered, _details(post) if post else None)
+    for row in found:
+        if row["name"] in invalid:  # the render leaves it out: say why, whatever Dagster still serves
+            row.update(dagster="INVALID", message=invalid[row["name"]], cause=invalid[row["name"]], stack=[], causes=[])
     if params["output"] == "table":
         extra = ["ASSETS"] if assets else []
         output.table([cells(r) + [assets_cell(r) for _ in extra] for r in found], HEADERS + extra)

@@ -17,6 +17,7 @@ from . import diff, options, stores
     help="Take the base location's asset fingerprints again (e.g. after rebasing the branch).",
 )
 @options.webserver
+@options.policy
 @options.writes
 @options.output(("table", "yaml", "json", "name"), "table")
 def command(name, base_snapshot, **params):
@@ -33,4 +34,4 @@ def command(name, base_snapshot, **params):
     if base_snapshot:
         flags = diff.with_snapshot(name, flags, store.entries(), params)
     edit = entries.updating(name, flags, stores.now(), store.describe())
-    stores.apply(store, name, edit, params, stores.created_details)
+    stores.apply(store, name, edit, params, stores.created_details, admit=stores.admission(params, store))

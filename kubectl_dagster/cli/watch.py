@@ -48,7 +48,7 @@ ROWS = (
 
 
 @click.command("watch")
-@optable.decorate(ROWS + options.KUBE + (options.DEBUG,))
+@optable.decorate(ROWS + options.KUBE + (options.REGISTRY_NAMESPACE, options.DEBUG))
 def command(**params):
     """Watch the registry ConfigMaps; hard-refresh ArgoCD Application(s) when they change.
 
@@ -58,6 +58,7 @@ def command(**params):
     \b
     Examples:
       kubectl dagster watch -n dagster --argocd-app dagster
+      kubectl dagster watch --registry-namespace dagster-registry --argocd-app dagster
       kubectl dagster watch -n dagster --argocd-app argocd/dagster-staging --argocd-app argocd/dagster-prod
     """
     if not params["argocd_apps"]:
@@ -72,4 +73,5 @@ def command(**params):
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
-    watcher.Watcher(cluster, cluster.namespace, apps, quiet, max(quiet, longest), stop).run()
+    namespace = params["registry_namespace"] or cluster.namespace
+    watcher.Watcher(cluster, namespace, apps, quiet, max(quiet, longest), stop).run()

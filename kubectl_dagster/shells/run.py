@@ -9,17 +9,26 @@ an error, never an empty registry. An empty registry is refused while the live r
 locations that an earlier render added (the live workspace ConfigMap lists them after our marker, or
 their env ConfigMaps carry our label) and that this render would remove: a wrong namespace, context or
 kubeconfig would otherwise prune every location. ``allow_empty`` lets that removal go ahead.
+
+The cluster registry is untrusted (docs/security.md): its entries are taken one by one, and one that cannot be
+rendered (unreadable, a newer format, invalid, in conflict, a patch that does not apply, past the policy) is left
+out with one ``warning:`` line on stderr, while the release and every other location render. Files
+(``--locations``) are the platform's own and fail closed.
 """
 
 from __future__ import annotations
 
 import os
 import sys
-from typing import Any, Callable, NamedTuple, Optional, Sequence, Tuple
+from typing import Any, Callable, List, NamedTuple, Optional, Sequence, Tuple
 
 from ..base import errors
+from ..core.chart import isolation
 from ..core.chart import render as core
-from . import sources
+from ..core.policy import document
+from ..core.registry import admission
+from ..core.spec import locations as locs
+from . import policyfile, sources
 
 
 class Config(NamedTuple):
@@ -34,6 +43,7 @@ class Config(NamedTuple):
     request_timeout: Optional[str] = None  # kubectl's --request-timeout, for the cluster registry
     allow_empty: bool = False  # let an empty registry remove the locations an earlier render added
     inline: Sequence[Tuple[str, Any]] = ()  # (source, parsed document): locations given as data (KRM functionConfig)
+    policy: Optional[str] = None  # a LocationPolicy file the cluster registry's entries must satisfy
 
 
 def say(line: str) -> None:
@@ -42,35 +52,56 @@ def say(line: str) -> None:
 
 def execute(text: str, config: Config, note: Callable[[str], None] = say) -> core.Result:
     """Render ``text`` with the configured locations; every problem carries its file and line."""
-    found = load_locations(config, text, note)
+    policy = _policy(config)
+    found, registry, left = load_locations(config, text, note, policy)
     options = config.options._replace(
-        hook_script=hook_script(), locations_given=bool(config.locations) or config.from_cluster
+        hook_script=hook_script(),
+        locations_given=bool(config.locations) or config.from_cluster,
+        isolated=frozenset(location.name for location in registry),
+        policy=policy,
     )
     try:
-        return core.render(text, found, options)
+        result = core.render(text, found + registry, options)
     except errors.LocationError as exc:
         texts = {p.file: _maybe_read(p.file) for p in exc.problems}
         raise errors.LocationError(sources.with_lines(exc.problems, texts)) from exc
+    sources_of = {location.name: location.file for location in registry}
+    lines = [isolation.line(item.name, item.source, item.reason) for item in left]
+    lines += [isolation.line(name, sources_of[name], why) for name, why in result.left_out]
+    return result._replace(notes=result.notes + tuple(lines))
 
 
-def load_locations(config: Config, text: str = "", note: Callable[[str], None] = say):
-    """Locations from files and, when asked, the cluster registry; one name in both is an error."""
+def _policy(config: Config) -> Optional[document.Policy]:
+    if not config.policy:
+        return None
     if not config.from_cluster:
-        return sources.load(config.locations, extra=config.inline)
+        raise errors.UsageError(
+            "a LocationPolicy applies to the cluster registry's entries, and this render reads none",
+            "pass --from-cluster (ArgoCD: from-cluster), or drop --policy",
+        )
+    return policyfile.load(config.policy)
+
+
+def load_locations(
+    config: Config, text: str = "", note: Callable[[str], None] = say, policy: Optional[document.Policy] = None
+) -> Tuple[List[locs.Location], List[locs.Location], List[admission.LeftOut]]:
+    """Locations from files (the platform's), and, when asked, the cluster registry's that a render may take,
+    and the ones it leaves out; a registry entry named like a file's location is left out."""
+    if not config.from_cluster:
+        return sources.load(config.locations, extra=config.inline), [], []
     inspected = core.inspect(text, config.options.release)
     namespace = config.registry_namespace or inspected.namespace
     if not namespace:
         raise errors.InputError(
             f"cannot tell the namespace of release {inspected.release} from the input, so not "
             "which cluster registry to read",
-            "pass -n/--namespace NAMESPACE",
+            "pass -n/--namespace NAMESPACE or --registry-namespace NAMESPACE",
         )
     store = _store(config, namespace)
     entries = store.entries()
     note(f"read {len(entries)} location(s) from the cluster registry in namespace {namespace}")
-    found = sources.load(
-        config.locations, extra=list(config.inline) + [(entry.source, entry.spec) for entry in entries]
-    )
+    found = sources.load(config.locations, extra=config.inline)
+    registry, left = admission.registry_locations(entries, {location.name for location in found}, policy)
     if not entries and not config.allow_empty:
         live = inspected.namespace or namespace  # where Helm applies the release, whatever registry was read
         _refuse_to_prune(
@@ -79,7 +110,7 @@ def load_locations(config: Config, text: str = "", note: Callable[[str], None] =
             {location.name for location in found},
             namespace,
         )
-    return found
+    return found, registry, left
 
 
 def _store(config: Config, namespace: str):

@@ -212,6 +212,33 @@ def test_from_cluster_reads_the_registry(repo, tmp_path, kube):
     assert ("GET", "/api/v1/namespaces/data-platform/configmaps") in [(m, p) for m, p, _ in kube.requests]
 
 
+def test_from_cluster_with_a_registry_namespace_and_a_policy(repo, tmp_path, kube):
+    """The parameters registry-namespace and policy (a file in the Application's source): the plugin reads the
+    registry there and leaves out the entry the policy forbids."""
+    from conftest import cli
+
+    kube.namespaces |= {"data-platform", "dagster-registry"}
+    (repo / "apps" / "dagster" / "policy.yaml").write_text(
+        "apiVersion: kubectl-dagster/v1alpha1\nkind: LocationPolicy\nallowedImages: [ghcr.io/acme/]\n"
+    )
+    for name, image in (("ok", "ghcr.io/acme/code:1"), ("other", "quay.io/other/code:1")):
+        args = ["add-location", name, "--image", image, "-f", "a.py", "--cluster", "--registry-namespace"]
+        added = cli(*args, "dagster-registry", env={"KUBECONFIG": kube.kubeconfig_path})
+        assert added.code == 0, added.stderr
+    parameters = [
+        {"name": "from-cluster", "string": "true"},
+        {"name": "registry-namespace", "string": "dagster-registry"},
+        {"name": "policy", "string": "policy.yaml"},
+    ]
+    result = init_and_generate(repo, argocd_env(tmp_path, parameters=parameters, KUBECONFIG=kube.kubeconfig_path))
+    assert result.code == 0, result.stderr
+    assert workspace_names(result.stdout)[1] == ["feature-new-assets", "ok"]
+    assert (
+        "warning: location other (configmap/dagster-location-other) left out of the render: Deployment "
+        "containers[dagster-user-deployments].image: 'quay.io/other/code:1' is not under an allowedImages prefix of "
+    ) in result.stderr
+
+
 def _break(repo, case):
     app = repo / "apps" / "dagster"
     if case == "broken-chart":

@@ -90,16 +90,22 @@ def test_a_registry_namespace_that_does_not_exist_does_not_prune(kube, tmp_path)
     assert "error: the cluster registry in namespace nope has no locations, but release dagster runs 1" in result.stderr
 
 
-def test_a_registry_configmap_that_holds_no_location_is_an_error(kube, tmp_path):
+def test_a_registry_configmap_that_holds_no_location_is_left_out(kube, tmp_path):
+    """One unreadable entry never blocks the release: it is named on stderr, everything else renders."""
     env = kubeconfig_elsewhere(kube, tmp_path)
+    add(kube, env, "good")
     apply_configmaps(
         kube,
         "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: dagster-location-broken\n  labels:\n"
         "    kubectl-dagster.io/registry: code-location\ndata:\n  location.yaml: '- not a mapping'\n",
     )
-    result = cli("render", "--from-cluster", stdin=B, env=env)
-    assert result.code == 1 and result.stdout == ""
-    assert "configmap/dagster-location-broken: location.yaml does not hold a location mapping" in result.stderr
+    result = cli("render", "--from-cluster", "--summary", stdin=B, env=env)
+    assert result.code == 0, result.stderr
+    assert (
+        "warning: location broken (configmap/dagster-location-broken) left out of the render: "
+        "its location.yaml does not hold a location mapping\n"
+    ) in result.stderr
+    assert "merged 1 location(s) into release dagster (full): good" in result.stderr
 
 
 def test_an_empty_registry_on_a_fresh_release_renders(kube, tmp_path):

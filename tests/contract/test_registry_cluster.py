@@ -230,9 +230,14 @@ def test_render_from_cluster_with_files(kube, tmp_path):
     assert result.code == 0, result.stderr
     assert "from-cluster, from-file" in result.stderr
     local.write_text(local.read_text().replace("from-file", "from-cluster"))
-    clash = cli("render", "--from-cluster", "--locations", str(local), stdin=release, env=env)
-    assert clash.code == 1 and clash.stdout == ""
-    assert "duplicate name" in clash.stderr and "configmap/dagster-location-from-cluster" in clash.stderr
+    clash = cli("render", "--from-cluster", "--locations", str(local), "--summary", stdin=release, env=env)
+    assert clash.code == 0, clash.stderr  # the platform's file wins; the registry's entry is left out
+    assert (
+        "warning: location from-cluster (configmap/dagster-location-from-cluster) left out of the render: "
+        "location from-cluster is also in the platform's --locations, which wins\n"
+    ) in clash.stderr
+    assert "merged 1 location(s) into release dagster (full): from-cluster" in clash.stderr
+    assert "image: r:1" not in clash.stdout and "pythonFile" not in clash.stdout and "- b.py" in clash.stdout
 
 
 def test_argocd_refresh_after_the_write_and_only_after(kube):

@@ -165,7 +165,7 @@ def test_the_checker_sees_what_it_checks(tmp_path):
     imports = dict(_imports(PACKAGE / "shells" / "run.py"))
     assert "os" in imports and "kubectl_dagster.core.chart.render" in imports
     _, chart = _rule(PACKAGE / "core" / "chart")
-    assert chart == {"base", "core.assets", "core.spec", "core.chart"}
+    assert chart == {"base", "core.assets", "core.spec", "core.policy", "core.chart"}
     assert not _allowed("shells.kube", chart) and not _allowed("core.registry.entries", chart)
     _, base = _rule(PACKAGE / "base")
     assert base == {"base"}

@@ -18,7 +18,7 @@ DETAILS = (
     "{ name updatedTimestamp locationOrLoadError { __typename ... on RepositoryLocation "
     "{ dagsterLibraryVersions { name version } } } } } } }"
 )
-ICONS = {"LOADED": "✅", "LOADING": "⏳", "ERROR": "❌", "MISSING": "⚠️", "SUSPENDED": "⏸️"}
+ICONS = {"LOADED": "✅", "LOADING": "⏳", "ERROR": "❌", "MISSING": "⚠️", "SUSPENDED": "⏸️", "INVALID": "🚫"}
 MAX_MESSAGE = 200  # characters of an error line in a table cell
 
 

@@ -34,9 +34,10 @@ SCALAR_KEYS = {  # key: (python types, what to say)
     "uiUrl": (str, "a URL"),
     "argocdApp": (str, "a string"),
     "base": (str, "the name of a location"),  # the permanent location a branch derives from (`diff`)
+    "policy": (str, "the path of a LocationPolicy file"),  # what writes to the cluster registry are checked against
 }
 MAPPING_KEYS = {
-    "registry": {"locations", "cluster"},
+    "registry": {"locations", "cluster", "namespace"},
     "image": {"repository", "tag", "pullPolicy"},
     "codeSource": {"pythonFile", "moduleName", "packageName", "workingDirectory", "attribute"},
     "resources": {"requests", "limits"},
@@ -193,6 +194,8 @@ def _check_registry(registry: Any, where: tuple) -> Iterable[Tuple[tuple, str]]:
         yield where + ("registry", "locations"), "registry.locations must be a path"
     if registry.get("cluster") is not None and not isinstance(registry["cluster"], bool):
         yield where + ("registry", "cluster"), "registry.cluster must be true or false"
+    if registry.get("namespace") is not None and not isinstance(registry["namespace"], str):
+        yield where + ("registry", "namespace"), "registry.namespace must be a namespace name"
 
 
 def _check_strings(mapping: Any, where: tuple, keys: Iterable[str]) -> Iterable[Tuple[tuple, str]]:

@@ -1,2 +1,2 @@
 """The chart's rendered output and the merge: manifests, release, workspace, objects, branchenv, hook, render.
-May import: base, core.assets, core.spec."""
+May import: base, core.assets, core.spec, core.policy."""

@@ -180,25 +180,48 @@ def _deployment(item, base, ours, meta_extra, instance=None) -> Dict[str, Any]:
 def apply_patches(
     location: locations.Location, objects: List[Dict[str, Any]]
 ) -> Tuple[List[Dict[str, Any]], List[errors.Problem]]:
-    """RFC 6902 patches from the location, each on its generated object of that kind."""
+    """RFC 6902 patches from the location, each on its generated object of that kind, one operation at a time,
+    so that an error names the operation that does not apply (and never quotes the object)."""
     problems: List[errors.Problem] = []
     if not location.spec.get("patches"):
         return objects, problems
-    import jsonpatch  # only locations with patches pay for the import
-
     by_kind = {obj["kind"]: index for index, obj in enumerate(objects)}
     for position, entry in enumerate(location.spec.get("patches") or []):
         index = by_kind[entry["kind"]]
-        try:
-            objects[index] = jsonpatch.JsonPatch(entry["patch"]).apply(objects[index])
-        except (jsonpatch.JsonPatchException, jsonpatch.JsonPointerException, KeyError, TypeError) as exc:
-            problems.append(
-                errors.Problem(
-                    location.file,
-                    None,
-                    location.name,
-                    f"patch {position} ({entry['kind']}) does not apply: {exc}",
-                    (location.doc,) + location.path + ("patches", position),
-                )
+        patched, why = _patched(objects[index], entry["patch"])
+        if why is None:
+            objects[index] = patched
+            continue
+        problems.append(
+            errors.Problem(
+                location.file,
+                None,
+                location.name,
+                f"patch {position} ({entry['kind']}) {why}",
+                (location.doc,) + location.path + ("patches", position),
             )
+        )
     return objects, problems
+
+
+def _patched(obj: Dict[str, Any], operations: List[Dict[str, Any]]) -> Tuple[Dict[str, Any], Any]:
+    """(the patched object, None), or (obj, what went wrong) at the first operation that does not apply."""
+    import jsonpatch  # only locations with patches pay for the import
+
+    for number, op in enumerate(operations):
+        try:
+            obj = jsonpatch.JsonPatch([op]).apply(obj)
+        except (jsonpatch.JsonPatchException, jsonpatch.JsonPointerException, KeyError, TypeError) as exc:
+            where = f"{op.get('op')} {errors.excerpt(op.get('path'))}"
+            return obj, f"operation {number} ({where}) does not apply: {_why(exc, jsonpatch)}"
+    return obj, None
+
+
+def _why(exc: Exception, jsonpatch) -> str:
+    """jsonpatch's reason without the object it quotes (a pointer error prints the whole object it searched)."""
+    if isinstance(exc, jsonpatch.JsonPatchTestFailed):
+        return "the test failed"  # its message quotes both values
+    text = str(exc).split(" in {")[0].split(" in [")[0]
+    if not text:
+        return type(exc).__name__
+    return text if len(text) <= 100 else text[:97] + "..."

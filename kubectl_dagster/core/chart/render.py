@@ -4,13 +4,14 @@ merged release out. Pure: text and data in, text out, errors raised; no I/O.
 
 from __future__ import annotations
 
-from typing import Dict, List, NamedTuple, Optional, Sequence, Set, Tuple
+from typing import AbstractSet, Dict, List, NamedTuple, Optional, Sequence, Set, Tuple
 
 from ...base import constants as c
 from ...base import errors
+from ..policy import document
 from ..spec import locations as locs
 from ..spec import schema
-from . import hook, manifests, objects, releasebase, workspace
+from . import hook, isolation, manifests, objects, releasebase, workspace
 from . import release as rel
 
 
@@ -23,6 +24,8 @@ class Options(NamedTuple):
     hook_script: str = ""  # the reload hook's Python source (the text of kubectl_dagster/shells/reloadhook.py)
     reload_nudge: bool = True  # the hook updates the webserver and daemon pods so the kubelet syncs at once
     locations_given: bool = False  # a locations source was read (maybe empty): removing the last one reloads too
+    isolated: AbstractSet[str] = frozenset()  # registry locations: left out when they cannot be rendered
+    policy: Optional[document.Policy] = None  # what isolated locations must satisfy (None: the default)
 
 
 class Result(NamedTuple):
@@ -32,6 +35,7 @@ class Result(NamedTuple):
     release: str
     hook: Optional[str] = None  # the reload hook Job's name, when one was added
     notes: Tuple[str, ...] = ()  # one line each, for stderr: what the user should know about this render
+    left_out: Tuple[Tuple[str, str], ...] = ()  # (name, reason) of each isolated location left out
 
 
 DEFAULT_OPTIONS = Options()
@@ -50,12 +54,17 @@ def render(text: str, locations: Sequence[locs.Location], options: Options = DEF
     release = rel.find(stream, options.release)
     earlier = bool(release.ours) or (release.workspace is not None and c.WORKSPACE_MARKER in release.workspace.text)
     mode = _mode(release, options.mode)
+    left: Dict[str, str] = {}
     ordered = sorted(locations, key=lambda loc: loc.name)
     drop = {id(doc) for doc in release.ours}
-    replaced = _conflicts(release, ordered, options.on_conflict, drop)
+    replaced = _conflicts(release, ordered, options, drop, left)
+    ordered = [loc for loc in ordered if loc.name not in left]
     created: List[manifests.Document] = []
     if mode in ("full", "objects") and ordered:
-        created = _objects(release, ordered, options, stream, drop)
+        created = _objects(release, ordered, options, stream, drop, left)
+    elif ordered and options.isolated:
+        _objects(release, ordered, options, stream, drop, left, emit=False)  # the same checks, nothing emitted
+    ordered = [loc for loc in ordered if loc.name not in left]
     rollout = options.rollout or c.DEFAULT_ROLLOUT
     if mode in ("full", "workspace"):
         _workspace(release, ordered, replaced, rollout)
@@ -70,6 +79,7 @@ def render(text: str, locations: Sequence[locs.Location], options: Options = DEF
         release.name,
         hooks[-1].name if hooks else None,
         _notes(release, options.mode, mode, ordered),
+        tuple(sorted(left.items())),
     )
 
 
@@ -187,10 +197,15 @@ def _chart_names(release: rel.Release) -> Dict[str, str]:
     return names
 
 
-def _conflicts(release: rel.Release, ordered, on_conflict: str, drop: Set[int]) -> Set[str]:
+def _conflicts(release: rel.Release, ordered, options: Options, drop: Set[int], left: Dict[str, str]) -> Set[str]:
+    """Locations the chart renders too: an isolated one is left out (the registry never replaces the chart's);
+    another is an error unless --on-conflict=replace, which drops the chart's objects and entry."""
     chart = _chart_names(release)
-    clashing = [loc for loc in ordered if loc.name in chart]
-    if clashing and on_conflict != "replace":
+    for loc in ordered:
+        if loc.name in chart and loc.name in options.isolated:
+            left[loc.name] = f"the chart already renders location {loc.name} ({chart[loc.name]}); rename the entry"
+    clashing = [loc for loc in ordered if loc.name in chart and loc.name not in left]
+    if clashing and options.on_conflict != "replace":
         what = ", ".join(f"{loc.name} ({chart[loc.name]})" for loc in clashing)
         raise errors.ChartConflictError(
             f"the chart already renders location(s) {what} in release {release.name!r}",
@@ -211,41 +226,63 @@ def _conflicts(release: rel.Release, ordered, on_conflict: str, drop: Set[int]) 
     return names
 
 
-def _objects(release, ordered, options: Options, stream, drop: Set[int]) -> List[manifests.Document]:
-    base = releasebase.base_from(release, options.namespace)
+def _objects(release, ordered, options: Options, stream, drop, left: Dict[str, str], emit: bool = True):
+    """The objects of every location, the platform's first so that no registry entry can take a name from
+    them; an isolated location with a problem is left out, any other problem is an error."""
+    base = _base(release, options, emit)
     taken = _taken_names(stream, drop, base.namespace)
-    created: List[manifests.Document] = []
+    built: Dict[str, List[manifests.Document]] = {}
     problems: List[errors.Problem] = []
+    for location in sorted(ordered, key=lambda loc: (loc.name in options.isolated, loc.name)):
+        source = c.SOURCE_TEMPLATE.format(chart=base.source_prefix, location=location.name)
+        datas, found = _location_objects(location, base, source, taken, options)
+        if found and location.name in options.isolated:
+            left[location.name] = isolation.reason([p.message for p in found])
+            continue
+        problems += found
+        taken.update(_key(data, base.namespace) for data in datas)
+        built[location.name] = [manifests.new_document(data, source, stream.helm_sources) for data in datas]
+    if problems:
+        raise errors.LocationError(problems)
+    created: List[manifests.Document] = []
     shared = objects.shared_env_configmap(base)
-    if _key(shared, base.namespace) not in taken:  # the chart renders it whenever its subchart is on
+    if built and _key(shared, base.namespace) not in taken:  # the chart renders it whenever its subchart is on
         source = f"{base.source_prefix}/templates/kubectl-dagster/shared-env.yaml"
         shared["metadata"]["annotations"] = {c.HELM4_FILENAME_ANNOTATION: source}
         created.append(manifests.new_document(shared, source, stream.helm_sources))
-    for location in ordered:
-        source = c.SOURCE_TEMPLATE.format(chart=base.source_prefix, location=location.name)
-        problems += [
-            errors.Problem(location.file, None, location.name, message, (location.doc,) + location.path + path)
-            for path, message in objects.version_problems(location, base)
-        ]
-        built, patch_problems = objects.apply_patches(location, objects.build(location, base, source))
-        problems += patch_problems
-        for data in built:
-            key = _key(data, base.namespace)
-            if key in taken:
-                problems.append(
-                    errors.Problem(
-                        location.file,
-                        None,
-                        location.name,
-                        f"{key[0]} {key[2]} already exists in the input; rename the location",
-                        (location.doc,) + location.path,
-                    )
-                )
-            taken.add(key)
-            created.append(manifests.new_document(data, source, stream.helm_sources))
-    if problems:
-        raise errors.LocationError(problems)
-    return created
+    return created + [doc for name in sorted(built) for doc in built[name]]
+
+
+def _base(release: rel.Release, options: Options, emit: bool) -> releasebase.Base:
+    """The release-wide settings; for checks alone (workspace mode), the chart's defaults when the stream
+    cannot tell them."""
+    try:
+        return releasebase.base_from(release, options.namespace)
+    except errors.InputError:
+        if emit:
+            raise
+        return isolation.neutral_base(options.namespace)
+
+
+def _location_objects(location, base, source: str, taken, options: Options):
+    """(objects, problems) of one location; an isolated one also gets the registry's checks."""
+    where = (location.doc,) + location.path
+
+    def problem(message: str, path: tuple = ()) -> errors.Problem:
+        return errors.Problem(location.file, None, location.name, message, where + path)
+
+    found = [problem(message, path) for path, message in objects.version_problems(location, base)]
+    before = objects.build(location, base, source)
+    datas, patch_problems = objects.apply_patches(location, list(before))
+    found += patch_problems
+    for data in datas:
+        key = _key(data, base.namespace)
+        if key in taken:
+            found.append(problem(f"{key[0]} {key[2]} already exists in the input; rename the location"))
+    if location.name in options.isolated and not found:
+        refs = isolation.release_refs(base, location.name)
+        found += [problem(m) for m in isolation.findings(location, before, datas, options.policy, refs)]
+    return datas, found
 
 
 def _reload_hook(

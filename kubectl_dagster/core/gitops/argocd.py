@@ -41,6 +41,7 @@ PARAMS = (
     Param("locations", "string", DEFAULT_LOCATIONS, "CodeLocations file or directory, relative to the source path"),
     Param("from-cluster", "string", "false", "Also read the cluster registry (true/false)"),
     Param("registry-namespace", "string", "", "Namespace of the cluster registry (default: the destination namespace)"),
+    Param("policy", "string", "", "With from-cluster: a LocationPolicy file, relative to the source path"),
     Param(
         "allow-empty",
         "string",
@@ -74,6 +75,7 @@ class Settings:
     locations_explicit: bool = False
     from_cluster: bool = False
     registry_namespace: str = ""
+    policy: str = ""  # a LocationPolicy file in the source, for the registry's entries
     rollout: Optional[str] = None  # None: the render default (reload where the chart has a webserver)
     skip_schema_validation: bool = False
     allow_empty: bool = False
@@ -200,6 +202,7 @@ def settings(env: Mapping[str, str]) -> Settings:
         locations_explicit="locations" in params,
         from_cluster=from_cluster,
         registry_namespace=params.get("registry-namespace") or namespace,
+        policy=params.get("policy") or "",
         rollout=rollout,
         skip_schema_validation=skip_schema,
         allow_empty=allow_empty,

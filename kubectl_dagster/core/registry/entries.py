@@ -26,6 +26,7 @@ class Entry:
     created: Optional[datetime.datetime] = None
     version: Optional[str] = None  # resourceVersion for the cluster store
     uid: Optional[str] = None
+    problem: Optional[str] = None  # why the entry cannot be used at all (unreadable: spec {}; a newer format)
 
 
 class Snapshot(NamedTuple):
@@ -75,6 +76,11 @@ def updating(name: str, flags: "flagedits.Flags", now: datetime.datetime, where:
     def edit(snap: Snapshot) -> Optional[Dict[str, Any]]:
         if snap.old is None:
             raise errors.RegistryError(f"location {name!r} not found in {where}", "add it with add-location")
+        if snap.old.problem:  # unreadable, or a newer format: an edit would drop what this version cannot see
+            raise errors.RegistryError(
+                f"location {name!r} ({snap.old.source}): {snap.old.problem}",
+                "replace it with add-location --replace, or remove it",
+            )
         return flagedits.apply_flags(snap.old.spec, flags, now)
 
     return edit
@@ -123,6 +129,22 @@ def entry_name(name: Optional[str], branch: Optional[str]) -> str:
             "choose another name",
         )
     return resolved
+
+
+def format_problem(annotations: Dict[str, Any]) -> Optional[str]:
+    """Why an entry with these ConfigMap annotations cannot be read by this version; None when it can."""
+    written = annotations.get(constants.ENTRY_FORMAT_ANNOTATION)
+    if written is None:
+        return None  # written before formats were recorded: format 1
+    if not str(written).isdigit() or int(written) < 1:
+        return f"annotation {constants.ENTRY_FORMAT_ANNOTATION} is {errors.excerpt(written)}, not a format number"
+    if int(written) > constants.ENTRY_FORMAT:
+        by = errors.excerpt(str(annotations.get(constants.WRITTEN_BY_ANNOTATION) or "an unknown version"))
+        return (
+            f"written by a newer kubectl-dagster ({by.strip(chr(39))}, entry format {int(written)}; this one reads "
+            f"format {constants.ENTRY_FORMAT}); upgrade the renderer"
+        )
+    return None
 
 
 def validate(name: str, resolved: Dict[str, Any], source: str) -> None:

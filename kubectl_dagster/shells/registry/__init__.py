@@ -9,8 +9,15 @@ from ...base import errors
 from .. import kube
 
 
-def open_store(locations_path: Optional[str], cluster: bool, flags: kube.KubeFlags, dry_run: str = "none"):
-    """The registry the flags name: ``--locations PATH`` (git) or ``--cluster``."""
+def open_store(
+    locations_path: Optional[str],
+    cluster: bool,
+    flags: kube.KubeFlags,
+    dry_run: str = "none",
+    live_namespace: Optional[str] = None,
+):
+    """The registry the flags name: ``--locations PATH`` (git) or ``--cluster`` (in ``flags.namespace``; the
+    live release in ``live_namespace`` when the registry has a namespace of its own)."""
     if cluster and locations_path:
         raise errors.UsageError("--locations and --cluster name two registries", "pass one")
     if dry_run == "server" and not cluster:
@@ -18,7 +25,7 @@ def open_store(locations_path: Optional[str], cluster: bool, flags: kube.KubeFla
     if cluster:
         from . import configmaps
 
-        return configmaps.ConfigMapStore(kube.Cluster(flags))
+        return configmaps.ConfigMapStore(kube.Cluster(flags), live_namespace)
     if locations_path:
         from . import files
 

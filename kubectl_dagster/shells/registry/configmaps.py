@@ -4,13 +4,15 @@
 Writes are optimistic: a create fails with 409 when the name exists; an update or delete carries
 the resourceVersion (and uid) it read, so a concurrent change makes it fail, and ``store.mutate``
 reads again. Adding different locations never touches the same object, so it never contends.
-Registry ConfigMaps are untrusted input: their YAML is read with bounded size and expansion.
+Registry ConfigMaps are untrusted input: their YAML is read with bounded size and expansion, and one that cannot
+be read is an entry with a ``problem`` (shown, left out of renders), never an error for the whole registry.
 """
 
 from __future__ import annotations
 
 from typing import Any, Dict, List, Optional, Set
 
+from ... import __version__
 from ...base import constants as c
 from ...base import errors, yamlio
 from ...core.chart import workspace
@@ -31,6 +33,10 @@ def to_configmap(name: str, spec: Dict[str, Any], namespace: str, version: Optio
         "name": configmap_name(name),
         "namespace": namespace,
         "labels": {c.REGISTRY_LABEL: c.REGISTRY_VALUE, c.LOCATION_LABEL: name, c.LABEL_MANAGED_BY: c.MANAGED_BY},
+        "annotations": {
+            c.ENTRY_FORMAT_ANNOTATION: str(c.ENTRY_FORMAT),
+            c.WRITTEN_BY_ANNOTATION: f"kubectl-dagster {__version__}",
+        },
     }
     if version is not None:
         metadata["resourceVersion"] = version
@@ -43,38 +49,45 @@ def to_configmap(name: str, spec: Dict[str, Any], namespace: str, version: Optio
 
 
 def from_configmap(obj: Dict[str, Any]) -> entries.Entry:
-    """An entry from a ConfigMap as the API returns it. One that holds no usable location is an error,
-    not a skipped entry: a render that silently dropped it would prune a live location."""
+    """An entry from a ConfigMap as the API returns it. One that holds no usable location (no data, not YAML,
+    a newer format) comes back with ``problem`` set (and what could be read of its spec): listed, and left out
+    of renders."""
     metadata = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
     data = obj.get("data") if isinstance(obj.get("data"), dict) else {}
-    spec = _load_spec(data.get(c.REGISTRY_DATA_KEY), f"configmap/{metadata.get('name')}")
     labels = metadata.get("labels") if isinstance(metadata.get("labels"), dict) else {}
+    annotations = metadata.get("annotations") if isinstance(metadata.get("annotations"), dict) else {}
     name = str(labels.get(c.LOCATION_LABEL) or str(metadata.get("name", ""))[len(c.REGISTRY_CONFIGMAP_PREFIX) :])
     stamp = metadata.get("creationTimestamp")
-    created = schema.parse_time(stamp) if stamp else None
+    where = f"configmap/{metadata.get('name')}"
+    problem = entries.format_problem(annotations)  # a newer format is still read, for listing (never rendered)
+    spec: Dict[str, Any] = {}
+    try:
+        spec = _load_spec(data.get(c.REGISTRY_DATA_KEY), where)
+    except errors.Error as exc:
+        problem = problem or exc.message
     return entries.Entry(
         name,
         spec,
-        f"configmap/{metadata.get('name')}",
+        where,
         dict(spec),
-        created,
+        schema.parse_time(stamp) if stamp else None,
         metadata.get("resourceVersion"),
         metadata.get("uid"),
+        problem,
     )
 
 
 def _load_spec(text: Any, where: str) -> Dict[str, Any]:
-    fix = f"fix or delete it: kubectl delete {where}"
     if not isinstance(text, str):
-        raise errors.RegistryError(f"{where} has no data[{c.REGISTRY_DATA_KEY!r}]", fix)
+        raise errors.RegistryError(f"it has no data[{c.REGISTRY_DATA_KEY!r}]")
     if len(text) > MAX_ENTRY_BYTES:
-        raise errors.RegistryError(f"{where}: {c.REGISTRY_DATA_KEY} is larger than {MAX_ENTRY_BYTES} bytes", fix)
+        raise errors.RegistryError(f"its {c.REGISTRY_DATA_KEY} is larger than {MAX_ENTRY_BYTES} bytes")
     try:
         spec = yamlio.load_untrusted(text, f"{where} {c.REGISTRY_DATA_KEY}")
     except errors.Error as exc:
-        raise errors.RegistryError(exc.message, fix) from exc
+        raise errors.RegistryError(exc.message) from exc
     if not isinstance(spec, dict):
-        raise errors.RegistryError(f"{where}: {c.REGISTRY_DATA_KEY} does not hold a location mapping", fix)
+        raise errors.RegistryError(f"its {c.REGISTRY_DATA_KEY} does not hold a location mapping")
     return spec
 
 
@@ -82,8 +95,9 @@ class ConfigMapStore:
     kind = "cluster"
     attempts = 30  # per write, on 409 Conflict; each retry re-reads and recomputes
 
-    def __init__(self, cluster: kube.Cluster):
+    def __init__(self, cluster: kube.Cluster, live_namespace: Optional[str] = None):
         self.cluster = cluster
+        self.live_namespace = live_namespace  # the Dagster namespace, when the registry has one of its own
 
     def describe(self) -> str:
         return f"namespace {self.cluster.namespace}"
@@ -96,16 +110,18 @@ class ConfigMapStore:
         found = [from_configmap(item) for item in kube.items_of(answer, "list locations", self.cluster.server)]
         return sorted(found, key=lambda e: e.name)
 
-    def configmaps(self) -> List[Dict[str, Any]]:
-        """Every ConfigMap of the namespace, as the API returns them."""
-        answer = self.cluster.request("list configmaps", "GET", self._path())
+    def configmaps(self, namespace: Optional[str] = None) -> List[Dict[str, Any]]:
+        """Every ConfigMap of the namespace (default: the registry's), as the API returns them."""
+        path = kube.namespaced(namespace or self.cluster.namespace, "configmaps")
+        answer = self.cluster.request("list configmaps", "GET", path)
         return kube.items_of(answer, "list configmaps", self.cluster.server)
 
     def reserved_ports(self) -> Set[int]:
-        """3030 and the ports the namespace's live workspace ConfigMap(s) use (best effort)."""
+        """3030 and the ports the live workspace ConfigMap(s) use (best effort: a writer with no rights in the
+        Dagster namespace gets 3030 alone)."""
         ports = {c.FIRST_PORT}
         try:
-            items = self.configmaps()
+            items = self.configmaps(self.live_namespace)
         except errors.UnreachableError:
             raise  # a server that does not answer is not asked again
         except errors.Error:

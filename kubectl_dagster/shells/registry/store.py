@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextlib
 import random
 import time
-from typing import Any, ContextManager, Dict, List, Optional, Protocol, Set
+from typing import Any, Callable, ContextManager, Dict, List, Optional, Protocol, Set
 
 from ...base import errors
 from ...core.registry import entries
@@ -39,13 +39,20 @@ class Store(Protocol):
     def reserved_ports(self) -> Set[int]: ...
 
 
-def mutate(store: Store, name: str, edit: entries.Edit, dry_run: str = "none") -> entries.Outcome:
-    """Apply ``edit`` to location ``name``: (old, new) entries, None for absent."""
+# The render's checks of a cluster registry entry, run before it is written: (name, resolved spec, every entry).
+Admit = Callable[[str, Dict[str, Any], List[entries.Entry]], None]
+
+
+def mutate(
+    store: Store, name: str, edit: entries.Edit, dry_run: str = "none", admit: Optional[Admit] = None
+) -> entries.Outcome:
+    """Apply ``edit`` to location ``name``: (old, new) entries, None for absent. ``admit`` refuses (raises)
+    a new entry the render would leave out, before anything is written."""
     for attempt in range(store.attempts):
         with store.locked():
             snap = store.snapshot(name)
             spec = edit(snap)
-            outcome = _outcome(name, snap, spec)
+            outcome = _outcome(name, snap, spec, admit)
             if outcome.verb in ("absent", "unchanged") or dry_run == "client":
                 return outcome
             try:
@@ -60,11 +67,15 @@ def mutate(store: Store, name: str, edit: entries.Edit, dry_run: str = "none") -
     )
 
 
-def _outcome(name: str, snap: entries.Snapshot, spec: Optional[Dict[str, Any]]) -> entries.Outcome:
+def _outcome(
+    name: str, snap: entries.Snapshot, spec: Optional[Dict[str, Any]], admit: Optional[Admit] = None
+) -> entries.Outcome:
     if spec is None:
         return entries.Outcome(snap.old, None)
     resolved = locs.deep_merge(snap.defaults, spec)
     entries.validate(name, resolved, snap.where)
+    if admit is not None and (snap.old is None or snap.old.spec != spec):
+        admit(name, resolved, snap.current)
     created = snap.old.created if snap.old is not None else None
     return entries.Outcome(snap.old, entries.Entry(name, spec, snap.source, resolved, created))
 
