@@ -3,14 +3,17 @@ stdout, stderr and the exit code apart."""
 
 from __future__ import annotations
 
+import collections
 import os
 import pathlib
 import shutil
+import signal
 import subprocess
 import sys
 from dataclasses import dataclass
 from typing import Dict, List, Optional
 
+import dagsters
 import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
@@ -25,6 +28,74 @@ SCENARIOS = ("a", "b", "c", "d", "e")
 
 def pytest_addoption(parser):
     parser.addoption("--update-golden", action="store_true", help="Rewrite tests/golden/*/expected files.")
+    parser.addoption(
+        "--dagster-version",
+        action="append",
+        default=[],
+        metavar="VERSION",
+        help="Run the real-Dagster tests on this release only (repeatable; default: every one, see tests/dagsters.py).",
+    )
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "every_dagster: run once per Dagster release of the matrix (tests/dagsters.py), not only the latest"
+    )
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        # A shell's background job starts with SIGINT ignored, and its children inherit that. Dagster maps
+        # SIGTERM onto SIGINT's handler, so its processes would ignore SIGTERM too; in a container they do not.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+def pytest_generate_tests(metafunc):
+    """``dagster_install``: every release for a test marked ``every_dagster``, the latest for the others."""
+    if "dagster_install" not in metafunc.fixturenames:
+        return
+    chosen = metafunc.config.getoption("--dagster-version")
+    unknown = sorted(set(chosen) - set(dagsters.every()))
+    if unknown:
+        raise pytest.UsageError(f"--dagster-version {', '.join(unknown)}: not one of {', '.join(dagsters.every())}")
+    wanted = dagsters.every() if metafunc.definition.get_closest_marker("every_dagster") else (dagsters.latest(),)
+    versions = [v for v in wanted if not chosen or v in chosen]
+    metafunc.parametrize("dagster_install", versions, indirect=True, ids=[f"dagster-{v}" for v in versions])
+
+
+@pytest.fixture(scope="session")
+def dagster_install(request) -> dagsters.Install:
+    """One Dagster release's executables (``.exe("dagster-webserver")``, ``.python``, ``.version``)."""
+    return dagsters.install(request.param)
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Per Dagster release and test file, how many real-Dagster tests passed (and failed, errored)."""
+    counts = collections.defaultdict(collections.Counter)
+    for outcome in ("passed", "failed", "error"):
+        for report in terminalreporter.stats.get(outcome, []):
+            version = getattr(report, "dagster_version", None)
+            if version and (report.when == "call" or outcome != "passed"):
+                counts[(version, report.nodeid.split("::")[0])][outcome] += 1
+    if not counts:
+        return
+    terminalreporter.section("Dagster releases")
+    for version in dict.fromkeys([v for v in dagsters.every() if any(k[0] == v for k in counts)]):
+        files = sorted(f for v, f in counts if v == version)
+        total = sum((counts[(version, f)] for f in files), collections.Counter())
+        terminalreporter.write_line(f"Dagster {version}: {_counted(total)}")
+        for name in files:
+            terminalreporter.write_line(f"    {name}: {_counted(counts[(version, name)])}")
+
+
+def _counted(counter) -> str:
+    shown = [what for what in ("passed", "failed", "error") if counter[what] or what == "passed"]
+    return ", ".join(f"{counter[what]} {what}" for what in shown)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item):
+    outcome = yield
+    callspec = getattr(item, "callspec", None)
+    if callspec is not None and "dagster_install" in callspec.params:
+        outcome.get_result().dagster_version = callspec.params["dagster_install"]
 
 
 @pytest.fixture

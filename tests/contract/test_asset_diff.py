@@ -2,21 +2,23 @@
 code servers for a base location (`etl`) and a branch location (`etl--feat-x`) that differ in every
 way Dagster+ marks (a new asset, a removed one, a changed code version, dependency, partitions
 definition, tags and metadata), a broken location, and one too big to snapshot, all behind one real
-`dagster-webserver`, so the two locations define the same asset keys as a branch and its base do.
-Commands run as processes; the registry is a git file. Every wait is bounded; every process is
-stopped at the end."""
+`dagster-webserver`, so the two locations define the same asset keys as a branch and its base do,
+on every Dagster release of the matrix (tests/dagsters.py). Commands run as processes; the registry
+is a git file. Every wait is bounded; every process is stopped at the end."""
 
 import json
 import pathlib
 
 import pytest
 from conftest import cli
-from test_dagster_reload import BROKEN, Dagster, free_port, wait_port, write_in_place
+from dagsters import free_port, wait_port
+from test_dagster_reload import BROKEN, Dagster, write_in_place
 
 from kubectl_dagster.base import constants, yamlio
 from kubectl_dagster.core.assets import assetdiff
 from kubectl_dagster.core.chart import workspace
 
+pytestmark = pytest.mark.every_dagster
 GOLDEN = pathlib.Path(__file__).resolve().parents[1] / "golden" / "asset-diff.md"
 
 BASE = """import dagster as dg
@@ -112,10 +114,20 @@ def fresh():
 defs = dg.Definitions(assets=[orders, customers, summary, events, report, audit, stable, fresh])
 """
 
-BIG = (
-    f"import dagster as dg\n\ndefs = dg.Definitions(assets=[dg.AssetSpec(f'a{{i}}') "
-    f"for i in range({constants.SNAPSHOT_MAX_ASSETS + 1})])\n"
-)
+# Assets made by a factory: every Dagster release takes them in Definitions (AssetSpec there fails on 1.6).
+BIG = f"""import dagster as dg
+
+
+def make(i):
+    @dg.asset(name=f"a{{i}}")
+    def one():
+        return 1
+
+    return one
+
+
+defs = dg.Definitions(assets=[make(i) for i in range({constants.SNAPSHOT_MAX_ASSETS + 1})])
+"""
 
 EXPECTED_ROWS = [
     ["audit", "changed", "metadata"],
@@ -131,9 +143,9 @@ HEAD = "apiVersion: kubectl-dagster/v1alpha1\nkind: CodeLocations\nlocations: []
 
 
 @pytest.fixture(scope="module")
-def dagster(tmp_path_factory):
+def dagster(tmp_path_factory, dagster_install):
     tmp = tmp_path_factory.mktemp("assetdiff")
-    d = Dagster(tmp)
+    d = Dagster(tmp, dagster_install)
     try:
         sources = {
             "etl": BASE,

@@ -5,16 +5,17 @@ a real `dagster api grpc` process behind a real `dagster-webserver`. Definitions
 variables load; a run launched through the webserver carries the container context the chart gives
 launched runs (what Dagster's K8sRunLauncher turns into the run pod's env: no Kubernetes here, so the
 run record is the boundary checked); `status` shows a Dagster version skew a code server reports.
-Every wait is bounded; every process is stopped at the end."""
+On every Dagster release of the matrix (tests/dagsters.py); Dagster's own Python API (the run record)
+is read with that release's Python. Every wait is bounded; every process is stopped at the end."""
 
 import json
-import os
 import subprocess
 import time
 
 import pytest
 from conftest import entry_point
-from test_dagster_reload import BIN, BOUND, Dagster, free_port, wait_port
+from dagsters import BOUND, free_port, wait_port
+from test_dagster_reload import Dagster
 from test_deploy import clean_env, git
 from test_deploy import render_documents as _render
 
@@ -22,6 +23,7 @@ from kubectl_dagster.base import yamlio
 from kubectl_dagster.core.chart import workspace
 from kubectl_dagster.shells import reloadhook
 
+pytestmark = pytest.mark.every_dagster
 SHA = "3f2c1ab9d5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0"
 GITLAB_MR = {
     "GITLAB_CI": "true",
@@ -89,10 +91,18 @@ def listed():
 defs = dg.Definitions(assets=[listed], jobs=[branch_job])
 """
 OLD = """\
-from dagster_shared.libraries import DagsterLibraryRegistry
+import inspect
+
 import dagster as dg
 
-DagsterLibraryRegistry.register("dagster", "1.9.0", is_dagster_package=False)  # as an older image would report
+try:
+    from dagster_shared.libraries import DagsterLibraryRegistry
+except ImportError:  # Dagster before dagster_shared
+    from dagster._core.libraries import DagsterLibraryRegistry
+
+PARAMETERS = inspect.signature(DagsterLibraryRegistry.register).parameters
+ASIS = {"is_dagster_package": False} if "is_dagster_package" in PARAMETERS else {}
+DagsterLibraryRegistry.register("dagster", "1.9.0", **ASIS)  # as an older image would report
 
 
 @dg.asset
@@ -109,6 +119,17 @@ ASSETS = (
     "... on PythonError { message } ... on RepositoryLocation { repositories { assetNodes { assetKey { path } "
     "description } } } } } } } }"
 )
+
+
+# The run record, as the run launcher reads it, through the webserver's Dagster release.
+RUN_CONTEXT = """\
+import json, sys
+from dagster import DagsterInstance
+
+with DagsterInstance.from_config(sys.argv[1]) as instance:
+    run = instance.get_run_by_id(sys.argv[2])
+    print(json.dumps(run.job_code_origin.repository_origin.container_context))
+"""
 
 
 def _container_env(docs, name):
@@ -140,15 +161,13 @@ def _start(d, docs, name, cwd):
     home = d.tmp / f"home-{name}"
     home.mkdir()
     process_env = dict(clean_env(), DAGSTER_HOME=str(home), PYTHONUNBUFFERED="1", **env)
-    argv = [os.path.join(BIN, args[0])] + args[1:] + ["-d", str(cwd)]
-    proc = subprocess.Popen(argv, cwd=cwd, env=process_env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    d.procs.append(proc)
-    d.ports[name] = (port, proc)
+    argv = [d.install.exe(args[0])] + args[1:] + ["-d", str(cwd)]
+    d.ports[name] = (port, d.start(f"grpc-{name}", argv, process_env))
     return container, env
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory):
+def served(tmp_path_factory, dagster_install):
     tmp = tmp_path_factory.mktemp("branch-env")
     repo = tmp / "etl"
     repo.mkdir()
@@ -185,7 +204,7 @@ def served(tmp_path_factory):
         )
         assert added.returncode == 0, added.stderr.decode()
     docs = _render(registry)
-    d = Dagster(tmp)
+    d = Dagster(tmp, dagster_install)
     try:
         d.started = {name: _start(d, docs, name, repo) for name in ("etl--feat-branch-env", "feat-listed", "old")}
         for port, proc in d.ports.values():
@@ -270,11 +289,7 @@ def test_a_launched_run_carries_the_container_context(served):
     answer = reloadhook.http_transport(served.url)(launch)["data"]["launchRun"]
     assert answer["__typename"] == "LaunchRunSuccess", answer
     run_id = answer["run"]["runId"]
-    from dagster import DagsterInstance
-
-    with DagsterInstance.from_config(str(served.tmp / "home")) as instance:
-        run = instance.get_run_by_id(run_id)
-        context = run.job_code_origin.repository_origin.container_context
+    context = json.loads(served.install.python_output(RUN_CONTEXT, str(served.tmp / "home"), run_id))
     assert {"name": "KUBECTL_DAGSTER_BRANCH", "value": "feat/listed"} in context["k8s"]["env"]
     status = 'query { runOrError(runId: "%s") { ... on Run { status } } }' % run_id
     deadline = time.monotonic() + BOUND
@@ -295,10 +310,9 @@ def test_status_reports_version_skew_and_markdown(served):
     )
     assert proc.returncode == 0, proc.stderr.decode()
     rows = {row["name"]: row for row in json.loads(proc.stdout)["locations"]}
-    import dagster
-
-    assert rows["old"]["skew"] == f"Dagster version skew: code server 1.9.0, webserver {dagster.__version__}"
-    assert rows["feat-listed"]["skew"] is None and rows["feat-listed"]["dagster_version"] == dagster.__version__
+    version = served.install.version
+    assert rows["old"]["skew"] == f"Dagster version skew: code server 1.9.0, webserver {version}"
+    assert rows["feat-listed"]["skew"] is None and rows["feat-listed"]["dagster_version"] == version
     assert rows["old"]["dagster"] == "LOADED" and rows["old"]["updated"].endswith(" UTC")
     table = subprocess.run(
         [entry_point(), "status", "old", "--webserver-url", served.url],

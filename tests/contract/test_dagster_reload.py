@@ -1,128 +1,97 @@
 """Reload without restarting, and per-location status, against real Dagster: `dagster api grpc`
 code servers (two good, one broken) and a real `dagster-webserver` on 127.0.0.1, with the
 workspace.yaml that `render` produced (hosts pointed at 127.0.0.1, as the Services would resolve in
-a cluster). Every wait is bounded; every process is stopped at the end."""
+a cluster), on every Dagster release of the matrix (tests/dagsters.py). The hook Job's script runs
+with that release's Python, as it runs in the webserver's image. Every wait is bounded; every process
+is stopped at the end, as the kubelet stops a container."""
 
-import contextlib
 import json
 import os
 import re
-import signal
-import socket
 import subprocess
-import sys
 import time
 import urllib.request
 
+import dagsters
 import pytest
 from conftest import CHART_FIXTURES, cli, entry_point, path_with_plugin
+from dagsters import BOUND, free_port, wait_port
 
 from kubectl_dagster.base import constants, yamlio
 from kubectl_dagster.core.chart import manifests, workspace
 from kubectl_dagster.shells import reloadhook
 
-BIN = os.path.dirname(sys.executable)
+pytestmark = pytest.mark.every_dagster
 GOOD = (
     "import dagster as dg\n\n\n@dg.asset\ndef {name}_asset():\n    return 1\n\n\n"
     "defs = dg.Definitions(assets=[{name}_asset])\n"
 )
 BROKEN = "raise RuntimeError('this location is broken on purpose')\n"
-BOUND = 90  # seconds, for anything that waits on Dagster
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_port(port: int, proc, bound: float = BOUND) -> None:
-    deadline = time.monotonic() + bound
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise AssertionError(f"process exited with {proc.returncode}: {proc.stderr.read().decode()[-2000:]}")
-        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
-            return
-        time.sleep(0.3)
-    raise AssertionError(f"nothing listens on {port} after {bound}s")
 
 
 class Dagster:
-    def __init__(self, tmp):
-        self.tmp = tmp
+    """Code servers and a webserver of one Dagster release, in ``tmp``."""
+
+    def __init__(self, tmp, install: dagsters.Install):
+        self.tmp, self.install = tmp, install
         self.procs = []
         self.ports = {}
         self.env = dict(os.environ, DAGSTER_HOME=str(tmp / "home"), PYTHONUNBUFFERED="1")
         (tmp / "home").mkdir()
 
+    def start(self, name, argv, env):
+        proc = dagsters.start(argv, self.tmp / f"{name}.log", cwd=self.tmp, env=env)
+        self.procs.append(proc)
+        return proc
+
     def code_server(self, name, source, lazy=False, port=None, image=None):
         """``dagster api grpc`` serving ``source``; ``image`` becomes DAGSTER_CURRENT_IMAGE, as the chart sets it."""
         (self.tmp / f"{name}.py").write_text(source)
         port = port or free_port()
-        argv = [
-            os.path.join(BIN, "dagster"),
-            "api",
-            "grpc",
-            "-h",
-            "127.0.0.1",
-            "-p",
-            str(port),
-            "-f",
-            f"{name}.py",
-            "-d",
-            str(self.tmp),
-        ] + (["--lazy-load-user-code"] if lazy else [])
+        argv = [self.install.exe("dagster"), "api", "grpc", "-h", "127.0.0.1", "-p", str(port)]
+        argv += ["-f", f"{name}.py", "-d", str(self.tmp)] + (["--lazy-load-user-code"] if lazy else [])
         home = self.tmp / f"home-{name}"  # one instance per process: sqlite storage is not for concurrent set-up
         home.mkdir(exist_ok=True)
         env = dict(self.env, DAGSTER_HOME=str(home), **({"DAGSTER_CURRENT_IMAGE": image} if image else {}))
-        self.procs.append(
-            subprocess.Popen(argv, cwd=self.tmp, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        )
-        self.ports[name] = (port, self.procs[-1])
+        self.ports[name] = (port, self.start(f"grpc-{name}", argv, env))
         return port
 
     def restart_code_server(self, name, source, image=None):
-        """A new pod behind the same Service: the old server stops, a new one starts on the same port."""
+        """A new pod behind the same Service: the old server stops as its pod does, a new one starts on the port."""
         port, proc = self.ports[name]
-        proc.terminate()
-        proc.wait(timeout=15)
+        dagsters.stop(proc)
+        dagsters.wait_port_free(port)
         self.code_server(name, source, port=port, image=image)
         wait_port(port, self.ports[name][1])
 
     def webserver(self, workspace_path, read_only=False, port=None):
         self.web_port = port or free_port()
-        argv = [
-            os.path.join(BIN, "dagster-webserver"),
-            "-h",
-            "127.0.0.1",
-            "-p",
-            str(self.web_port),
-            "-w",
-            str(workspace_path),
-        ]
-        argv += ["--read-only"] if read_only else []
-        self.web = subprocess.Popen(argv, cwd=self.tmp, env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        self.procs.append(self.web)
+        argv = [self.install.exe("dagster-webserver"), "-h", "127.0.0.1", "-p", str(self.web_port)]
+        argv += ["-w", str(workspace_path)] + (["--read-only"] if read_only else [])
+        self.web = self.start("webserver", argv, self.env)
         self.url = f"http://127.0.0.1:{self.web_port}"
         wait_port(self.web_port, self.web)
         deadline = time.monotonic() + BOUND
         while time.monotonic() < deadline:
-            with contextlib.suppress(OSError):
+            try:
                 urllib.request.urlopen(self.url + "/server_info", timeout=2).read()
                 return
-            time.sleep(0.5)
-        raise AssertionError("the webserver never answered /server_info")
+            except OSError:
+                time.sleep(0.5)
+        raise AssertionError(f"the webserver never answered /server_info:\n{dagsters.log_tail(self.web)}")
+
+    def restart_webserver(self, workspace_path, read_only=False):
+        """A new webserver pod on the same address (what a changed pod-template checksum does)."""
+        dagsters.stop(self.web)
+        dagsters.wait_port_free(self.web_port)
+        self.webserver(workspace_path, read_only=read_only, port=self.web_port)
 
     def stop(self):
         for proc in self.procs:
             if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
+                proc.terminate()
         for proc in self.procs:
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=5)
+            dagsters.stop(proc)
 
 
 LOCATIONS_HEAD = (
@@ -158,9 +127,9 @@ def write_in_place(path, text):
 
 
 @pytest.fixture(scope="module")
-def dagster(tmp_path_factory):
+def dagster(tmp_path_factory, dagster_install):
     tmp = tmp_path_factory.mktemp("dagster")
-    d = Dagster(tmp)
+    d = Dagster(tmp, dagster_install)
     try:
         ports = {name: d.code_server(name, GOOD.format(name=name)) for name in ("alpha", "beta", "gamma")}
         ports["broken"] = d.code_server("broken", BROKEN, lazy=True)
@@ -237,13 +206,12 @@ def test_add_location_wait_success_and_load_error(dagster, tmp_path):
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
-    time.sleep(2)  # the "sync": the workspace gains the new location a little later
+    assert waiting.stdout.readline().decode().startswith("location/delta created")  # then the sync adds it
     current = yamlio.make_yaml().load(dagster.workspace.read_text())
     current["load_from"].append(workspace.grpc_entry("delta", "127.0.0.1", port))
     write_in_place(dagster.workspace, yamlio.dump(current))
     out, err = waiting.communicate(timeout=BOUND)
     assert waiting.returncode == 0, err.decode()
-    assert out.decode().startswith("location/delta created")
     assert "location/delta loaded" in err.decode()
     current["load_from"].append(workspace.grpc_entry("epsilon", "127.0.0.1", dagster.ports_by_name["broken"]))
     write_in_place(dagster.workspace, yamlio.dump(current))
@@ -269,12 +237,13 @@ def test_add_location_wait_success_and_load_error(dagster, tmp_path):
     )
 
 
-def _hook_env(job, url, timeout, declared=None, **extra):
-    """The Job's environment, pointed at the local webserver; ``declared`` replaces its locations."""
+def _hook_env(d, job, timeout, declared=None, **extra):
+    """The Job's command and environment, pointed at the local webserver and run by its Dagster release's
+    Python (the Job runs in the webserver's image); ``declared`` replaces its locations."""
     container = job["spec"]["template"]["spec"]["containers"][0]
     env = {item["name"]: item["value"] for item in container["env"]}
     env.update(
-        DAGSTER_WEBSERVER_URL=url,
+        DAGSTER_WEBSERVER_URL=d.url,
         KUBECTL_DAGSTER_TIMEOUT=str(timeout),
         KUBECTL_DAGSTER_INTERVAL="1",
         KUBECTL_DAGSTER_NUDGE="[]",
@@ -282,12 +251,12 @@ def _hook_env(job, url, timeout, declared=None, **extra):
     env.update(extra)
     if declared is not None:
         env["KUBECTL_DAGSTER_LOCATIONS"] = json.dumps(declared)
-    argv = [sys.executable if arg == "python" else arg for arg in container["command"]]
+    argv = [d.install.python if arg == "python" else arg for arg in container["command"]]
     return argv, dict(os.environ, **env)
 
 
-def _run_hook_script(job, url, names, timeout):
-    argv, env = _hook_env(job, url, timeout, {name: {} for name in names})
+def _run_hook_script(d, names, timeout):
+    argv, env = _hook_env(d, d.job, timeout, {name: {} for name in names})
     start = time.monotonic()
     proc = subprocess.run(argv, env=env, capture_output=True, timeout=timeout + 60)
     return proc, time.monotonic() - start
@@ -296,7 +265,7 @@ def _run_hook_script(job, url, names, timeout):
 def test_hook_job_script_succeeds_when_the_workspace_matches(dagster):
     """The script inside the rendered Job, run as a local process against the real webserver."""
     served = sorted(reloadhook.status(reloadhook.http_transport(dagster.url)))
-    proc, _ = _run_hook_script(dagster.job, dagster.url, served, 60)
+    proc, _ = _run_hook_script(dagster, served, 60)
     assert proc.returncode == 0, proc.stdout.decode() + proc.stderr.decode()
     out = proc.stdout.decode()
     assert "workspace reloaded" in out and "warning: location broken failed to load" in out
@@ -304,7 +273,7 @@ def test_hook_job_script_succeeds_when_the_workspace_matches(dagster):
 
 def test_hook_job_script_fails_within_its_bound(dagster):
     served = sorted(reloadhook.status(reloadhook.http_transport(dagster.url)))
-    proc, took = _run_hook_script(dagster.job, dagster.url, served + ["never-appears"], 4)
+    proc, took = _run_hook_script(dagster, served + ["never-appears"], 4)
     assert proc.returncode == 1
     assert "missing: never-appears" in proc.stdout.decode()
     assert took < 4 + 30  # bounded: the timeout plus one reload call
@@ -388,8 +357,8 @@ def declared_for_local(job, names):
 
 
 @pytest.fixture
-def fresh(tmp_path):
-    d = Dagster(tmp_path)
+def fresh(tmp_path, dagster_install):
+    d = Dagster(tmp_path, dagster_install)
     try:
         yield d
     finally:
@@ -422,18 +391,20 @@ def test_image_only_change_gets_a_new_hook_that_reloads_just_that_location(fresh
     pid = d.web.pid
     before = served(d.url)
     assert "alpha_asset" in before["alpha"][1]
-    argv, env = _hook_env(job_v2, d.url, 60, declared_for_local(job_v2, ["alpha", "beta"]))
-    hook = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    timeout = dagsters.GRACE + BOUND  # the old server's shutdown, then the new one's start
+    argv, env = _hook_env(d, job_v2, timeout, declared_for_local(job_v2, ["alpha", "beta"]))
+    hook = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        time.sleep(2)  # the rollout: the old server answers for a while, then the new pod takes over
-        d.restart_code_server("alpha", v2, image="ghcr.io/acme/code:2")
-        out, err = hook.communicate(timeout=BOUND)
+        seen = [hook.stdout.readline(), hook.stdout.readline()]  # its plan, then what the webserver serves now
+        d.restart_code_server("alpha", v2, image="ghcr.io/acme/code:2")  # the rollout: a new pod takes over
+        out, err = hook.communicate(timeout=timeout + BOUND)
     finally:
         if hook.poll() is None:
             hook.kill()
-    assert hook.returncode == 0, out.decode() + err.decode()
-    assert "location alpha reloaded from its new code server: image ghcr.io/acme/code:2" in out.decode()
-    assert "location beta reloaded" not in out.decode()
+    out = "".join(seen) + out
+    assert hook.returncode == 0, out + err
+    assert "location alpha reloaded from its new code server: image ghcr.io/acme/code:2" in out
+    assert "location beta reloaded" not in out
     after = served(d.url)
     assert after["alpha"][1] == {"alpha_v2_asset"}  # the new definitions
     assert after["beta"][0] == before["beta"][0]  # beta was not reloaded
@@ -459,7 +430,7 @@ def test_removing_the_last_location_reloads_it_away(fresh, tmp_path):
     assert yamlio.make_yaml("safe").load(text) == {"load_from": []}
     assert "solo" not in json.dumps(declared_for_local(job, []))
     write_in_place(d.workspace, text)
-    argv, env = _hook_env(job, d.url, 60, declared_for_local(job, []))
+    argv, env = _hook_env(d, job, 60, declared_for_local(job, []))
     proc = subprocess.run(argv, env=env, capture_output=True, timeout=BOUND)
     assert proc.returncode == 0, proc.stdout.decode() + proc.stderr.decode()
     assert reloadhook.status(reloadhook.http_transport(d.url)) == {}
@@ -496,18 +467,16 @@ def test_adding_a_location_while_a_read_only_webserver_runs(fresh, tmp_path):
         str(ports["beta"]),
         "--locations",
         str(registry),
-        "--wait=60s",
+        f"--wait={dagsters.GRACE + BOUND:g}s",  # the old webserver's shutdown, then the new one's start
         "--webserver-url",
         d.url,
     ]
     waiting = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
-        time.sleep(2)
+        assert waiting.stdout.readline().decode().startswith("location/beta created")  # now it waits
         assert "beta" not in reloadhook.status(post)  # read-only: still the workspace it started with
-        d.web.terminate()  # what the changed checksum/dagster-workspace does: a new pod with the new file
-        d.web.wait(timeout=15)
-        d.webserver(d.workspace, read_only=True, port=d.web_port)
-        out, err = waiting.communicate(timeout=BOUND)
+        d.restart_webserver(d.workspace, read_only=True)  # what the changed checksum/dagster-workspace does
+        out, err = waiting.communicate(timeout=dagsters.GRACE + 2 * BOUND)
     finally:
         if waiting.poll() is None:
             waiting.kill()
@@ -563,8 +532,8 @@ def test_nudge_calls_exactly_what_the_role_grants(dagster, kube, tmp_path):
     names = sorted(reloadhook.status(reloadhook.http_transport(dagster.url)))
     declared = {name: {"template": "t1"} for name in names}
     argv, env = _hook_env(
+        dagster,
         docs["Job"],
-        dagster.url,
         30,
         declared,
         KUBECTL_DAGSTER_API_URL=kube.url,
@@ -583,8 +552,8 @@ def test_nudge_calls_exactly_what_the_role_grants(dagster, kube, tmp_path):
     assert sorted(kept) == names and kept["alpha"][0] == "t1" and kept["alpha"][1]  # [template, server id]
     declared["alpha"] = {"template": "t2"}  # alpha's pod template changed, but its server did not restart
     argv, env = _hook_env(
+        dagster,
         docs["Job"],
-        dagster.url,
         3,
         declared,
         KUBECTL_DAGSTER_API_URL=kube.url,
