@@ -59,6 +59,41 @@ class Install:
         return proc.stdout
 
 
+# What each older release's webserver cannot give the asset query (diff, status --assets, --base-snapshot):
+# {change kind (what): the field its GraphQL schema lacks}. The latest gives everything.
+UNSEEN = {
+    "1.10.4": {},
+    "1.6.14": {
+        "partitions (date format)": "PartitionDefinition.fmt",
+        "metadata (table column tags)": "TableColumn.tags",
+    },
+}
+
+
+def unseen(version: str) -> Dict[str, str]:
+    if version == latest():
+        return {}
+    assert version in UNSEEN, f"say in tests/dagsters.py UNSEEN what Dagster {version}'s webserver cannot give"
+    return UNSEEN[version]
+
+
+def unseen_warning(version: str) -> str:
+    """The stderr line of a command that compared assets on this release's webserver (empty: none)."""
+    gaps = unseen(version)
+    if not gaps:
+        return ""
+    return (
+        f"warning: not compared by this Dagster {version} webserver: {', '.join(gaps)}; "
+        f"its GraphQL schema has no {', '.join(gaps.values())}\n"
+    )
+
+
+def unseen_suffix(version: str) -> str:
+    """What a markdown summary line adds after the counts (empty: nothing)."""
+    gaps = unseen(version)
+    return f"; not compared by this webserver: {', '.join(gaps)}" if gaps else ""
+
+
 def latest() -> str:
     """The version in this venv (the test extra's)."""
     return importlib.metadata.version("dagster")

@@ -2,17 +2,18 @@
 marks them for a branch deployment. Also what ``add-location``/``update-location --base-snapshot``
 and ``status --assets`` take from it: finding the base, reading both locations from the webserver
 (through the API server or --webserver-url, as ``status`` does) and the bounded markdown summary.
-The comparison itself is ``core.assetdiff``; the GraphQL is ``assetnodes``."""
+The comparison itself is ``core.assets.assetdiff``; the GraphQL is ``shells.assetnodes``, fitted to the
+webserver's schema by ``core.assets.assetquery``: what an older webserver cannot give is named on stderr."""
 
 from __future__ import annotations
 
 import dataclasses
-from typing import Dict, Iterable, List, Optional
+from typing import Dict, Iterable, List, Optional, Tuple
 
 import click
 
 from ..base import errors
-from ..core.assets import assetdiff
+from ..core.assets import assetdiff, assetquery
 from ..core.registry import entries, flagedits
 from ..core.spec import schema
 from ..shells import assetnodes, reloadhook
@@ -57,14 +58,20 @@ def command(location, base, live, **params):
             "pass --base NAME, or record one with update-location --base",
         )
     result = compare(location, found, None if live else spec.get("baseSnapshot"), reader)
-    if params["output"] == "json":
+    show(result, params["output"])
+    reader.tell()
+
+
+def show(result: assetdiff.Diff, form: str) -> None:
+    if form == "json":
         output.data(assetdiff.as_data(result), "json")
-    elif params["output"] == "markdown":
+    elif form == "markdown":
         click.echo(assetdiff.markdown([result]), nl=False)
     else:
         if result.changes:
             output.table(assetdiff.rows(result), assetdiff.HEADERS)
-        output.echo(f"{location} against {found} ({result.against}): {assetdiff.summary(result)}", err=True)
+        compared = f"{result.location} against {result.base} ({result.against})"
+        output.echo(f"{compared}: {assetdiff.summary(result)}", err=True)
 
 
 def registry_entries(params) -> List[entries.Entry]:
@@ -75,16 +82,39 @@ def registry_entries(params) -> List[entries.Entry]:
 
 
 class Reader:
-    """Asks the webserver for a location's assets once per location."""
+    """Asks the webserver for its schema once, then for a location's assets once per location (for every
+    location at once where the schema cannot name one: Dagster before 1.7.16)."""
 
     def __init__(self, post, where: str):
         self.post, self.where = post, where
         self.cache: Dict[str, assetnodes.Served] = {}
+        self.schema_read: Optional[assetquery.Schema] = None
+        self.whole = False  # the cache holds every location served
+
+    @property
+    def schema(self) -> assetquery.Schema:
+        if self.schema_read is None:
+            self.schema_read = waiting.call(assetnodes.read_schema, self.post)
+        return self.schema_read
 
     def served(self, name: str) -> assetnodes.Served:
-        if name not in self.cache:
-            self.cache[name] = waiting.call(lambda post: assetnodes.fetch(post, name), self.post)
-        return self.cache[name]
+        if name not in self.cache and not self.whole:
+            if assetquery.per_location(self.schema):
+                self.cache[name] = waiting.call(lambda post: assetnodes.fetch(post, name, self.schema), self.post)
+            else:
+                self.cache.update(waiting.call(lambda post: assetnodes.fetch_all(post, self.schema), self.post))
+                self.whole = True
+        return self.cache.get(name, assetnodes.Served(reloadhook.MISSING))
+
+    def unseen(self) -> Tuple[str, ...]:
+        """The change kinds (or parts of one) this webserver cannot give."""
+        return tuple(dict.fromkeys(gap.loses for gap in assetquery.document(self.schema)[1]))
+
+    def tell(self) -> None:
+        """One ``warning:`` line on stderr when the webserver could not give everything compared."""
+        said = assetquery.note(self.schema) if self.schema_read is not None else ""
+        if said:
+            output.echo(f"warning: {said}", err=True)
 
 
 def find_base(
@@ -137,12 +167,10 @@ def compare(location: str, base: str, snapshot: Optional[dict], reader: Reader) 
     """The branch against the snapshot of ``base`` when one of it was recorded, else against ``base`` live."""
     branch = loaded(reader, location, base=False)
     if _of(snapshot, base):
-        return assetdiff.Diff(
-            location, base, assetdiff.SNAPSHOT, assetdiff.compare(assetdiff.snapshot_assets(snapshot), branch.assets)
-        )
-    return assetdiff.Diff(
-        location, base, assetdiff.LIVE, assetdiff.compare(loaded(reader, base, base=True).assets, branch.assets)
-    )
+        changes = assetdiff.compare(assetdiff.snapshot_assets(snapshot), branch.assets)
+        return assetdiff.Diff(location, base, assetdiff.SNAPSHOT, changes, unseen=reader.unseen())
+    changes = assetdiff.compare(loaded(reader, base, base=True).assets, branch.assets)
+    return assetdiff.Diff(location, base, assetdiff.LIVE, changes, unseen=reader.unseen())
 
 
 def _of(snapshot: Optional[dict], base: str) -> bool:
@@ -159,6 +187,7 @@ def with_snapshot(name: str, flags: flagedits.Flags, registered: List[entries.En
         raise errors.InputError(f"--base-snapshot needs a base location for {name!r}", "pass --base NAME")
     served = loaded(reader, base, base=True)
     taken = assetdiff.take_snapshot(base, served.assets, schema.format_time(stores.now()))
+    reader.tell()
     return dataclasses.replace(flags, base=base, base_snapshot=taken)
 
 

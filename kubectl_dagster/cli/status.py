@@ -131,11 +131,8 @@ def command(name, assets, branch, **params):
             f"location {name!r} is not declared, not in the workspace and unknown to Dagster",
             "check the name with list-locations",
         )
-    diffs = {}
-    if assets:
-        diffs = diff.for_status([r["name"] for r in found], registered, diff.Reader(post, where))
-        for row in found:
-            row["assets"] = assetdiff.as_data(diffs[row["name"]]) if row["name"] in diffs else None
+    reader = diff.Reader(post, where) if assets else None
+    diffs = _asset_diffs(found, registered, reader) if reader else {}
     annotate(found, registered, _details(post) if post else None)
     for row in found:
         if row["name"] in invalid:  # the render leaves it out: say why, whatever Dagster still serves
@@ -152,6 +149,16 @@ def command(name, assets, branch, **params):
         output.echo((table + ("\n" + assetdiff.markdown(changed, room) if changed else "")).rstrip("\n"))
     else:
         output.data({"locations": found}, params["output"])
+    if reader:
+        reader.tell()
+
+
+def _asset_diffs(found: List[Dict[str, Any]], registered, reader) -> Dict[str, assetdiff.Diff]:
+    """--assets: each branch location's diff (or why there is none), also kept in its row."""
+    diffs = diff.for_status([r["name"] for r in found], registered, reader)
+    for row in found:
+        row["assets"] = assetdiff.as_data(diffs[row["name"]]) if row["name"] in diffs else None
+    return diffs
 
 
 def _details(post) -> Optional[feedback.Details]:

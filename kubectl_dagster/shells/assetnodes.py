@@ -1,60 +1,21 @@
-"""Read one code location's asset definitions from the Dagster webserver over GraphQL, for
-``kubectl dagster diff`` and base snapshots.
+"""Read code locations' asset definitions from the Dagster webserver over GraphQL, for
+``kubectl dagster diff``, ``status --assets`` and base snapshots.
 
-The fields were read off a running ``dagster-webserver``'s schema (introspection): per repository
-of the location (``workspaceLocationEntryOrError(name)``), each ``AssetNode``'s ``assetKey``,
-``opVersion`` (the asset's code version), ``dependencyKeys`` and ``dependencies`` (upstream keys with
-their partition mapping), ``partitionDefinition``, ``tags`` and ``metadataEntries``. These are the
-repository's own definitions, so a base and a branch location that define the same keys behind one
-webserver are read apart. Every field asked for exists in Dagster 1.9.0's schema and in 1.13's; so
-each metadata entry type of 1.9.0 gives its value, and a later type (e.g. a pool) compares by type.
+Per repository of a location, each ``AssetNode``'s ``assetKey``, ``opVersion`` (the asset's code
+version), ``dependencyKeys`` and ``dependencies`` (upstream keys with their partition mapping),
+``partitionDefinition``, ``tags`` and ``metadataEntries``: the repository's own definitions, so a base
+and a branch location that define the same keys behind one webserver are read apart. The document
+asks only for what the webserver's schema has (``core.assets.assetquery``): one location by name where
+the schema can (Dagster 1.7.16+), else the whole workspace at once; each metadata entry type gives its
+value where the schema has it, and a later type (e.g. a pool) compares by type.
 """
 
 from __future__ import annotations
 
-import json
 from typing import Any, Dict, NamedTuple, Optional
 
-from ..core.assets import assetdiff
+from ..core.assets import assetdiff, assetquery
 from . import reloadhook
-
-_SCHEMA = (
-    "columns { name type description constraints { nullable unique other } tags { key value } } constraints { other }"
-)
-_METADATA = (
-    "metadataEntries { __typename label "
-    "... on TextMetadataEntry { text } ... on UrlMetadataEntry { url } ... on PathMetadataEntry { path } "
-    "... on NotebookMetadataEntry { path } ... on JsonMetadataEntry { jsonString } "
-    "... on MarkdownMetadataEntry { mdStr } ... on PythonArtifactMetadataEntry { module name } "
-    "... on FloatMetadataEntry { floatValue } ... on IntMetadataEntry { intRepr } "
-    "... on BoolMetadataEntry { boolValue } ... on PipelineRunMetadataEntry { runId } "
-    "... on AssetMetadataEntry { assetKey { path } } "
-    "... on JobMetadataEntry { jobName repositoryName locationName } "
-    "... on TimestampMetadataEntry { timestamp } "
-    "... on TableMetadataEntry { table { records schema { " + _SCHEMA + " } } } "
-    "... on TableSchemaMetadataEntry { schema { " + _SCHEMA + " } } "
-    "... on TableColumnLineageMetadataEntry { lineage { columnName columnDeps { assetKey { path } columnName } } } "
-    "... on CodeReferencesMetadataEntry { codeReferences { __typename "
-    "... on LocalFileCodeReference { filePath lineNumber label } ... on UrlCodeReference { url label } } } }"
-)
-ASSET_FIELDS = (
-    "assetKey { path } opVersion dependencyKeys { path } "
-    "dependencies { asset { assetKey { path } } partitionMapping { className description } } "
-    "partitionDefinition { type description name fmt "
-    "dimensionTypes { name type description isPrimaryDimension dynamicPartitionsDefinitionName } } "
-    "tags { key value } " + _METADATA
-)
-
-
-def query(name: str) -> str:
-    """The GraphQL document for location ``name`` (a JSON string literal is a GraphQL string literal)."""
-    return (
-        "query KubectlDagsterAssets { workspaceLocationEntryOrError(name: " + json.dumps(name) + ") { "
-        "__typename ... on WorkspaceLocationEntry { name loadStatus locationOrLoadError { __typename "
-        "... on RepositoryLocation { repositories { name assetNodes { " + ASSET_FIELDS + " } } } "
-        "... on PythonError { message errorChain { error { message } } } } } "
-        "... on PythonError { message } } }"
-    )
 
 
 class Served(NamedTuple):
@@ -65,20 +26,47 @@ class Served(NamedTuple):
     assets: Dict[assetdiff.AssetPath, assetdiff.Asset] = {}
 
 
-def fetch(post, name: str) -> Served:
-    return parse(post(query(name)))
+def read_schema(post) -> assetquery.Schema:
+    """The webserver's Dagster version and the fields of the types the asset query names."""
+    return assetquery.parse_schema(post(assetquery.introspection()))
 
 
-def parse(answer: Any) -> Served:
+def fetch(post, name: str, schema: assetquery.Schema) -> Served:
+    """Location ``name``, asked for by name where the schema can."""
+    document, _ = assetquery.document(schema, name)
+    if assetquery.per_location(schema):
+        return parse(post(document))
+    return fetch_all(post, schema).get(name, Served(reloadhook.MISSING))
+
+
+def fetch_all(post, schema: assetquery.Schema) -> Dict[str, Served]:
+    """Every location the webserver serves, in one query."""
+    document, _ = assetquery.document(schema)
+    workspace = _data(post(document)).get("workspaceOrError") or {}
+    if workspace.get("__typename") == "PythonError":
+        raise reloadhook.WebserverError(f"the webserver failed to read the workspace: {workspace.get('message')}")
+    return {str(entry.get("name")): _served(entry) for entry in workspace.get("locationEntries") or []}
+
+
+def _data(answer: Any) -> Dict[str, Any]:
     if not isinstance(answer, dict):
         raise reloadhook.WebserverError(f"the webserver answered {type(answer).__name__}, not a GraphQL result")
     if answer.get("errors"):
         raise reloadhook.WebserverError("GraphQL error: " + "; ".join(str(e.get("message")) for e in answer["errors"]))
-    entry = (answer.get("data") or {}).get("workspaceLocationEntryOrError")
+    return answer.get("data") or {}
+
+
+def parse(answer: Any) -> Served:
+    """A ``workspaceLocationEntryOrError`` answer."""
+    entry = _data(answer).get("workspaceLocationEntryOrError")
     if not entry:
         return Served(reloadhook.MISSING)
     if entry.get("__typename") == "PythonError":
         raise reloadhook.WebserverError(f"the webserver failed to read the location: {entry.get('message')}")
+    return _served(entry)
+
+
+def _served(entry: Dict[str, Any]) -> Served:
     location = entry.get("locationOrLoadError") or {}
     if location.get("__typename") == "PythonError":
         chain = [link.get("error") or {} for link in location.get("errorChain") or []]

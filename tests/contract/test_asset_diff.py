@@ -9,6 +9,7 @@ is a git file. Every wait is bounded; every process is stopped at the end."""
 import json
 import pathlib
 
+import dagsters
 import pytest
 from conftest import cli
 from dagsters import free_port, wait_port
@@ -182,6 +183,17 @@ def registry(tmp_path, dagster):
     return path
 
 
+def said(dagster, line):
+    """stderr: the summary line, then the warning naming what this release's webserver cannot give."""
+    return line + "\n" + dagsters.unseen_warning(dagster.install.version)
+
+
+def golden(dagster):
+    """The markdown golden, its summary line naming what this release's webserver cannot give."""
+    suffix = dagsters.unseen_suffix(dagster.install.version)
+    return GOLDEN.read_text().replace(f"{SUMMARY}</summary>", f"{SUMMARY}{suffix}</summary>")
+
+
 def web(dagster, *args, registry=None):
     where = ["--locations", str(registry)] if registry else []
     return cli(*args, "--webserver-url", dagster.url, *where)
@@ -197,7 +209,7 @@ def test_diff_finds_the_base_by_project_prefix_and_marks_every_kind(dagster, reg
     result = web(dagster, "diff", "etl--feat-x", registry=registry)
     assert result.code == 0, result.stderr
     assert table_rows(result.stdout) == EXPECTED_ROWS
-    assert result.stderr == f"etl--feat-x against etl (live): {SUMMARY}\n"
+    assert result.stderr == said(dagster, f"etl--feat-x against etl (live): {SUMMARY}")
 
 
 def test_diff_json_has_the_details_dagster_gives(dagster):
@@ -206,6 +218,7 @@ def test_diff_json_has_the_details_dagster_gives(dagster):
     data = json.loads(result.stdout)
     assert (data["location"], data["base"], data["against"], data["summary"]) == ("etl--feat-x", "etl", "live", SUMMARY)
     assert data["counts"] == {"new": 1, "changed": 5, "removed": 1}
+    assert data["notCompared"] == list(dagsters.unseen(dagster.install.version))
     by_key = {a["key"]: a for a in data["assets"]}
     assert [[a["key"], a["change"], *a["kinds"]] for a in data["assets"]] == [
         [*row[:2], *row[2].split(",")] if len(row) > 2 else row for row in EXPECTED_ROWS
@@ -230,13 +243,14 @@ def test_diff_markdown_golden(dagster, update_golden):
     assert len(result.stdout.encode()) <= constants.GITHUB_COMMENT_LIMIT
     if update_golden:
         GOLDEN.write_text(result.stdout)
-    assert result.stdout == GOLDEN.read_text()
+    assert result.stdout == golden(dagster)
 
 
 def test_no_changes_against_itself_as_another_location(dagster):
     """`sales` serves the same definitions as `etl`: nothing to mark."""
     result = web(dagster, "diff", "sales", "--base", "etl")
-    assert (result.code, result.stdout, result.stderr) == (0, "", "sales against etl (live): no asset changes\n")
+    expected = said(dagster, "sales against etl (live): no asset changes")
+    assert (result.code, result.stdout, result.stderr) == (0, "", expected)
 
 
 def test_base_recorded_with_add_location_and_status_assets(dagster, registry):
@@ -251,6 +265,7 @@ def test_base_recorded_with_add_location_and_status_assets(dagster, registry):
         assert cli("add-location", *args, "--image", "r:1", "-f", "b.py", "--locations", str(registry)).code == 0
     result = web(dagster, "status", "--assets", registry=registry)
     assert result.code == 0, result.stderr
+    assert result.stderr == dagsters.unseen_warning(dagster.install.version)
     lines = result.stdout.splitlines()
     assert lines[0].split()[-1] == "ASSETS"
     cell = {line.split()[0]: line.split("   ")[-1].strip() for line in lines[1:]}
@@ -273,6 +288,8 @@ def test_base_snapshot_survives_the_base_moving_ahead(dagster, tmp_path):
         dagster, "add-location", "sales--feat-x", "--image", "r:1", "-f", "b.py", "--base-snapshot", registry=path
     )
     assert added.code == 0, added.stderr
+    warning = dagsters.unseen_warning(dagster.install.version)  # the snapshot holds what this webserver gives
+    assert added.stderr.count("warning: ") == (1 if warning else 0) and warning in added.stderr, added.stderr
     entry = yamlio.make_yaml().load(path.read_text())["locations"][0]
     assert entry["base"] == "sales" and entry["baseSnapshot"]["location"] == "sales"  # found by project prefix
     assert sorted(entry["baseSnapshot"]["assets"]) == [
@@ -298,14 +315,13 @@ def test_base_snapshot_survives_the_base_moving_ahead(dagster, tmp_path):
     result = web(dagster, "diff", "sales--feat-x", registry=path)
     assert result.code == 0, result.stderr
     assert table_rows(result.stdout) == EXPECTED_ROWS
-    assert result.stderr == f"sales--feat-x against sales (snapshot): {SUMMARY}\n"
+    assert result.stderr == said(dagster, f"sales--feat-x against sales (snapshot): {SUMMARY}")
     moved = dict(dagster.grpc, sales=dagster.grpc["sales--feat-x"])  # the base now serves the branch's code
     write_in_place(dagster.workspace, workspace_text(moved))
     try:
         assert cli("reload", "--webserver-url", dagster.url, "--wait-for", "sales", "--timeout", "60s").code == 0
-        assert (
-            web(dagster, "diff", "sales--feat-x", "--live", registry=path).stderr
-            == "sales--feat-x against sales (live): no asset changes\n"
+        assert web(dagster, "diff", "sales--feat-x", "--live", registry=path).stderr == said(
+            dagster, "sales--feat-x against sales (live): no asset changes"
         )
         still = web(dagster, "diff", "sales--feat-x", "-o", "json", registry=path)
         data = json.loads(still.stdout)
@@ -313,9 +329,8 @@ def test_base_snapshot_survives_the_base_moving_ahead(dagster, tmp_path):
         assert all("details" not in a for a in data["assets"])  # a snapshot holds fingerprints, not values
         retaken = web(dagster, "update-location", "sales--feat-x", "--base-snapshot", registry=path)
         assert retaken.code == 0, retaken.stderr
-        assert (
-            web(dagster, "diff", "sales--feat-x", registry=path).stderr
-            == "sales--feat-x against sales (snapshot): no asset changes\n"
+        assert web(dagster, "diff", "sales--feat-x", registry=path).stderr == said(
+            dagster, "sales--feat-x against sales (snapshot): no asset changes"
         )
     finally:
         write_in_place(dagster.workspace, workspace_text(dagster.grpc))
@@ -333,7 +348,7 @@ def test_diff_through_the_api_server_service_proxy(dagster, kube):
     kube.add_service("dagster", "dagster-dagster-webserver", 80, {"component": "dagster-webserver"}, target=dagster.url)
     result = cli("diff", "etl--feat-x", "--cluster", "-o", "markdown", env=env)
     assert result.code == 0, result.stderr
-    assert result.stdout == GOLDEN.read_text()
+    assert result.stdout == golden(dagster)
     proxied = [p for m, p, _ in kube.requests if "/proxy/" in p]
     assert proxied and all(
         p == "/api/v1/namespaces/dagster/services/dagster-dagster-webserver:80/proxy/graphql" for p in proxied

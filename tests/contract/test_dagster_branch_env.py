@@ -12,6 +12,7 @@ import json
 import subprocess
 import time
 
+import dagsters
 import pytest
 from conftest import entry_point
 from dagsters import BOUND, free_port, wait_port
@@ -162,7 +163,7 @@ def _start(d, docs, name, cwd):
     home.mkdir()
     process_env = dict(clean_env(), DAGSTER_HOME=str(home), PYTHONUNBUFFERED="1", **env)
     argv = [d.install.exe(args[0])] + args[1:] + ["-d", str(cwd)]
-    d.ports[name] = (port, d.start(f"grpc-{name}", argv, process_env))
+    d.ports[name] = (port, d.start(f"grpc-{name}", argv, process_env, cwd=cwd))
     return container, env
 
 
@@ -414,4 +415,7 @@ def test_status_markdown_with_the_assets_a_branch_changes(served, tmp_path):
     assert lines[5].startswith("| `feat-listed` | ✅ LOADED | — | ") and lines[5].endswith(
         " | 1 new, 0 changed, 1 removed |"
     )
-    assert "<details><summary><b>feat-listed</b> against old (live): 1 new, 0 changed, 1 removed</summary>" in lines
+    suffix = dagsters.unseen_suffix(served.install.version)
+    head = "<details><summary><b>feat-listed</b> against old (live): 1 new, 0 changed, 1 removed"
+    assert f"{head}{suffix}</summary>" in lines
+    assert proc.stderr.decode() == dagsters.unseen_warning(served.install.version)

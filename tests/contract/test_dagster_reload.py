@@ -39,8 +39,8 @@ class Dagster:
         self.env = dict(os.environ, DAGSTER_HOME=str(tmp / "home"), PYTHONUNBUFFERED="1")
         (tmp / "home").mkdir()
 
-    def start(self, name, argv, env):
-        proc = dagsters.start(argv, self.tmp / f"{name}.log", cwd=self.tmp, env=env)
+    def start(self, name, argv, env, cwd=None):
+        proc = dagsters.start(argv, self.tmp / f"{name}.log", cwd=cwd or self.tmp, env=env)
         self.procs.append(proc)
         return proc
 

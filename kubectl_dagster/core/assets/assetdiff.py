@@ -65,13 +65,15 @@ class Change(NamedTuple):
 
 
 class Diff(NamedTuple):
-    """One branch location against its base; ``note`` says why there is no comparison."""
+    """One branch location against its base; ``note`` says why there is no comparison, ``unseen`` which
+    kinds (or parts of one) the webserver cannot give, so no change of them shows (assetquery.Gap)."""
 
     location: str
     base: Optional[str]
     against: str = ""  # live, snapshot; empty when there was nothing to compare
     changes: Tuple[Change, ...] = ()
     note: str = ""
+    unseen: Tuple[str, ...] = ()
 
 
 def user_string(path: Sequence[str]) -> str:
@@ -275,6 +277,7 @@ def as_data(diff: Diff) -> Dict[str, Any]:
         "against": diff.against or None,
         "summary": summary(diff),
         "counts": counts(diff.changes),
+        "notCompared": list(diff.unseen),
         "assets": [
             {
                 "key": c.key,
@@ -327,6 +330,7 @@ def _block(diff: Diff) -> _Block:
     name = f"<b>{html.escape(diff.location)}</b>"
     against = f" against {html.escape(diff.base)} ({diff.against})" if diff.base and diff.against else ""
     line = f"{name}{against}: {html.escape(summary(diff))}"
+    line += f"; not compared by this webserver: {html.escape(', '.join(diff.unseen))}" if diff.unseen else ""
     if not diff.changes:
         return _Block(line + "\n", [], lambda hidden: "", "")
     rows_ = [f"| {_code(c.key)} | {c.change}{': ' + ', '.join(c.kinds) if c.kinds else ''} |\n" for c in diff.changes]
