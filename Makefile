@@ -22,6 +22,7 @@ $(VENV)/.test: $(VENV)/.runtime requirements/test.txt
 
 tools:
 	$(PY) bin/fetch-tools
+	$(PY) bin/fetch-dagster
 
 demo: $(VENV)/.runtime
 	$(PY) bin/demo
