@@ -33,10 +33,9 @@ def read_schema(post) -> assetquery.Schema:
 
 def fetch(post, name: str, schema: assetquery.Schema) -> Served:
     """Location ``name``, asked for by name where the schema can."""
-    document, _ = assetquery.document(schema, name)
-    if assetquery.per_location(schema):
-        return parse(post(document))
-    return fetch_all(post, schema).get(name, Served(reloadhook.MISSING))
+    if not assetquery.per_location(schema):
+        return fetch_all(post, schema).get(name, Served(reloadhook.MISSING))
+    return parse(post(assetquery.document(schema, name)[0]))
 
 
 def fetch_all(post, schema: assetquery.Schema) -> Dict[str, Served]:
