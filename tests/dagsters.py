@@ -100,8 +100,8 @@ def latest() -> str:
 
 
 def older() -> Tuple[str, ...]:
-    lines = (line.split("#")[0].strip() for line in VERSIONS_FILE.read_text().splitlines())
-    return tuple(sorted((line for line in lines if line), key=_numbers, reverse=True))
+    lines = (line.split("#")[0].split() for line in VERSIONS_FILE.read_text().splitlines())
+    return tuple(sorted((fields[0] for fields in lines if fields), key=_numbers, reverse=True))
 
 
 def _numbers(version: str) -> Tuple[int, ...]:
@@ -116,7 +116,7 @@ def install(version: str) -> Install:
     if version == latest():
         return Install(version, pathlib.Path(sys.executable).parent)
     assert version in older(), f"Dagster {version} is not in {VERSIONS_FILE.name}: {', '.join(every())}"
-    assert (VENVS / version / ".installed").exists(), f"Dagster {version} is not installed: run bin/fetch-dagster"
+    assert (VENVS / version / "requirements.txt").exists(), f"Dagster {version} is not installed: run bin/fetch-dagster"
     return Install(version, VENVS / version / "bin")
 
 
