@@ -41,27 +41,22 @@ def pytest_configure(config):
     config.addinivalue_line(
         "markers", "every_dagster: run once per Dagster release of the matrix (tests/dagsters.py), not only the latest"
     )
-    config.addinivalue_line("markers", "oldest_dagster: run on the latest Dagster release and the oldest one")
     if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
         # A shell's background job starts with SIGINT ignored, and its children inherit that. Dagster maps
         # SIGTERM onto SIGINT's handler, so its processes would ignore SIGTERM too; in a container they do not.
         signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
-RELEASES = {"every_dagster": dagsters.every, "oldest_dagster": lambda: (dagsters.latest(), dagsters.older()[-1])}
-
-
 def pytest_generate_tests(metafunc):
-    """``dagster_install``: each release its closest marker names (``every_dagster``, ``oldest_dagster``), else the
-    latest; ``--dagster-version`` narrows that down."""
+    """``dagster_install``: every release for a test marked ``every_dagster``, the latest for the others;
+    ``--dagster-version`` narrows that down."""
     if "dagster_install" not in metafunc.fixturenames:
         return
     chosen = metafunc.config.getoption("--dagster-version")
     unknown = sorted(set(chosen) - set(dagsters.every()))
     if unknown:
         raise pytest.UsageError(f"--dagster-version {', '.join(unknown)}: not one of {', '.join(dagsters.every())}")
-    marker = next((m.name for m in metafunc.definition.iter_markers() if m.name in RELEASES), None)
-    wanted = RELEASES[marker]() if marker else (dagsters.latest(),)
+    wanted = dagsters.every() if metafunc.definition.get_closest_marker("every_dagster") else (dagsters.latest(),)
     versions = [v for v in wanted if not chosen or v in chosen]
     metafunc.parametrize("dagster_install", versions, indirect=True, ids=[f"dagster-{v}" for v in versions])
 

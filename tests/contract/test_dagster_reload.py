@@ -436,7 +436,6 @@ def test_removing_the_last_location_reloads_it_away(fresh, tmp_path):
     assert d.web.poll() is None and d.web.pid == pid
 
 
-@pytest.mark.oldest_dagster  # two webserver starts; it passed on 1.10.4 too
 def test_adding_a_location_while_a_read_only_webserver_runs(fresh, tmp_path):
     """Issue 11, bullet 2: a read-only webserver refuses reloads (ReadOnlyError, not a text match) and
     never re-reads workspace.yaml by itself; `add-location --wait` against it only watches, and the
