@@ -318,7 +318,7 @@ def test_list_locations_shows_an_entry_left_out_with_the_reason(kube):
     assert "name: good-a" in as_file.stdout and "name: bad" not in as_file.stdout  # still a valid locations file
 
 
-def test_status_and_the_pr_comment_show_an_entry_left_out(kube, tmp_path):
+def test_status_and_the_pr_comment_show_an_entry_left_out(kube, tmp_path, dagster_install):
     """status against a real dagster-webserver (an empty workspace: nothing is served yet)."""
     from test_dagster_reload import Dagster
 
@@ -329,7 +329,7 @@ def test_status_and_the_pr_comment_show_an_entry_left_out(kube, tmp_path):
         {"name": "bad", **GOOD, "branch": "feat/bad", "patches": [{"kind": "Deployment", "patch": HOST_ROOT}]},
     )
     (tmp_path / "workspace.yaml").write_text("load_from: []\n")
-    dagster = Dagster(tmp_path)
+    dagster = Dagster(tmp_path, dagster_install)
     try:
         dagster.webserver(tmp_path / "workspace.yaml")
         args = ["status", "--cluster", "--webserver-url", dagster.url]
