@@ -9,7 +9,7 @@ package (it runs in the user's image, whatever is installed there).
 It does nothing until ``dagster`` is imported. Right after Dagster's package has loaded, and before
 any user code defines a schedule or a sensor:
 
-- ``KUBECTL_DAGSTER_AUTOMATION=off``: ``default_status`` of every schedule and every sensor (asset,
+- ``KUBECTL_DAGSTER_AUTOMATION_DEFAULT=stopped``: ``default_status`` of every schedule and every sensor (asset,
   multi-asset, run-status, automation-condition and auto-materialize sensors are all sensors)
   reports STOPPED. Dagster runs an instigator with no stored state by its default status, so the
   daemon never ticks one until somebody starts it; a state set on purpose (start or stop) is stored
@@ -21,13 +21,14 @@ any user code defines a schedule or a sensor:
 When Dagster's classes are not where this expects them, the import of ``dagster`` fails with one
 line saying so: a branch location that cannot be held still does not load at all.
 """
+
 import importlib.machinery
 import importlib.util
 import json
 import os
 import sys
 
-AUTOMATION_ENV = "KUBECTL_DAGSTER_AUTOMATION"
+AUTOMATION_ENV = "KUBECTL_DAGSTER_AUTOMATION_DEFAULT"
 RUN_TAGS_ENV = "KUBECTL_DAGSTER_RUN_TAGS"
 # Sensor classes that carry run tags of their own, by Dagster version (1.9+, then 1.6 to 1.8).
 AUTOMATION_SENSORS = (
@@ -86,7 +87,7 @@ def tagged(cls, name, tags):
 
 def patch(dagster):
     """Apply what the environment asks for to the freshly imported ``dagster`` package."""
-    if os.environ.get(AUTOMATION_ENV) == "off":
+    if os.environ.get(AUTOMATION_ENV) == "stopped":
         stopped_status(dagster.ScheduleDefinition, dagster.DefaultScheduleStatus.STOPPED)
         stopped_status(dagster.SensorDefinition, dagster.DefaultSensorStatus.STOPPED)
     tags = json.loads(os.environ.get(RUN_TAGS_ENV) or "{}")
@@ -150,7 +151,7 @@ def chain():
 
 
 def install():
-    if os.environ.get(AUTOMATION_ENV) == "off" or os.environ.get(RUN_TAGS_ENV):
+    if os.environ.get(AUTOMATION_ENV) == "stopped" or os.environ.get(RUN_TAGS_ENV):
         sys.meta_path.insert(0, DagsterFinder())
     chain()
 
