@@ -10,6 +10,7 @@ from ruamel.yaml import YAML
 from kubectl_dagster.base import constants, k8s
 from kubectl_dagster.core.chart import manifests, render
 from kubectl_dagster.core.spec import locations
+from kubectl_dagster.shells import run
 
 FORMS = {"plain": "{s}.yaml", "helm4": "helm4-postrender/{s}.stdin.yaml"}
 CASES = [(v, s, f) for v in VERSIONS for s in SCENARIOS for f in FORMS]
@@ -40,9 +41,14 @@ def _safe_load(text):
     return YAML(typ="safe").load(text)
 
 
+def _options(**given):
+    """Render options as the CLI gives them: with the branch hook's script (the core cannot read it)."""
+    return render.Options(branch_hook=run.script("branchhook.py"), **given)
+
+
 def _render(version, scenario, form, locs=NEW, **options):
     text = (CHART_FIXTURES / version / FORMS[form].format(s=scenario)).read_text()
-    opts = render.Options(namespace="dagster", **options)
+    opts = _options(namespace="dagster", **options)
     return text, render.render(text, locs, opts)
 
 
@@ -97,17 +103,17 @@ def test_merged_release_is_consistent(version, scenario, form):
         ), doc.text[:200]
     # deterministic and idempotent
     assert (
-        render.render(original, list(reversed(NEW)), render.Options(namespace="dagster", rollout="restart")).text
+        render.render(original, list(reversed(NEW)), _options(namespace="dagster", rollout="restart")).text
         == result.text
     )
-    assert render.render(result.text, NEW, render.Options(namespace="dagster", rollout="restart")).text == result.text
+    assert render.render(result.text, NEW, _options(namespace="dagster", rollout="restart")).text == result.text
 
 
 @pytest.mark.parametrize("version,scenario,form", CASES, ids=[f"{v}-{s}-{f}" for v, s, f in CASES])
 def test_no_locations_changes_nothing_and_removing_prunes(version, scenario, form):
     original, merged = _render(version, scenario, form)
-    assert render.render(original, [], render.Options(namespace="dagster")).text == original
-    pruned = render.render(merged.text, [], render.Options(namespace="dagster")).text
+    assert render.render(original, [], _options(namespace="dagster")).text == original
+    pruned = render.render(merged.text, [], _options(namespace="dagster")).text
     assert constants.LOCATION_LABEL not in pruned
     assert constants.WORKSPACE_MARKER not in pruned
     assert "feat-x" not in pruned

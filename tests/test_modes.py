@@ -20,6 +20,8 @@ from kubectl_dagster.base import constants
 
 LOCATIONS = str(EXAMPLES / "dagster-locations.yaml")
 NAMES = ("feat-my-amazing-feature", "marketing")
+BRANCHES = ("feat-my-amazing-feature",)
+BRANCH_HOOK_SUFFIX = constants.BRANCH_HOOK_SUFFIX
 FORMS = {"plain": "{s}.yaml", "helm4": "helm4-postrender/{s}.stdin.yaml"}
 WITH_SUBCHART, SYSTEM_ONLY, USER_CODE_ONLY = ("a", "b"), ("c", "e"), ("d",)
 EMPTY_SUBCHART = ("12", "31", "35", "36")  # oracle-1.10.4 cases with `deployments: []`
@@ -39,10 +41,20 @@ def _docs(text):
     return [doc for doc in YAML(typ="safe").load_all(text) if isinstance(doc, dict)]
 
 
+def _mine(docs, name):
+    return [doc for doc in docs if (doc["metadata"].get("labels") or {}).get(constants.LOCATION_LABEL) == name]
+
+
 def _ours(docs, name):
-    return {
-        doc["kind"]: doc for doc in docs if (doc["metadata"].get("labels") or {}).get(constants.LOCATION_LABEL) == name
-    }
+    """The chart's three objects of a location, by kind (a branch location's hook ConfigMap apart)."""
+    return {doc["kind"]: doc for doc in _mine(docs, name) if not doc["metadata"]["name"].endswith(BRANCH_HOOK_SUFFIX)}
+
+
+def _assert_hook(docs, name, pod):
+    """A branch location's code server mounts its own branch hook ConfigMap; a permanent one has none."""
+    hooks = [d["metadata"]["name"] for d in _mine(docs, name) if d["metadata"]["name"].endswith(BRANCH_HOOK_SUFFIX)]
+    mounted = [v["configMap"]["name"] for v in pod["spec"].get("volumes") or [] if "configMap" in v]
+    assert hooks == ([mounted[-1]] if name in BRANCHES else [])
 
 
 def _workspace(docs):
@@ -76,6 +88,7 @@ def _assert_objects(docs, before):
         pod = deployment["spec"]["template"]
         assert selector.items() <= pod["metadata"]["labels"].items()
         assert service["spec"]["selector"] == selector
+        _assert_hook(docs, name, pod)
         container = pod["spec"]["containers"][0]
         env_maps = [e["configMapRef"]["name"] for e in container["envFrom"][:2]]
         assert env_maps == shared + [ours["ConfigMap"]["metadata"]["name"]]

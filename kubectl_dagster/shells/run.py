@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Any, Callable, List, NamedTuple, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 from ..base import errors
 from ..core.chart import isolation
@@ -56,6 +56,7 @@ def execute(text: str, config: Config, note: Callable[[str], None] = say) -> cor
     found, registry, left = load_locations(config, text, note, policy)
     options = config.options._replace(
         hook_script=hook_script(),
+        branch_hook=script("branchhook.py"),
         locations_given=bool(config.locations) or config.from_cluster,
         isolated=frozenset(location.name for location in registry),
         policy=policy,
@@ -137,15 +138,20 @@ def _refuse_to_prune(store, inspected: core.Inspected, kept, namespace: str) -> 
 
 def hook_script() -> str:
     """The reload hook's script: the text of ``reloadhook.py`` as installed (read once)."""
-    global _HOOK_SCRIPT
-    if _HOOK_SCRIPT is None:
-        path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "reloadhook.py")
+    return script("reloadhook.py")
+
+
+def script(name: str) -> str:
+    """The text of one of the package's standalone scripts (``reloadhook.py``, ``branchhook.py``,
+    ``instigators.py``) as installed, read once."""
+    if name not in _SCRIPTS:
+        path = os.path.join(os.path.dirname(os.path.abspath(__file__)), name)
         with open(path, encoding="utf-8") as handle:
-            _HOOK_SCRIPT = handle.read()
-    return _HOOK_SCRIPT
+            _SCRIPTS[name] = handle.read()
+    return _SCRIPTS[name]
 
 
-_HOOK_SCRIPT: Optional[str] = None
+_SCRIPTS: Dict[str, str] = {}
 
 
 def _maybe_read(path: str) -> str:

@@ -11,7 +11,7 @@ from ...base import errors
 from ..policy import document
 from ..spec import locations as locs
 from ..spec import schema
-from . import hook, isolation, manifests, objects, releasebase, workspace
+from . import branchhold, hook, isolation, manifests, objects, releasebase, workspace
 from . import release as rel
 
 
@@ -22,6 +22,7 @@ class Options(NamedTuple):
     on_conflict: str = "error"
     mode: str = "auto"
     hook_script: str = ""  # the reload hook's Python source (the text of kubectl_dagster/shells/reloadhook.py)
+    branch_hook: str = ""  # branch locations' sitecustomize (the text of kubectl_dagster/shells/branchhook.py)
     reload_nudge: bool = True  # the hook updates the webserver and daemon pods so the kubelet syncs at once
     locations_given: bool = False  # a locations source was read (maybe empty): removing the last one reloads too
     isolated: AbstractSet[str] = frozenset()  # registry locations: left out when they cannot be rendered
@@ -273,15 +274,16 @@ def _location_objects(location, base, source: str, taken, options: Options):
 
     found = [problem(message, path) for path, message in objects.version_problems(location, base)]
     before = objects.build(location, base, source)
-    datas, patch_problems = objects.apply_patches(location, list(before))
-    found += patch_problems
+    patched, patch_problems = objects.apply_patches(location, list(before))
+    datas, hook_problems = branchhold.hold(patched, location, options.branch_hook)  # ours: after the entry's patches
+    found += patch_problems + [problem(message, path) for path, message in hook_problems]
     for data in datas:
         key = _key(data, base.namespace)
         if key in taken:
             found.append(problem(f"{key[0]} {key[2]} already exists in the input; rename the location"))
     if location.name in options.isolated and not found:
         refs = isolation.release_refs(base, location.name)
-        found += [problem(m) for m in isolation.findings(location, before, datas, options.policy, refs)]
+        found += [problem(m) for m in isolation.findings(location, before, patched, options.policy, refs)]
     return datas, found
 
 

@@ -68,6 +68,22 @@ def _check_lifecycle(spec: dict) -> Iterable[Tuple[tuple, str]]:
             ("branchEnv",),
             (f"branchEnv must be one of {', '.join(constants.BRANCH_ENV_MODES)}, got {spec['branchEnv']!r}"),
         )
+    yield from _check_automation(spec)
+
+
+def _check_automation(spec: dict) -> Iterable[Tuple[tuple, str]]:
+    """``automation: on|off`` (YAML 1.1 readers may hand over true/false): only a branch location has it."""
+    value = spec.get("automation")
+    if value is None:
+        return
+    if value not in constants.AUTOMATION_MODES and not isinstance(value, bool):
+        yield ("automation",), f"automation must be on or off, got {errors.excerpt(str(value))}"
+    elif spec.get("branch") is None:
+        yield (
+            ("automation",),
+            "automation applies to branch locations only (a location without branch keeps Dagster's own "
+            "default status); remove it or set branch",
+        )
 
 
 def _check_name(spec: dict) -> Iterable[Tuple[tuple, str]]:

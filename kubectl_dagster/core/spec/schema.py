@@ -53,7 +53,8 @@ SOURCE_MODIFIERS = {"workingDirectory": "-d", "attribute": "-a"}
 BASE_KEYS = {"base", "baseSnapshot"}  # change tracking: the location a branch derives from, and its snapshot
 
 
-LIFECYCLE_KEYS = {"suspended", "branchEnv"}  # kubectl dagster suspend/resume; which branch env vars (core/branchenv)
+# kubectl dagster suspend/resume; which branch env vars (chart/branchenv); a branch's automation (chart/branchhold)
+LIFECYCLE_KEYS = {"suspended", "branchEnv", "automation"}
 
 
 EXTRA_KEYS = (
