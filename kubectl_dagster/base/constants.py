@@ -156,8 +156,8 @@ CLOUD_GIT_REPO_ENV = "DAGSTER_CLOUD_GIT_REPO"
 CLOUD_PULL_REQUEST_ID_ENV = "DAGSTER_CLOUD_PULL_REQUEST_ID"
 CLOUD_PULL_REQUEST_STATUS_ENV = "DAGSTER_CLOUD_PULL_REQUEST_STATUS"
 
-# Branch locations never act on their own (core/chart/branchhold.py renders, shells/branchhook.py runs in the code server and
-# spells the env names itself; tests/unit/test_branchhold.py checks they agree). The entry's `automation`.
+# Branch locations never act on their own: core/chart/branchhold.py renders, shells/branchhook.py runs in the code
+# server and spells the env names itself (tests/unit/test_branchhold.py checks they agree). The entry's `automation`.
 AUTOMATION_MODES = ("on", "off")  # on: Dagster's own default status; off (branch locations' default): stopped
 AUTOMATION_ENV = "KUBECTL_DAGSTER_AUTOMATION"  # the project config's `automation` (deploy)
 AUTOMATION_DEFAULT_ENV = "KUBECTL_DAGSTER_AUTOMATION_DEFAULT"  # in the code server: "stopped"
@@ -168,7 +168,7 @@ BRANCH_HOOK_FILE = "sitecustomize.py"
 BRANCH_HOOK_DIR = "/opt/kubectl-dagster/branch-hook"  # mounted there, first on PYTHONPATH
 BRANCH_HOOK_VOLUME = "kubectl-dagster-branch-hook"
 BRANCH_HOOK_ANNOTATION = "kubectl-dagster.io/branch-hook"  # on the pod template: the script's hash (rolls on change)
-# `automation on --for`: a Job per location that stops what it started at a deadline (shells/instigators.py is its script).
+# `automation on --for`: a Job per location stops what it started at a deadline (shells/instigators.py: its script).
 EXPIRY_LABEL = "kubectl-dagster.io/automation-expiry"  # its value: the location
 EXPIRY_UNTIL_ANNOTATION = "kubectl-dagster.io/automation-until"
 EXPIRY_STOP_ANNOTATION = "kubectl-dagster.io/automation-stop"
