@@ -28,6 +28,7 @@ COMMANDS = {
     "status": ("status", "command"),
     "reload": ("reload", "command"),
     "diff": ("diff", "command"),
+    "automation": ("automation", "command"),
     "argocd-generate": ("argocd", "generate"),
     "argocd-init": ("argocd", "init"),
     "argocd-location": ("argocd", "location"),

@@ -12,12 +12,12 @@ import click
 from ..base import constants as c
 from ..base import errors
 from ..core.assets import assetdiff
-from ..core.branches import feedback
+from ..core.branches import automation, feedback
 from ..core.spec import schema
-from ..shells import reloadhook
+from ..shells import instigators, reloadhook
 from . import diff, optable, options, output, project, projectopts, stores, waiting
 
-HEADERS = ["NAME", "DECLARED", "WORKSPACE", "READY", "DAGSTER", "MESSAGE"]
+HEADERS = ["NAME", "DECLARED", "WORKSPACE", "READY", "DAGSTER", "AUTOMATION", "MESSAGE"]
 
 
 def rows(
@@ -59,6 +59,7 @@ def cells(row: Dict[str, Any]) -> List[str]:
         yes_no(row["workspace"]),
         "-" if row["ready"] is None and row["workspace"] is None else (row["ready"] or "<none>"),
         row["dagster"] or "-",
+        automation.fraction(row.get("automation")),
         reloadhook.root_cause(row) or row.get("skew") or "",
     ]
 
@@ -137,6 +138,7 @@ def command(name, assets, branch, **params):
     for row in found:
         if row["name"] in invalid:  # the render leaves it out: say why, whatever Dagster still serves
             row.update(dagster="INVALID", message=invalid[row["name"]], cause=invalid[row["name"]], stack=[], causes=[])
+    _automation(found, post)
     if params["output"] == "table":
         extra = ["ASSETS"] if assets else []
         output.table([cells(r) + [assets_cell(r) for _ in extra] for r in found], HEADERS + extra)
@@ -167,6 +169,17 @@ def _details(post) -> Optional[feedback.Details]:
         return feedback.parse_details(post(feedback.DETAILS))
     except reloadhook.WebserverError:
         return None
+
+
+def _automation(found: List[Dict[str, Any]], post) -> None:
+    """Per row, how many schedules and sensors the location has and how many run (None: unknown)."""
+    try:
+        listed = instigators.listing(post) if post else None
+    except (reloadhook.WebserverError, instigators.AutomationError):
+        listed = None  # the load status above already says what is wrong with the webserver
+    for row in found:
+        items = None if listed is None else listed.get(row["name"])
+        row["automation"] = None if items is None else automation.counts(items)
 
 
 def annotate(found: List[Dict[str, Any]], registry, details: Optional[feedback.Details]) -> None:

@@ -18,7 +18,7 @@ WEBSERVER_SELECTOR = (
 PROXY_TIMEOUT = (5.0, 60.0)  # a reload can take a while: the webserver loads every location
 
 
-def http(url: str) -> Callable[[str], Dict[str, Any]]:
+def http(url: str) -> Callable[..., Dict[str, Any]]:
     parts = urllib.parse.urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise errors.InputError(
@@ -52,15 +52,16 @@ def find_service(cluster: kube.Cluster, wanted: Optional[str]) -> Tuple[str, int
     return items[0]["metadata"]["name"], int(ports[0].get("port") or 80)
 
 
-def proxy(cluster: kube.Cluster, service: str, port: int, prefix: str = "") -> Callable[[str], Dict[str, Any]]:
+def proxy(cluster: kube.Cluster, service: str, port: int, prefix: str = "") -> Callable[..., Dict[str, Any]]:
     """POST GraphQL through ``/api/v1/namespaces/NS/services/NAME:PORT/proxy/graphql``."""
     path = kube.namespaced(cluster.namespace, "services", f"{service}:{port}") + f"/proxy{prefix.rstrip('/')}/graphql"
 
-    def post(document: str) -> Dict[str, Any]:
+    def post(document: str, variables: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
         what = "reach the webserver"
+        body = {"query": document, **({"variables": variables} if variables else {})}
         try:
             limit = cluster.limit(what, PROXY_TIMEOUT)
-            response = cluster.open(what, "POST", path, body={"query": document}, timeout=limit)
+            response = cluster.open(what, "POST", path, body=body, timeout=limit)
             try:
                 data = response.read()
             except Exception as exc:  # urllib3 read errors and timeouts

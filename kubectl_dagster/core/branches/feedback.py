@@ -12,6 +12,7 @@ import datetime
 from typing import Any, Dict, List, NamedTuple, Optional
 
 from ...base import constants as c
+from . import automation
 
 DETAILS = (
     "query KubectlDagsterDetails { version workspaceOrError { __typename ... on Workspace { locationEntries "
@@ -76,15 +77,20 @@ def _cell(text: str) -> str:
 
 def markdown(rows: List[Dict[str, Any]], ui_url: Optional[str], taken_at: str, title: str) -> str:
     """The sticky comment: a marker line (to find it again), a title, and Location | Status | Link | Updated,
-    with an Assets column (``status --assets``: what the branch adds, changes, removes) when rows carry it."""
+    with an Automation column (schedules and sensors, how many run) and an Assets column (``status --assets``:
+    what the branch adds, changes, removes) when rows carry them."""
     lines = [c.STATUS_COMMENT_MARKER, f"### {title}", ""]
     if not rows:
         lines.append(f"No code locations found ({taken_at}).")
         return "\n".join(lines) + "\n"
     with_assets = any("assets" in row for row in rows)
+    with_automation = any(row.get("automation") for row in rows)
     lines += [
-        "| Location | Status | Link | Updated |" + (" Assets |" if with_assets else ""),
-        "| --- | --- | --- | --- |" + (" --- |" if with_assets else ""),
+        "| Location | Status |"
+        + (" Automation |" if with_automation else "")
+        + " Link | Updated |"
+        + (" Assets |" if with_assets else ""),
+        "| --- | --- |" + (" --- |" if with_automation else "") + " --- | --- |" + (" --- |" if with_assets else ""),
     ]
     notes = []
     for row in rows:
@@ -94,8 +100,9 @@ def markdown(rows: List[Dict[str, Any]], ui_url: Optional[str], taken_at: str, t
             status += f": {_cell(row['cause'])}"
         url = link(ui_url, row["name"])
         assets = f" {_cell((row.get('assets') or {}).get('summary') or '—')} |" if with_assets else ""
+        running = f" {automation.sentence(row.get('automation'))} |" if with_automation else ""
         lines.append(
-            f"| `{row['name']}` | {status} | {f'[Open in Dagster]({url})' if url else '—'} | "
+            f"| `{row['name']}` | {status} |{running} {f'[Open in Dagster]({url})' if url else '—'} | "
             f"{row.get('updated') or taken_at} |{assets}"
         )
         if row.get("skew"):

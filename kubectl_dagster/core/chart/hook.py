@@ -50,10 +50,14 @@ def webserver_url(release: rel.Release, stream: manifests.Stream) -> Optional[st
     ports = (service.data.get("spec") or {}).get("ports") or []
     if not ports or not isinstance(ports[0], dict) or "port" not in ports[0]:
         return None
-    container = _container(deployment)
+    return f"http://{service.name}:{ports[0]['port']}{path_prefix(_container(deployment))}"
+
+
+def path_prefix(container: Dict[str, Any]) -> str:
+    """The webserver's ``--path-prefix`` (without a trailing slash), from its container's command and args."""
     command = " ".join(str(part) for part in (container.get("command") or []) + (container.get("args") or []))
     prefix = _PATH_PREFIX.search(command)
-    return f"http://{service.name}:{ports[0]['port']}{prefix.group(1).rstrip('/') if prefix else ''}"
+    return prefix.group(1).rstrip("/") if prefix else ""
 
 
 def _pod(deployment: manifests.Document) -> Dict[str, Any]:
