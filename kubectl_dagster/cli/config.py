@@ -34,6 +34,7 @@ def group():
         "ttl",
         "max_branch_locations",
         "branch_env",
+        "automation",
         "ui_url",
         "context",
         "namespace",

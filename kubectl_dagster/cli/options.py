@@ -202,6 +202,13 @@ LOCATION = (
         "(default: the location named after the project prefix, etl for etl--feat-x).",
         metavar="NAME",
     ),
+    Opt(
+        ("--automation",),
+        "automation",
+        "A branch location's schedules and sensors: off (the default) starts them stopped, on keeps "
+        "Dagster's own default status.",
+        choices=constants.AUTOMATION_MODES,
+    ),
 )
 
 

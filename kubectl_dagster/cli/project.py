@@ -19,6 +19,7 @@ FLAG_KEYS = {
     "ttl": ("ttl",),
     "max_branch_locations": ("maxBranchLocations",),
     "branch_env": ("branchEnv",),
+    "automation": ("automation",),
     "ui_url": ("uiUrl",),
     "webserver_url": ("webserverUrl",),
     "argocd_app": ("argocdApp",),

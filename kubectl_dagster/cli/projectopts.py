@@ -120,6 +120,13 @@ DEPLOY = (
         choices=constants.BRANCH_ENV_MODES,
     ),
     Opt(
+        ("--automation",),
+        "automation",
+        "The branch location's schedules and sensors: off (the default) starts them stopped, "
+        "on keeps Dagster's own default status.",
+        choices=constants.AUTOMATION_MODES,
+    ),
+    Opt(
         ("--base",),
         "base",
         "The permanent location this branch derives from; `diff` compares against it "

@@ -156,7 +156,15 @@ def test_status_shows_loaded_and_the_load_error(dagster):
     table = cli("status", "--webserver-url", dagster.url, "--locations", str(dagster.locations))
     assert table.code == 0, table.stderr
     rows = {line.split()[0]: line.split() for line in table.stdout.splitlines()[1:]}
-    assert table.stdout.splitlines()[0].split() == ["NAME", "DECLARED", "WORKSPACE", "READY", "DAGSTER", "AUTOMATION", "MESSAGE"]
+    assert table.stdout.splitlines()[0].split() == [
+        "NAME",
+        "DECLARED",
+        "WORKSPACE",
+        "READY",
+        "DAGSTER",
+        "AUTOMATION",
+        "MESSAGE",
+    ]
     assert rows["alpha"][:5] == ["alpha", "yes", "-", "-", "LOADED"]
     assert rows["beta"][4] == "LOADED"
     assert rows["broken"][4] == "ERROR" and "this location is broken on purpose" in table.stdout

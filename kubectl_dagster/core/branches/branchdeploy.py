@@ -168,7 +168,7 @@ def flags_for(
 
 
 def base_spec(merged: projectconfig.Merged) -> Dict[str, Any]:
-    """What the config adds beyond the flags: ``location`` keys, resources, env (a mapping), branchEnv."""
+    """What the config adds beyond the flags: ``location`` keys, resources, env (a mapping), branchEnv, automation."""
     spec: Dict[str, Any] = dict(merged.get("location") or {})
     if merged.get("resources"):
         spec["resources"] = merged.get("resources")
@@ -180,6 +180,8 @@ def base_spec(merged: projectconfig.Merged) -> Dict[str, Any]:
     mode = merged.get("branchEnv")
     if mode and mode != "default":
         spec["branchEnv"] = mode
+    if merged.get("automation") == "on":  # off is what a branch location has anyway
+        spec["automation"] = "on"
     return spec
 
 

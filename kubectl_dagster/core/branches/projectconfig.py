@@ -30,6 +30,7 @@ SCALAR_KEYS = {  # key: (python types, what to say)
     "ttl": (str, "a duration such as 7d"),
     "maxBranchLocations": (int, "a positive integer"),
     "branchEnv": (str, "one of " + ", ".join(c.BRANCH_ENV_MODES)),
+    "automation": (str, "on or off"),  # a branch location's schedules and sensors (core/chart/branchhold.py)
     "webserverUrl": (str, "a URL"),
     "uiUrl": (str, "a URL"),
     "argocdApp": (str, "a string"),
@@ -64,6 +65,7 @@ PASSTHROUGH = schema.LOCATION_KEYS - {
     *schema.SOURCE_MODIFIERS,
     "suspended",
     "branchEnv",
+    "automation",
 }
 _DURATION = re.compile(r"^[1-9][0-9]*[smhdw]$")
 
@@ -79,6 +81,7 @@ ENV_KEYS = {
     c.TTL_ENV: ("ttl",),
     c.MAX_BRANCH_LOCATIONS_ENV: ("maxBranchLocations",),
     c.BRANCH_ENV_MODE_ENV: ("branchEnv",),
+    c.AUTOMATION_ENV: ("automation",),
     c.UI_URL_ENV: ("uiUrl",),
     c.ARGOCD_APP_ENV: ("argocdApp",),
     c.WEBSERVER_URL_ENV: ("webserverUrl",),
@@ -159,6 +162,8 @@ def check_layer(values: Any, where: tuple) -> Iterable[Tuple[tuple, str]]:
             yield where + (key,), f"maxBranchLocations must be a positive integer, got {value!r}"
         elif key == "branchEnv" and value not in c.BRANCH_ENV_MODES:
             yield where + (key,), f"branchEnv must be one of {', '.join(c.BRANCH_ENV_MODES)}, got {value!r}"
+        elif key == "automation" and value not in c.AUTOMATION_MODES:
+            yield where + (key,), f"automation must be on or off, got {value!r}"
     for key, allowed in MAPPING_KEYS.items():
         value = values.get(key)
         if value is None:

@@ -34,7 +34,7 @@ def automation(spec: Dict[str, Any]) -> Optional[str]:
     if spec.get("branch") is None:
         return None
     value = spec.get("automation")
-    return "on" if value in ("on", True) else "off"
+    return "on" if value == "on" else "off"
 
 
 def hold(built: List[Dict[str, Any]], location: locs.Location, script: str) -> Tuple[List[Dict[str, Any]], list]:

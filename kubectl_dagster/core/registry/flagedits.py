@@ -61,6 +61,7 @@ class Flags:
     port: Optional[int] = None
     base: Optional[str] = None
     base_snapshot: Optional[Dict[str, Any]] = None  # taken by the CLI (--base-snapshot), recorded as is
+    automation: Optional[str] = None  # on|off: a branch location's schedules and sensors (core/chart/branchhold)
 
 
 def parse_image(ref: str) -> Dict[str, str]:
@@ -178,6 +179,8 @@ def apply_flags(
             del spec["baseSnapshot"]  # a snapshot of the previous base is of no use any more
     if flags.base_snapshot is not None:
         spec["baseSnapshot"] = flags.base_snapshot
+    if flags.automation is not None:
+        spec["automation"] = flags.automation
     return spec
 
 

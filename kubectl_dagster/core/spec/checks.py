@@ -72,11 +72,11 @@ def _check_lifecycle(spec: dict) -> Iterable[Tuple[tuple, str]]:
 
 
 def _check_automation(spec: dict) -> Iterable[Tuple[tuple, str]]:
-    """``automation: on|off`` (YAML 1.1 readers may hand over true/false): only a branch location has it."""
+    """``automation: on|off`` (strings, as YAML 1.2 reads them): only a branch location has it."""
     value = spec.get("automation")
     if value is None:
         return
-    if value not in constants.AUTOMATION_MODES and not isinstance(value, bool):
+    if value not in constants.AUTOMATION_MODES:
         yield ("automation",), f"automation must be on or off, got {errors.excerpt(str(value))}"
     elif spec.get("branch") is None:
         yield (
