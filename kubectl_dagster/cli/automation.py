@@ -65,6 +65,10 @@ def _check_usage(action, names, every, duration) -> None:
         raise errors.UsageError("names, --all and --for go with an action", "use on, off or tick")
     if duration and action != "on":
         raise errors.UsageError("--for goes with on", "e.g. `automation LOCATION on --all --for 2h`")
+    if action in ("on", "off") and every == bool(names):
+        raise errors.UsageError(
+            "name the schedules and sensors, or pass --all (not both)", "e.g. `on sensor/my_sensor`"
+        )
     if action == "tick" and (every or len(names) != 1):
         raise errors.UsageError("tick evaluates one schedule or sensor", "name exactly one, without --all")
 

@@ -90,9 +90,10 @@ def assets_cell(row: Dict[str, Any]) -> str:
 @optable.decorate(projectopts.UI)
 @options.output(("table", "json", "yaml", "markdown"), "table")
 def command(name, assets, branch, **params):
-    """Per location: declared, in the live workspace, Deployment ready, and Dagster's load status
-    (with the error and stack when loading failed), and a Dagster version skew between the code
-    server and the webserver. -o markdown prints the table of a sticky pull-request comment.
+    """Per location: declared, in the live workspace, Deployment ready, Dagster's load status
+    (with the error and stack when loading failed), its schedules and sensors (AUTOMATION: running
+    of all), and a Dagster version skew between the code server and the webserver. -o markdown
+    prints the table of a sticky pull-request comment.
 
     \b
     Examples:

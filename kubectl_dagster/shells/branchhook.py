@@ -106,8 +106,8 @@ def patch(dagster):
 class PatchingLoader:
     """Runs the real loader of ``dagster``, then ``patch``; anything else is the real loader's."""
 
-    def __init__(self, loader):
-        self.loader = loader
+    def __init__(self, loader, finder):
+        self.loader, self.finder = loader, finder
 
     def create_module(self, spec):
         return self.loader.create_module(spec)
@@ -123,22 +123,31 @@ class PatchingLoader:
             )
             sys.stderr.write(message + "; set `automation: on` on the location to run it as is\n")
             raise HookError(message) from exc
+        if self.finder in sys.meta_path:
+            sys.meta_path.remove(self.finder)  # patched once, for good
 
     def __getattr__(self, name):
         return getattr(self.loader, name)
 
 
 class DagsterFinder:
-    """Finds ``dagster`` once, through the finders after this one, and wraps its loader."""
+    """Finds ``dagster`` through the finders after this one and wraps its loader, until it is imported.
+    (``python -m dagster``, as ``dagster code-server start`` runs its server, asks for the spec once
+    before it imports the package: every request gets a wrapped loader.)"""
+
+    def __init__(self):
+        self.busy = False
 
     def find_spec(self, name, path=None, target=None):
-        if name != "dagster":
+        if name != "dagster" or self.busy:
             return None
-        if self in sys.meta_path:
-            sys.meta_path.remove(self)
-        spec = importlib.util.find_spec(name)
+        self.busy = True
+        try:
+            spec = importlib.util.find_spec(name)
+        finally:
+            self.busy = False
         if spec is not None and spec.loader is not None:
-            spec.loader = PatchingLoader(spec.loader)
+            spec.loader = PatchingLoader(spec.loader, self)
         return spec
 
 

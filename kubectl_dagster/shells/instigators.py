@@ -67,20 +67,22 @@ STOP_SENSOR = (
 REQUESTS = (
     "{ __typename ... on DryRunInstigationTick { evaluationResult { skipReason cursor "
     "error { message } runRequests { runKey runConfigYaml jobName tags { key value } assetSelection { path } } } } "
-    "... on SensorNotFoundError { message } ... on ScheduleNotFoundError { message } " + FAILURES + " }"
+    "... on PythonError { message } "  # no UnauthorizedError: 1.6's dry-run results do not have it
 )
 DRY_RUN_SENSOR = (
     "mutation KubectlDagsterTickSensor($selector: SensorSelector!, $cursor: String) { "
-    "sensorDryRun(selectorData: $selector, cursor: $cursor) " + REQUESTS + " }"
+    "sensorDryRun(selectorData: $selector, cursor: $cursor) " + REQUESTS + "... on SensorNotFoundError { message } } }"
 )
 DRY_RUN_SCHEDULE = (
     "mutation KubectlDagsterTickSchedule($selector: ScheduleSelector!, $timestamp: Float) { "
-    "scheduleDryRun(selectorData: $selector, timestamp: $timestamp) " + REQUESTS + " }"
+    "scheduleDryRun(selectorData: $selector, timestamp: $timestamp) "
+    + REQUESTS
+    + "... on ScheduleNotFoundError { message } } }"
 )
 LAST_TICK = (
     "query KubectlDagsterLastTick($selector: ScheduleSelector!, $now: Float) { scheduleOrError(scheduleSelector: "
     "$selector) { __typename ... on Schedule { potentialTickTimestamps(startTimestamp: $now, lowerLimit: 1, "
-    "upperLimit: 1) } " + FAILURES + " } }"
+    "upperLimit: 1) } ... on ScheduleNotFoundError { message } ... on PythonError { message } } }"
 )
 SET_CURSOR = (
     "mutation KubectlDagsterSetCursor($selector: SensorSelector!, $cursor: String) { setSensorCursor("

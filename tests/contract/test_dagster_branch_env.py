@@ -20,7 +20,7 @@ from test_dagster_reload import Dagster
 from test_deploy import clean_env, git
 from test_deploy import render_documents as _render
 
-from kubectl_dagster.base import yamlio
+from kubectl_dagster.base import constants, yamlio
 from kubectl_dagster.core.chart import workspace
 from kubectl_dagster.shells import reloadhook
 
@@ -273,7 +273,8 @@ def test_where_the_variables_are_rendered(served):
     container, _ = served.started["etl--feat-branch-env"]
     context = _context(container)
     assert context["k8s"]["env_config_maps"][0].endswith("-etl--feat-branch-env-user-env")
-    assert not any(e["name"].startswith("KUBECTL_DAGSTER_") for e in container["env"])
+    hook = (constants.RUN_TAGS_ENV, constants.AUTOMATION_DEFAULT_ENV)  # the branch hook's, not branch context
+    assert not any(e["name"].startswith("KUBECTL_DAGSTER_") and e["name"] not in hook for e in container["env"])
     container, _ = served.started["feat-listed"]
     context = _context(container)
     assert {"name": "KUBECTL_DAGSTER_BRANCH", "value": "feat/listed"} in context["k8s"]["env"]

@@ -237,6 +237,9 @@ def test_rbac_grants_exactly_the_registry_verbs():
     assert roles["kubectl-dagster-registry-reader"]["rules"][0]["verbs"] == ["get", "list"]
     observer = roles["kubectl-dagster-observer"]["rules"]
     assert {"apiGroups": [""], "resources": ["services/proxy"], "verbs": ["get", "create"]} in observer
+    assert roles["kubectl-dagster-automation"]["rules"] == [
+        {"apiGroups": ["batch"], "resources": ["jobs"], "verbs": ["list", "create", "delete"]}
+    ]  # automation on --for: its Jobs
     refresh = roles["kubectl-dagster-refresh-dagster"]
     assert refresh["metadata"]["namespace"] == "argocd"
     assert refresh["rules"][0]["resourceNames"] == ["dagster"] and refresh["rules"][0]["verbs"] == ["get", "patch"]
@@ -245,4 +248,4 @@ def test_rbac_grants_exactly_the_registry_verbs():
         ("dagster", "ci"),
         ("argocd", "repo"),
     }
-    assert len(bindings) == 4  # writer, reader, observer (the writer), refresh (the writer)
+    assert len(bindings) == 5  # writer, reader, observer, automation and refresh (the last three: the writer)

@@ -21,6 +21,8 @@ OBSERVER_RULES = [
     {"apiGroups": [""], "resources": ["services/proxy"], "verbs": ["get", "create"]},
     {"apiGroups": ["apps"], "resources": ["deployments"], "verbs": ["get", "list"]},
 ]
+# `automation on --for`: the Job that stops them at the deadline (list a location's, create, replace, delete).
+AUTOMATION_RULES = [{"apiGroups": ["batch"], "resources": ["jobs"], "verbs": ["list", "create", "delete"]}]
 
 
 def manifests(
@@ -54,6 +56,8 @@ def manifests(
     if not separate or observer is not None:
         docs += [_role("kubectl-dagster-observer", namespace, labels, OBSERVER_RULES)]
         docs += [_binding("kubectl-dagster-observer", namespace, observer or writer, labels)]
+        docs += [_role("kubectl-dagster-automation", namespace, labels, AUTOMATION_RULES)]  # automation --for
+        docs += [_binding("kubectl-dagster-automation", namespace, observer or writer, labels)]
     if argocd_app:
         role = f"kubectl-dagster-refresh-{argocd_app}"
         rules = [
