@@ -38,8 +38,8 @@ STATE = "id selectorId status"
 LISTING = (
     "query KubectlDagsterInstigators { workspaceOrError { __typename ... on Workspace { locationEntries { name "
     "locationOrLoadError { __typename ... on RepositoryLocation { repositories { name "
-    "schedules { name cronSchedule defaultStatus scheduleState { " + STATE + " } } "
-    "sensors { name jobOriginId sensorType defaultStatus sensorState { "
+    "schedules { name cronSchedule pipelineName defaultStatus scheduleState { " + STATE + " } } "
+    "sensors { name jobOriginId sensorType defaultStatus targets { pipelineName } sensorState { "
     + STATE
     + " typeSpecificData { __typename ... on SensorData { lastCursor } } } } } } } } } "
     "... on PythonError { message } } }"
@@ -163,7 +163,14 @@ def _one(location, repository, kind, data, state):
         "origin": data.get("jobOriginId") or state.get("id"),
         "selector": state.get("selectorId"),
         "cursor": specific.get("lastCursor"),
+        "job": data.get("pipelineName") if kind == SCHEDULE else _only_target(data.get("targets")),
     }
+
+
+def _only_target(targets):
+    """The job a sensor targets, when it targets exactly one (what a run request without a job name means)."""
+    names = {target.get("pipelineName") for target in targets or []}
+    return names.pop() if len(names) == 1 else None
 
 
 def selector(item):
@@ -238,11 +245,10 @@ def has_run(post, item, run_key):
 
 def launch(post, item, request, tags):
     """Launch one run request; its run id."""
-    job = {
-        "repositoryLocationName": item["location"],
-        "repositoryName": item["repository"],
-        "jobName": request.get("jobName"),
-    }
+    job_name = request.get("jobName") or item.get("job")
+    if not job_name:
+        raise AutomationError(f"{item['kind']} {item['name']} requested a run without saying of which job")
+    job = {"repositoryLocationName": item["location"], "repositoryName": item["repository"], "jobName": job_name}
     if request.get("assetSelection"):
         job["assetSelection"] = [{"path": key["path"]} for key in request["assetSelection"]]
     params = {
@@ -253,7 +259,7 @@ def launch(post, item, request, tags):
     result = _field(post(LAUNCH, {"params": params}), "launchRun")
     if result.get("__typename") != "LaunchRunSuccess":
         problems = [e.get("message") for e in result.get("errors") or []] or [result.get("__typename")]
-        raise AutomationError(f"launching {request.get('jobName')} failed: {first_line('; '.join(problems))}")
+        raise AutomationError(f"launching {job_name} failed: {first_line('; '.join(problems))}")
     return result["run"]["runId"]
 
 
@@ -286,6 +292,11 @@ def http_transport(url, timeout=15.0):
         try:
             with urllib.request.urlopen(request, timeout=timeout) as response:
                 return json.loads(response.read().decode("utf-8"))
+        except urllib.error.HTTPError as exc:  # Dagster answers a mutation's PythonError with HTTP 500
+            try:
+                return json.loads(exc.read().decode("utf-8"))
+            except (ValueError, OSError):
+                raise AutomationError(f"{endpoint} answered HTTP {exc.code}") from exc
         except (urllib.error.URLError, OSError, ValueError) as exc:
             raise AutomationError(f"cannot reach {endpoint}: {getattr(exc, 'reason', exc)}") from exc
 

@@ -68,14 +68,14 @@ def proxy(cluster: kube.Cluster, service: str, port: int, prefix: str = "") -> C
                 raise cluster.unreachable(what, exc, limit) from exc
         except errors.Error as exc:
             raise reloadhook.WebserverError(f"service proxy to {service}:{port} failed: {exc.message}") from exc
-        if response.status != 200:
-            raise reloadhook.WebserverError(f"service proxy to {service}:{port} answered HTTP {response.status}")
         try:
-            return json.loads(data)
+            answer = json.loads(data)
         except ValueError as exc:
-            raise reloadhook.WebserverError(
-                f"service proxy to {service}:{port} answered something that is not JSON"
-            ) from exc
+            status = f"HTTP {response.status}" if response.status != 200 else "something that is not JSON"
+            raise reloadhook.WebserverError(f"service proxy to {service}:{port} answered {status}") from exc
+        if response.status != 200 and not (isinstance(answer, dict) and isinstance(answer.get("data"), dict)):
+            raise reloadhook.WebserverError(f"service proxy to {service}:{port} answered HTTP {response.status}")
+        return answer  # a GraphQL answer, also with Dagster's HTTP 500 for a mutation's PythonError
 
     return post
 
