@@ -91,6 +91,8 @@ def patch(dagster):
         stopped_status(dagster.ScheduleDefinition, dagster.DefaultScheduleStatus.STOPPED)
         stopped_status(dagster.SensorDefinition, dagster.DefaultSensorStatus.STOPPED)
     tags = json.loads(os.environ.get(RUN_TAGS_ENV) or "{}")
+    if not isinstance(tags, dict) or not all(isinstance(v, str) for v in tags.values()):
+        raise HookError("{} is not a JSON object of strings".format(RUN_TAGS_ENV))
     if not tags:
         return
     job = dagster.JobDefinition
