@@ -10,7 +10,7 @@ import click
 
 from ..base import errors
 from ..core.branches import automation
-from ..shells import instigators, reloadhook
+from ..shells import instigators, reloadhook, webserver
 from . import options, output, stores, waiting
 
 HEADERS = ["NAME", "STATUS", "DEFAULT", "TYPE", "UNTIL"]
@@ -48,7 +48,7 @@ def command(location, action, names, every, duration, **params):
     """
     _check_usage(action, names, every, duration)
     seconds = waiting.parse_duration(duration, "--for") if duration else None
-    post, where = waiting.transport(params)
+    post, where = _transport(params)
     items = _items(post, location, where)
     jobs = Jobs(params, location) if _uses_kube(params, seconds) else None
     if action is None:
@@ -76,6 +76,15 @@ def _check_usage(action, names, every, duration) -> None:
 def _uses_kube(params, seconds: Optional[float]) -> bool:
     """The Jobs of --for live in the cluster: looked at unless only --webserver-url was given (and no --for)."""
     return bool(seconds or not params["webserver_url"] or params["kubeconfig"] or params["context"])
+
+
+def _transport(params):
+    """(post, where), as the other commands reach the webserver; a direct URL through instigators' own transport,
+    which reads the GraphQL answer Dagster sends with HTTP 500 (a mutation's PythonError) instead of dropping it."""
+    if not params["webserver_url"]:
+        return waiting.transport(params)
+    webserver.http(params["webserver_url"])  # the URL's checks
+    return instigators.http_transport(params["webserver_url"]), params["webserver_url"]
 
 
 def call(func: Callable[[], Any]) -> Any:

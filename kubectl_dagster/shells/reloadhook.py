@@ -63,13 +63,10 @@ def http_transport(url, timeout=15.0):
                 return json.loads(response.read().decode("utf-8"))
         except urllib.error.HTTPError as exc:
             try:
-                body = json.loads(exc.read().decode("utf-8"))
-                errors = body.get("errors") or []
+                errors = json.loads(exc.read().decode("utf-8")).get("errors") or []
                 detail = "; ".join(e.get("message", "") for e in errors)
             except (ValueError, AttributeError, OSError):
-                body, detail = {}, ""
-            if isinstance(body.get("data"), dict) and not detail:
-                return body  # Dagster answers a mutation's PythonError with HTTP 500: the answer says what failed
+                detail = ""
             raise WebserverError(f"{endpoint} answered HTTP {exc.code}" + (f": {detail}" if detail else "")) from exc
         except (urllib.error.URLError, OSError, ValueError) as exc:
             raise WebserverError(f"cannot reach {endpoint}: {getattr(exc, 'reason', exc)}") from exc
