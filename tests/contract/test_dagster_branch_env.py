@@ -412,8 +412,8 @@ def test_status_markdown_with_the_assets_a_branch_changes(served, tmp_path):
     )
     assert proc.returncode == 0, proc.stderr.decode()
     lines = proc.stdout.decode().splitlines()
-    assert lines[3] == "| Location | Status | Link | Updated | Assets |"
-    assert lines[5].startswith("| `feat-listed` | ✅ LOADED | — | ") and lines[5].endswith(
+    assert lines[3] == "| Location | Status | Automation | Link | Updated | Assets |"
+    assert lines[5].startswith("| `feat-listed` | ✅ LOADED | none | — | ") and lines[5].endswith(
         " | 1 new, 0 changed, 1 removed |"
     )
     suffix = dagsters.unseen_suffix(served.install.version)

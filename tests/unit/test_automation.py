@@ -63,6 +63,7 @@ def test_counts_and_what_status_shows():
     assert found == {"schedules": 1, "sensors": 2, "running": 1}
     assert automation.fraction(found) == "1/3" and automation.fraction(None) == "-"
     assert automation.sentence(found) == "1 of 3 running (1 schedule, 2 sensors)"
+    assert automation.sentence({"schedules": 0, "sensors": 0, "running": 0}) == "none"
     rows = [{"name": "feat-x", "dagster": "LOADED", "automation": found}, {"name": "etl", "dagster": "LOADED"}]
     text = feedback.markdown(rows, None, "now", "Locations")
     assert "| Location | Status | Automation | Link | Updated |" in text

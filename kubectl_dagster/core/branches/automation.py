@@ -93,10 +93,12 @@ def fraction(found: Optional[Dict[str, int]]) -> str:
 
 
 def sentence(found: Optional[Dict[str, int]]) -> str:
-    """``1 of 3 running (1 schedule, 2 sensors)`` for a pull-request comment; ``—`` when unknown."""
+    """``1 of 3 running (1 schedule, 2 sensors)`` for a pull-request comment; ``none``; ``—`` when unknown."""
     if not found:
         return "—"
     total = found["schedules"] + found["sensors"]
+    if not total:
+        return "none"
     parts = [_plural(found["schedules"], "schedule"), _plural(found["sensors"], "sensor")]
     return f"{found['running']} of {total} running ({', '.join(parts)})"
 
