@@ -347,7 +347,7 @@ def test_status_reports_version_skew_and_markdown(served):
         .splitlines()
     )
     assert markdown[5].startswith(
-        "| `etl--feat-branch-env` | ✅ LOADED | [Open in Dagster](http://ui/locations/"
+        "| `etl--feat-branch-env` | ✅ LOADED | none | [Open in Dagster](http://ui/locations/"
         "__repository__@etl--feat-branch-env) | 20"
     )
     assert len(markdown) == 6
