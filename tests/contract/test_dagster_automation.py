@@ -302,6 +302,10 @@ def _scenario(w):
     w.listed = instigators.listing(w.post)
     w.status = cli("status", "--webserver-url", w.url)
     w.quiet_table = cli("automation", "feat-quiet", "--webserver-url", w.url)
+    w.quiet_json = cli("automation", "feat-quiet", "--webserver-url", w.url, "-o", "json")
+    before = {r["runId"] for r in _runs(w, "etl")}
+    w.schedule_tick = cli("automation", "etl", "tick", "schedule/every_minute", "--webserver-url", w.url)
+    w.schedule_runs = [r for r in _runs(w, "etl") if r["runId"] not in before]
 
 
 @pytest.fixture(scope="module")
@@ -341,6 +345,16 @@ def test_tick_launches_exactly_one_run(world):
     assert line == f"run/{run['runId']} launched by sensor/every_30s"
     tags = _tags(run)
     assert tags["dagster/sensor_name"] == "every_30s" and tags[constants.BRANCH_TAG] == "feat/timed"
+
+
+def test_tick_evaluates_a_schedule_at_its_latest_tick(world):
+    assert world.schedule_tick.code == 0, world.schedule_tick.stderr
+    launched = [r for r in world.schedule_runs if "dagster/tick" not in _tags(r)]  # not the daemon's
+    (run,) = launched
+    assert world.schedule_tick.stdout == f"run/{run['runId']} launched by schedule/every_minute\n"
+    tags = _tags(run)
+    assert tags["dagster/schedule_name"] == "every_minute" and tags["dagster/scheduled_execution_time"]
+    assert constants.BRANCH_TAG not in tags
 
 
 def test_on_for_starts_them_and_the_job_stops_them_when_the_time_is_up(world):
@@ -395,3 +409,5 @@ def test_status_and_the_listing_show_the_automation(world):
     rows = [line.split() for line in world.quiet_table.stdout.splitlines()]
     assert rows[0] == ["NAME", "STATUS", "DEFAULT", "TYPE", "UNTIL"]
     assert {row[0]: row[1:3] for row in rows[1:]} == {f"{k}/{n}": ["STOPPED", "STOPPED"] for k, n in NAMES}
+    items = json.loads(world.quiet_json.stdout)["items"]
+    assert {(i["kind"], i["name"]): (i["status"], i["until"]) for i in items} == {k: ("STOPPED", None) for k in NAMES}
