@@ -50,7 +50,7 @@ def command(location, action, names, every, duration, **params):
     seconds = waiting.parse_duration(duration, "--for") if duration else None
     post, where = _transport(params)
     items = _items(post, location, where)
-    jobs = Jobs(params, location) if _uses_kube(params, seconds) else None
+    jobs = Jobs(params, location, needed=action is not None) if _uses_kube(params, seconds) else None
     if action is None:
         _show(items, jobs, params["output"])
     elif action == "tick":
@@ -108,12 +108,12 @@ def _items(post, location: str, where: str) -> List[Dict[str, Any]]:
 class Jobs:
     """The location's pending Jobs of --for, read once."""
 
-    def __init__(self, params, location: str):
+    def __init__(self, params, location: str, needed: bool):
         from ..shells import expiry, kube
 
         self.params, self.location, self.expiry = params, location, expiry
         self.cluster = kube.Cluster(stores.kube_flags(params))
-        self.pending = expiry.expiries(self.cluster, location)
+        self.pending = expiry.expiries(self.cluster, location, needed)  # None: not allowed to list them (a listing)
 
     def create(self, wanted: List[Dict[str, Any]], seconds: float) -> automation.Expiry:
         now = time.time()

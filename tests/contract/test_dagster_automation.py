@@ -280,6 +280,10 @@ def _scenario(w):
     w.on_for = cli("automation", "feat-timed", "on", "--all", "--for", f"{FOR}s", "--kubeconfig", w.kubeconfig)
     job = _run_job(w)
     w.timed_table = cli("automation", "feat-timed", "--kubeconfig", w.kubeconfig)
+    w.kube.add_user("viewer-token", "viewer")
+    w.kube.deny("list", "jobs", user="viewer")  # an observer without the automation Role: no deadlines, no error
+    viewer = w.kube.kubeconfig(w.tmp / "viewer-kubeconfig", token="viewer-token")
+    w.viewer_table = cli("automation", "feat-timed", "--kubeconfig", viewer)
     kube = ("--kubeconfig", w.kubeconfig)
     w.kept_for = cli("automation", "feat-kept", "on", "sensor/every_30s", "--for", "1h", *kube)
     w.kept_jobs = [j["metadata"]["name"] for j in w.kube.jobs.values() if "feat-kept" in j["metadata"]["name"]]
@@ -363,6 +367,8 @@ def test_on_for_starts_them_and_the_job_stops_them_when_the_time_is_up(world):
     assert sorted(world.on_for.stdout.splitlines()) == sorted(f"{k}/{n} started (until {until})" for k, n in NAMES)
     assert world.job_env[constants.HOOK_ENV_URL] == "http://dagster-dagster-webserver:80"
     assert world.timed_table.code == 0, world.timed_table.stderr
+    assert world.viewer_table.code == 0, world.viewer_table.stderr
+    assert {line.split()[-1] for line in world.viewer_table.stdout.splitlines()[1:]} == {"-"}
     assert {line.split()[0]: line.split()[-1] for line in world.timed_table.stdout.splitlines()[1:]} == {
         f"{k}/{n}": until for k, n in NAMES
     }

@@ -74,6 +74,7 @@ def test_fn_eval_writes_each_location_to_its_own_file_and_is_idempotent(tmp_path
         ("ConfigMap", "dagster-dagster-user-deployments-feature-new-assets-user-env"),
         ("Service", "feature-new-assets"),
         ("Deployment", "dagster-dagster-user-deployments-feature-new-assets"),
+        ("ConfigMap", "dagster-dagster-user-deployments-feature-new-assets-branch-hook"),  # a branch location's
     ]
     assert workspace_names(written["dagster.yaml"]) == (["sales-etl", "ml-models"], ["feature-new-assets"])
     again = eval_(root, config)
