@@ -84,11 +84,14 @@ def test_a_pythonpath_from_value_from_is_refused():
         objects(branch="feat/x", env=[{"name": "PYTHONPATH", "valueFrom": ref}])
 
 
-def test_a_configmap_patch_still_patches_the_env_configmap():
-    patch = [{"op": "add", "path": "/metadata/labels/team", "value": "growth"}]
-    docs = objects(branch="feat/x", patches=[{"kind": "ConfigMap", "patch": patch}])
-    labelled = [d["metadata"]["name"] for d in docs if d["metadata"]["labels"].get("team") == "growth"]
-    assert len(labelled) == 1 and labelled[0].endswith("-feat-x-user-env")
+def test_the_entrys_patches_apply_first_and_cannot_remove_the_hook():
+    labelled = [{"op": "add", "path": "/metadata/labels/team", "value": "growth"}]
+    emptied = [{"op": "replace", "path": "/spec/template/spec/containers/0/env", "value": []}]
+    patches = [{"kind": "ConfigMap", "patch": labelled}, {"kind": "Deployment", "patch": emptied}]
+    docs = objects(branch="feat/x", patches=patches)
+    env_map = next(d for d in docs if d["metadata"]["name"].endswith("-feat-x-user-env"))
+    assert env_map["metadata"]["labels"]["team"] == "growth"  # the entry's ConfigMap patch: the env ConfigMap's
+    assert set(env(docs)) == {"PYTHONPATH", constants.RUN_TAGS_ENV, constants.AUTOMATION_DEFAULT_ENV}
 
 
 @pytest.mark.parametrize(
