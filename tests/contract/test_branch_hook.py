@@ -1,6 +1,6 @@
 """The branch hook (kubectl_dagster/shells/branchhook.py) as a branch location's code server loads it: written as
 ``sitecustomize.py`` into a folder put first on ``PYTHONPATH`` (what render mounts), in the Python of the real
-Dagster under test (tests/dagsterbin.py; $KUBECTL_DAGSTER_TEST_DAGSTER_BIN for another version). Every kind of
+Dagster under test (``dagster_install``: every release of the matrix, tests/dagsters.py). Every kind of
 schedule and sensor reports STOPPED, a subclass that defines its own default status too; jobs and automation
 sensors carry the run tags; the image's own ``sitecustomize`` still runs; a hook that cannot apply makes
 ``import dagster`` fail with its one line; without the environment Dagster's defaults stay."""
@@ -10,10 +10,11 @@ import subprocess
 
 import pytest
 from conftest import ROOT
-from dagsterbin import executable
 from test_deploy import clean_env
 
 from kubectl_dagster.base import constants
+
+pytestmark = pytest.mark.every_dagster
 
 SCRIPT = ROOT / "kubectl_dagster" / "shells" / "branchhook.py"
 PROBE = """
@@ -111,19 +112,21 @@ NAMES = {
 BRANCH = {constants.BRANCH_TAG: "feat/x"}
 
 
-def probe(tmp_path, **env):
+def probe(install, tmp_path, **env):
     mount, image = tmp_path / "mount", tmp_path / "image"
     for folder in (mount, image):
         folder.mkdir(exist_ok=True)
     (mount / constants.BRANCH_HOOK_FILE).write_text(SCRIPT.read_text())
     (image / "sitecustomize.py").write_text("import os\nos.environ['CHAINED'] = 'yes'\n")  # the image's own
     full = dict(clean_env(), PYTHONPATH=f"{mount}:{image}", **env)
-    return subprocess.run([executable("python"), "-c", PROBE], env=full, capture_output=True, timeout=300)
+    return subprocess.run([install.python, "-c", PROBE], env=full, capture_output=True, timeout=300)
 
 
-def test_every_kind_starts_stopped_and_runs_are_tagged(tmp_path):
+def test_every_kind_starts_stopped_and_runs_are_tagged(dagster_install, tmp_path):
     tags = json.dumps(BRANCH)
-    proc = probe(tmp_path, **{constants.AUTOMATION_DEFAULT_ENV: "stopped", constants.RUN_TAGS_ENV: tags})
+    proc = probe(
+        dagster_install, tmp_path, **{constants.AUTOMATION_DEFAULT_ENV: "stopped", constants.RUN_TAGS_ENV: tags}
+    )
     assert proc.returncode == 0, proc.stderr.decode()[-3000:]
     found = json.loads(proc.stdout)
     assert found["status"] == {name: "STOPPED" for name in NAMES}
@@ -133,8 +136,8 @@ def test_every_kind_starts_stopped_and_runs_are_tagged(tmp_path):
     assert found["chained"] == "yes"
 
 
-def test_without_the_environment_dagsters_defaults_stay(tmp_path):
-    proc = probe(tmp_path)
+def test_without_the_environment_dagsters_defaults_stay(dagster_install, tmp_path):
+    proc = probe(dagster_install, tmp_path)
     assert proc.returncode == 0, proc.stderr.decode()[-3000:]
     found = json.loads(proc.stdout)
     assert found["status"] == {name: "RUNNING" for name in NAMES}
@@ -142,7 +145,9 @@ def test_without_the_environment_dagsters_defaults_stay(tmp_path):
 
 
 @pytest.mark.parametrize("tags", ["not json", "[1]"], ids=["not JSON", "not an object"])
-def test_a_hook_that_cannot_apply_stops_the_import(tmp_path, tags):
-    proc = probe(tmp_path, **{constants.AUTOMATION_DEFAULT_ENV: "stopped", constants.RUN_TAGS_ENV: tags})
+def test_a_hook_that_cannot_apply_stops_the_import(dagster_install, tmp_path, tags):
+    proc = probe(
+        dagster_install, tmp_path, **{constants.AUTOMATION_DEFAULT_ENV: "stopped", constants.RUN_TAGS_ENV: tags}
+    )
     assert proc.returncode != 0 and proc.stdout == b""
     assert b"kubectl-dagster: cannot hold this branch location's automation still" in proc.stderr

@@ -16,19 +16,20 @@ each RUNNING by default.
 - every run of a branch location carries ``kubectl-dagster.io/branch``; ``status`` shows the counts.
 
 No Kubernetes here: fakekube serves the Jobs, the webserver Service and its rendered Deployment, and the Job's
-command runs as a local process. The Dagster executables come from tests/dagsterbin.py. Every wait is bounded
-by the process's own contract or polls for an event; the 3-minute window is the observation the issue asks for."""
+command runs as a local process. Dagster is the release of ``dagster_install`` (tests/dagsters.py: the latest; the
+other releases were run by hand, see docs/automation.md). Every wait is bounded by the process's own contract or
+polls for an event; the 3-minute window is the observation the issue asks for."""
 
 from __future__ import annotations
 
 import json
 import time
 
+import dagsters
 import pytest
 from conftest import cli
-from dagsterbin import Processes, executable
+from dagsters import BOUND, free_port, wait_port
 from fakekube import FakeKube
-from test_dagster_reload import BOUND, free_port, wait_port
 from test_deploy import clean_env, render_documents
 
 from kubectl_dagster.base import constants
@@ -133,6 +134,29 @@ class World:
     """Everything the scenario observed, for the tests below to check."""
 
 
+class Processes:
+    """The scenario's processes (tests/dagsters.py starts and stops each), each with a log file in ``logs``."""
+
+    def __init__(self, logs):
+        self.logs, self.started = logs, []
+
+    def start(self, name, argv, env, cwd):
+        proc = dagsters.start(argv, self.logs / f"{name}.log", cwd=cwd, env=env)
+        self.started.append(proc)
+        return proc
+
+    def stop_one(self, proc):
+        dagsters.stop(proc)
+        self.started.remove(proc)
+
+    def stop(self):
+        while self.started:
+            self.stop_one(self.started[-1])
+
+    def tail(self, proc):
+        return dagsters.log_tail(proc)
+
+
 def _deployment(docs, name):
     return next(d.data for d in docs if d.kind == "Deployment" and d.labels().get(constants.LOCATION_LABEL) == name)
 
@@ -167,7 +191,8 @@ def _code_server(w, name, port=None):
     args[args.index("-h") + 1], args[args.index("-p") + 1] = "127.0.0.1", str(port)
     env = _mount_hook(w.docs, name, w.tmp, _container_env(w.docs, container)) if name not in w.env else w.env[name]
     w.env[name] = env
-    proc = w.procs.start(name, [executable(args[0])] + args[1:], dict(clean_env(), PYTHONUNBUFFERED="1", **env), w.tmp)
+    argv = [w.install.exe(args[0])] + args[1:]
+    proc = w.procs.start(name, argv, dict(clean_env(), PYTHONUNBUFFERED="1", **env), w.tmp)
     w.servers[name] = (port, proc)
     return port
 
@@ -218,14 +243,15 @@ def _start(w):
     (w.tmp / "home" / "dagster.yaml").write_text(INSTANCE)
     env = dict(clean_env(), DAGSTER_HOME=str(w.tmp / "home"), PYTHONUNBUFFERED="1")
     web_port = free_port()
-    web = [executable("dagster-webserver"), "-h", "127.0.0.1", "-p", str(web_port), "-w", str(w.workspace)]
+    web = [w.install.exe("dagster-webserver"), "-h", "127.0.0.1", "-p", str(web_port), "-w", str(w.workspace)]
     w.web = w.procs.start("webserver", web, env, w.tmp)
     wait_port(web_port, w.web)
     w.url = f"http://127.0.0.1:{web_port}"
     w.post = reloadhook.http_transport(w.url)
     loaded = lambda: all(s.get("status") == reloadhook.LOADED for s in _loaded(w).values())  # noqa: E731
     _until(loaded, BOUND, "every location LOADED")
-    w.daemon = w.procs.start("daemon", [executable("dagster-daemon"), "run", "-w", str(w.workspace)], env, w.tmp)
+    daemon = [w.install.exe("dagster-daemon"), "run", "-w", str(w.workspace)]
+    w.daemon = w.procs.start("daemon", daemon, env, w.tmp)
 
 
 def _loaded(w):
@@ -256,7 +282,7 @@ def _run_job(w):
     env = {item["name"]: item["value"] for item in container["env"]}
     w.job, w.job_env = job, dict(env)
     env[constants.HOOK_ENV_URL] = w.url
-    argv = [executable("python")] + container["command"][1:]
+    argv = [w.install.python] + container["command"][1:]
     return w.procs.start("automation-off-job", argv, dict(clean_env(), **env), w.tmp)
 
 
@@ -264,6 +290,7 @@ def _redeploy(w, name):
     """A new pod behind the same Service: the old code server goes, a new one serves the same port."""
     port, proc = w.servers[name]
     w.procs.stop_one(proc)
+    dagsters.wait_port_free(port)
     _code_server(w, name, port)
     wait_port(port, w.servers[name][1])
     assert cli("reload", "--webserver-url", w.url, "--wait-for", name).code == 0
@@ -313,11 +340,11 @@ def _scenario(w):
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory):
+def world(tmp_path_factory, dagster_install):
     w = World()
-    w.tmp = tmp_path_factory.mktemp("automation")
+    w.tmp, w.install = tmp_path_factory.mktemp("automation"), dagster_install
     (w.tmp / "logs").mkdir()
-    w.procs, w.servers, w.env, w.kube = Processes(str(w.tmp / "logs")), {}, {}, None
+    w.procs, w.servers, w.env, w.kube = Processes(w.tmp / "logs"), {}, {}, None
     try:
         _scenario(w)
         yield w

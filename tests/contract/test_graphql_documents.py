@@ -1,15 +1,17 @@
 """Every GraphQL document ``automation`` and its Job send (shells/instigators.py) is valid against the schema of
 the real Dagster webserver under test: ``dagster_graphql``'s own schema, built in that Dagster's Python
-(tests/dagsterbin.py; $KUBECTL_DAGSTER_TEST_DAGSTER_BIN points at another version), checked with the
+(``dagster_install``: every release of the matrix, tests/dagsters.py), checked with the
 ``graphql`` library the webserver validates requests with. A field or union member a version lacks fails here
 with the webserver's own message, before any process has to run."""
 
 import json
 import subprocess
 
-from dagsterbin import executable
+import pytest
 
 from kubectl_dagster.shells import instigators
+
+pytestmark = pytest.mark.every_dagster
 
 VALIDATE = """
 import json, sys
@@ -40,9 +42,9 @@ DOCUMENTS = {
 }
 
 
-def test_every_document_is_valid_against_the_webservers_schema():
+def test_every_document_is_valid_against_the_webservers_schema(dagster_install):
     proc = subprocess.run(
-        [executable("python"), "-c", VALIDATE], input=json.dumps(DOCUMENTS).encode(), capture_output=True, timeout=300
+        [dagster_install.python, "-c", VALIDATE], input=json.dumps(DOCUMENTS).encode(), capture_output=True, timeout=300
     )
     assert proc.returncode == 0, proc.stderr.decode()[-2000:]
     assert json.loads(proc.stdout) == {name: [] for name in DOCUMENTS}
